@@ -1,0 +1,155 @@
+#include "pocket/pocket.h"
+
+#include <new>
+#include <string>
+
+#include "engine/model.h"
+#include "engine/session.h"
+
+struct pocket_model {
+  std::shared_ptr<const pocket::Model> model;
+  std::vector<std::string> labels;
+};
+
+struct pocket_session {
+  std::unique_ptr<pocket::Session> session;
+};
+
+namespace {
+
+thread_local std::string g_last_error;
+
+pocket_status to_c(const pocket::Status& s) {
+  if (s.ok()) return POCKET_OK;
+  g_last_error = s.message();
+  return static_cast<pocket_status>(static_cast<int>(s.code()));
+}
+
+pocket_status fail(pocket_status code, std::string msg) {
+  g_last_error = std::move(msg);
+  return code;
+}
+
+pocket_status finish_model(pocket::Result<std::shared_ptr<const pocket::Model>> r, pocket_model** out) {
+  if (!r.ok()) return to_c(r.status());
+  auto* m = new (std::nothrow) pocket_model();
+  if (!m) return fail(POCKET_OUT_OF_MEMORY, "out of memory");
+  m->model = std::move(r.value());
+  m->labels = m->model->labels();
+  *out = m;
+  return POCKET_OK;
+}
+
+void fill_info(const pocket::Value& v, pocket_tensor_info* info) {
+  info->name = v.name.data();  // names come from the FlatBuffer, NUL-terminated
+  info->dtype = static_cast<pocket_dtype>(static_cast<int>(v.dtype));
+  info->rank = static_cast<int32_t>(v.shape.size());
+  info->shape = v.shape.data();
+  info->bytes = v.bytes();
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* pocket_last_error(void) { return g_last_error.c_str(); }
+const char* pocket_version(void) { return "1.0.0"; }
+
+pocket_status pocket_model_load(const char* path, pocket_model** out_model) {
+  if (!path || !out_model) return fail(POCKET_INVALID_ARGUMENT, "pocket_model_load: path and out_model must not be NULL");
+  *out_model = nullptr;
+  return finish_model(pocket::Model::load_file(path), out_model);
+}
+
+pocket_status pocket_model_load_buffer(const void* data, size_t size, pocket_model** out_model) {
+  if (!data || !out_model) return fail(POCKET_INVALID_ARGUMENT, "pocket_model_load_buffer: data and out_model must not be NULL");
+  *out_model = nullptr;
+  return finish_model(pocket::Model::load_buffer(data, size), out_model);
+}
+
+void pocket_model_free(pocket_model* model) { delete model; }
+
+size_t pocket_model_num_labels(const pocket_model* model) { return model ? model->labels.size() : 0; }
+
+const char* pocket_model_label(const pocket_model* model, size_t index) {
+  if (!model || index >= model->labels.size()) return nullptr;
+  return model->labels[index].c_str();
+}
+
+void pocket_session_options_init(pocket_session_options* options) {
+  if (options) options->num_threads = 1;
+}
+
+pocket_status pocket_session_create(const pocket_model* model, const pocket_session_options* options,
+                                    pocket_session** out_session) {
+  if (!model || !out_session) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_create: model and out_session must not be NULL");
+  *out_session = nullptr;
+  pocket::SessionOptions o;
+  if (options) o.num_threads = options->num_threads;
+  auto r = pocket::Session::create(model->model, o);
+  if (!r.ok()) return to_c(r.status());
+  auto* s = new (std::nothrow) pocket_session();
+  if (!s) return fail(POCKET_OUT_OF_MEMORY, "out of memory");
+  s->session = std::move(r.value());
+  *out_session = s;
+  return POCKET_OK;
+}
+
+void pocket_session_free(pocket_session* session) { delete session; }
+
+size_t pocket_session_num_inputs(const pocket_session* s) { return s ? s->session->num_inputs() : 0; }
+size_t pocket_session_num_outputs(const pocket_session* s) { return s ? s->session->num_outputs() : 0; }
+
+pocket_status pocket_session_input_info(const pocket_session* s, size_t index, pocket_tensor_info* info) {
+  if (!s || !info) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_input_info: NULL argument");
+  if (index >= s->session->num_inputs())
+    return fail(POCKET_INVALID_ARGUMENT, "input index " + std::to_string(index) + " out of range (" + std::to_string(s->session->num_inputs()) + " inputs)");
+  fill_info(const_cast<pocket::Session&>(*s->session).input(index), info);
+  return POCKET_OK;
+}
+
+pocket_status pocket_session_output_info(const pocket_session* s, size_t index, pocket_tensor_info* info) {
+  if (!s || !info) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_output_info: NULL argument");
+  if (index >= s->session->num_outputs())
+    return fail(POCKET_INVALID_ARGUMENT, "output index " + std::to_string(index) + " out of range (" + std::to_string(s->session->num_outputs()) + " outputs)");
+  fill_info(s->session->output(index), info);
+  return POCKET_OK;
+}
+
+pocket_status pocket_session_set_input(pocket_session* s, const char* name, pocket_dtype dtype,
+                                       const int64_t* shape, int32_t rank, const void* data) {
+  if (!s || !name || !data || (rank > 0 && !shape) || rank < 0)
+    return fail(POCKET_INVALID_ARGUMENT, "pocket_session_set_input: NULL or invalid argument");
+  pocket::Shape sh(shape, shape + rank);
+  return to_c(s->session->set_input(name, static_cast<pocket::DType>(dtype), sh, data));
+}
+
+pocket_status pocket_session_input_data(pocket_session* s, size_t index, void** data) {
+  if (!s || !data) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_input_data: NULL argument");
+  if (index >= s->session->num_inputs()) return fail(POCKET_INVALID_ARGUMENT, "input index out of range");
+  *data = s->session->input(index).data;
+  return POCKET_OK;
+}
+
+pocket_status pocket_session_resize_input(pocket_session* s, const char* name, const int64_t* shape, int32_t rank) {
+  if (!s || !name || (rank > 0 && !shape) || rank < 0)
+    return fail(POCKET_INVALID_ARGUMENT, "pocket_session_resize_input: NULL or invalid argument");
+  return to_c(s->session->resize_input(name, pocket::Shape(shape, shape + rank)));
+}
+
+pocket_status pocket_session_run(pocket_session* s) {
+  if (!s) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_run: NULL session");
+  s->session->run();
+  return POCKET_OK;
+}
+
+pocket_status pocket_session_output_data(const pocket_session* s, size_t index, const void** data) {
+  if (!s || !data) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_output_data: NULL argument");
+  if (index >= s->session->num_outputs()) return fail(POCKET_INVALID_ARGUMENT, "output index out of range");
+  *data = s->session->output(index).data;
+  return POCKET_OK;
+}
+
+size_t pocket_session_arena_bytes(const pocket_session* s) { return s ? s->session->arena_bytes() : 0; }
+
+}  // extern "C"

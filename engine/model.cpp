@@ -1,0 +1,217 @@
+#include "engine/model.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "format/format.h"
+
+namespace pocket {
+
+namespace {
+
+constexpr size_t kMaxDepth = 64;
+constexpr size_t kMaxTables = 10'000'000;
+
+bool valid_dtype(fb::DType d) {
+  return static_cast<int>(d) >= static_cast<int>(fb::DType::MIN) &&
+         static_cast<int>(d) <= static_cast<int>(fb::DType::MAX);
+}
+
+// Bytes a tensor of this dtype and element count occupies; -1 on overflow.
+int64_t data_bytes(fb::DType d, int64_t elements) {
+  if (elements < 0) return -1;
+  if (d == fb::DType::I4) return (elements + 1) / 2;
+  int64_t s = static_cast<int64_t>(dtype_size(d));
+  if (elements > INT64_MAX / s) return -1;
+  return elements * s;
+}
+
+std::string tensor_label(const fb::Tensor* t, size_t i) {
+  return "tensor " + std::to_string(i) + (t && t->name() ? " '" + t->name()->str() + "'" : "");
+}
+
+}  // namespace
+
+Model::~Model() {
+  if (!bytes_) return;
+  if (mapped_) munmap(const_cast<uint8_t*>(bytes_), size_);
+  else std::free(const_cast<uint8_t*>(bytes_));
+}
+
+Result<std::shared_ptr<const Model>> Model::load_file(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("cannot open model file '" + path + "': " + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return io_error("'" + path + "' is not a regular file");
+  }
+  size_t size = static_cast<size_t>(st.st_size);
+  if (size < 16) {
+    close(fd);
+    return invalid_model("'" + path + "' is too small to be a .pocket model (" + std::to_string(size) + " bytes)");
+  }
+  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) return io_error("cannot map '" + path + "': " + std::strerror(errno));
+  std::unique_ptr<Model> m(new Model());
+  m->bytes_ = static_cast<const uint8_t*>(p);
+  m->size_ = size;
+  m->mapped_ = true;
+  auto r = finish(std::move(m));
+  if (!r.ok()) return Status(r.status().code(), "'" + path + "': " + r.status().message());
+  return r;
+}
+
+Result<std::shared_ptr<const Model>> Model::load_buffer(const void* data, size_t size) {
+  if (!data || size < 16) return invalid_model("buffer is too small to be a .pocket model (" + std::to_string(size) + " bytes)");
+  void* copy = std::aligned_alloc(format::kWeightAlignment, format::align_up(size, format::kWeightAlignment));
+  if (!copy) return Status(StatusCode::kOutOfMemory, "cannot allocate a copy of the model");
+  std::memcpy(copy, data, size);
+  std::unique_ptr<Model> m(new Model());
+  m->bytes_ = static_cast<const uint8_t*>(copy);
+  m->size_ = size;
+  return finish(std::move(m));
+}
+
+Result<std::shared_ptr<const Model>> Model::finish(std::unique_ptr<Model> m) {
+  if (!flatbuffers::BufferHasIdentifier(m->bytes_, format::kFileIdentifier, /*size_prefixed=*/true))
+    return invalid_model("not a .pocket model (file identifier is not PCKT)");
+  uint32_t fb_size = flatbuffers::ReadScalar<uint32_t>(m->bytes_);
+  if (fb_size > m->size_ - sizeof(uint32_t))
+    return invalid_model("model header claims " + std::to_string(fb_size) + " bytes but the file has " + std::to_string(m->size_));
+  flatbuffers::Verifier verifier(m->bytes_, fb_size + sizeof(uint32_t), kMaxDepth, kMaxTables);
+  if (!fb::VerifySizePrefixedModelBuffer(verifier))
+    return invalid_model("model structure failed verification (corrupt or truncated file)");
+  m->model_ = fb::GetSizePrefixedModel(m->bytes_);
+  POCKET_RETURN_IF_ERROR(m->validate());
+  return std::shared_ptr<const Model>(std::move(m));
+}
+
+Status Model::validate() const {
+  const fb::Model& md = *model_;
+  if (md.format_major() != format::kFormatMajor)
+    return unsupported("format version " + std::to_string(md.format_major()) + "." +
+                       std::to_string(md.format_minor()) + " is not readable by this engine (reads " +
+                       std::to_string(format::kFormatMajor) + ".x)");
+  const uint64_t header_end = flatbuffers::ReadScalar<uint32_t>(bytes_) + sizeof(uint32_t);
+  const uint64_t w_off = md.weights_offset(), w_size = md.weights_size();
+  if (w_off % format::kWeightAlignment != 0 || w_off < header_end || w_off > size_ || w_size > size_ - w_off)
+    return invalid_model("weight segment [" + std::to_string(w_off) + ", +" + std::to_string(w_size) +
+                         ") lies outside the file of " + std::to_string(size_) + " bytes");
+  const fb::Graph* g = md.graph();
+  if (!g || !g->tensors() || !g->nodes() || !g->inputs() || !g->outputs()) return invalid_model("model has no graph");
+  const size_t nt = g->tensors()->size();
+  if (nt > INT32_MAX) return invalid_model("too many tensors");
+
+  std::vector<int8_t> defined(nt, 0);  // constant or produced so far
+  for (size_t i = 0; i < nt; ++i) {
+    const fb::Tensor* t = g->tensors()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    if (!t || !t->name()) return invalid_model(tensor_label(t, i) + " has no name");
+    if (!valid_dtype(t->dtype())) return invalid_model(tensor_label(t, i) + " has an unknown dtype");
+    if (!t->shape()) return invalid_model(tensor_label(t, i) + " has no shape");
+    if (t->shape()->size() > 8) return invalid_model(tensor_label(t, i) + " has rank " + std::to_string(t->shape()->size()) + " (at most 8)");
+    for (int64_t d : *t->shape())
+      if (d < -1) return invalid_model(tensor_label(t, i) + " has a negative dimension");
+    if (t->dim_names() && t->dim_names()->size() != 0 && t->dim_names()->size() != t->shape()->size())
+      return invalid_model(tensor_label(t, i) + " has " + std::to_string(t->dim_names()->size()) + " dimension names for rank " + std::to_string(t->shape()->size()));
+    if (t->quantization()) {
+      const fb::Quantization* q = t->quantization();
+      if (q->axis() < -1 || q->axis() >= static_cast<int>(t->shape()->size()))
+        return invalid_model(tensor_label(t, i) + " has a quantization axis out of range");
+      if (q->zero_points() && q->scales() && q->zero_points()->size() != q->scales()->size())
+        return invalid_model(tensor_label(t, i) + " has mismatched quantization scales and zero points");
+    }
+    if (t->has_data()) {
+      Shape s(t->shape()->begin(), t->shape()->end());
+      int64_t want = data_bytes(t->dtype(), num_elements(s));
+      if (want < 0) return invalid_model(tensor_label(t, i) + " constant has a symbolic or overflowing shape " + shape_str(s));
+      if (t->data_size() != static_cast<uint64_t>(want))
+        return invalid_model(tensor_label(t, i) + " holds " + std::to_string(t->data_size()) + " bytes but " +
+                             dtype_name(t->dtype()) + shape_str(s) + " needs " + std::to_string(want));
+      if (t->data_offset() % format::kWeightAlignment != 0 || t->data_offset() > w_size ||
+          t->data_size() > w_size - t->data_offset())
+        return invalid_model(tensor_label(t, i) + " data lies outside the weight segment");
+      defined[i] = 1;
+    }
+  }
+  auto check_index = [&](int32_t idx, const char* what) -> Status {
+    if (idx < 0 || static_cast<size_t>(idx) >= nt)
+      return invalid_model(std::string(what) + " refers to tensor " + std::to_string(idx) + " of " + std::to_string(nt));
+    return Status::Ok();
+  };
+  for (int32_t idx : *g->inputs()) {
+    POCKET_RETURN_IF_ERROR(check_index(idx, "graph input"));
+    if (defined[idx]) return invalid_model("graph input " + tensor_label(g->tensors()->Get(idx), idx) + " is a constant");
+    defined[idx] = 1;
+  }
+  for (size_t n = 0; n < g->nodes()->size(); ++n) {
+    const fb::Node* node = g->nodes()->Get(static_cast<flatbuffers::uoffset_t>(n));
+    std::string label = "node " + std::to_string(n) + (node && node->name() ? " '" + node->name()->str() + "'" : "");
+    if (!node || !node->inputs() || !node->outputs()) return invalid_model(label + " has no inputs/outputs list");
+    int op = static_cast<int>(node->op());
+    if (op < static_cast<int>(fb::OpType::MIN) || op > static_cast<int>(fb::OpType::MAX))
+      return invalid_model(label + " has unknown op code " + std::to_string(op));
+    if (node->inputs()->size() > 4096 || node->outputs()->size() > 4096 || node->outputs()->size() == 0)
+      return invalid_model(label + " has an unreasonable number of inputs or outputs");
+    if (node->attributes()) {
+      for (const fb::Attribute* a : *node->attributes()) {
+        if (!a || !a->name()) return invalid_model(label + " has an attribute without a name");
+        int at = static_cast<int>(a->type());
+        if (at < static_cast<int>(fb::AttrType::MIN) || at > static_cast<int>(fb::AttrType::MAX))
+          return invalid_model(label + " attribute '" + a->name()->str() + "' has an unknown type");
+      }
+    }
+    for (int32_t idx : *node->inputs()) {
+      if (idx == -1) continue;
+      POCKET_RETURN_IF_ERROR(check_index(idx, (label + " input").c_str()));
+      if (!defined[idx]) return invalid_model(label + " reads " + tensor_label(g->tensors()->Get(idx), idx) + " before it is produced");
+    }
+    for (int32_t idx : *node->outputs()) {
+      POCKET_RETURN_IF_ERROR(check_index(idx, (label + " output").c_str()));
+      if (defined[idx]) return invalid_model(label + " writes " + tensor_label(g->tensors()->Get(idx), idx) + ", which is already defined");
+      defined[idx] = 1;
+    }
+  }
+  for (int32_t idx : *g->outputs()) {
+    POCKET_RETURN_IF_ERROR(check_index(idx, "graph output"));
+    if (!defined[idx]) return invalid_model("graph output " + tensor_label(g->tensors()->Get(idx), idx) + " is never produced");
+  }
+  if (const fb::Metadata* meta = md.metadata()) {
+    if (meta->labels())
+      for (auto* l : *meta->labels())
+        if (!l) return invalid_model("metadata has a missing label string");
+    if (meta->properties())
+      for (auto* kv : *meta->properties())
+        if (!kv || !kv->key()) return invalid_model("metadata has a property without a key");
+  }
+  return Status::Ok();
+}
+
+const void* Model::tensor_data(int32_t i) const {
+  const fb::Tensor* t = graph().tensors()->Get(i);
+  if (!t->has_data()) return nullptr;
+  return bytes_ + model_->weights_offset() + t->data_offset();
+}
+
+std::vector<std::string> Model::labels() const {
+  std::vector<std::string> out;
+  if (metadata() && metadata()->labels())
+    for (auto* l : *metadata()->labels()) out.push_back(l->str());
+  return out;
+}
+
+std::string Model::property(const std::string& key) const {
+  if (!metadata() || !metadata()->properties()) return "";
+  for (auto* kv : *metadata()->properties())
+    if (kv->key()->str() == key) return kv->value() ? kv->value()->str() : "";
+  return "";
+}
+
+}  // namespace pocket

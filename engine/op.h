@@ -1,0 +1,83 @@
+// The operator interface. An op instance lives in one Session. Its life:
+//   prepare(ctx)  validate attributes, dtypes and shapes; set every output's dtype and shape;
+//                 choose a kernel; pack weights; declare scratch bytes. May fail, with a message
+//                 naming the op, the tensor and the shape (use ctx.fail()).
+//   bind(ctx)     called once the memory plan is final: every pointer in ctx is where run() will
+//                 see it (XNNPACK's setup step goes here). May fail.
+//   run(ctx)      compute. Cannot fail, never allocates.
+#pragma once
+
+#include <pthreadpool.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/status.h"
+#include "engine/tensor.h"
+
+namespace pocket {
+
+// Read-only view of a node's attributes.
+class Attrs {
+ public:
+  explicit Attrs(const fb::Node* node) : node_(node) {}
+  bool has(const char* name) const { return find(name) != nullptr; }
+  int64_t i(const char* name, int64_t fallback) const;
+  float f(const char* name, float fallback) const;
+  std::string s(const char* name, const std::string& fallback) const;
+  std::vector<int64_t> ints(const char* name, std::vector<int64_t> fallback = {}) const;
+  std::vector<float> floats(const char* name, std::vector<float> fallback = {}) const;
+  const fb::Attribute* find(const char* name) const;
+
+ private:
+  const fb::Node* node_;
+};
+
+// Everything an op sees. inputs[i] is nullptr for an optional input that was left out.
+struct OpContext {
+  const fb::Node* node = nullptr;
+  std::vector<Value*> inputs;
+  std::vector<Value*> outputs;
+  pthreadpool_t pool = nullptr;   // nullptr means one thread
+  int num_threads = 1;
+  void* scratch = nullptr;        // bind/run: scratch_bytes bytes of arena, 64-byte aligned
+  size_t scratch_bytes = 0;       // prepare: set by the op
+
+  Attrs attrs() const { return Attrs(node); }
+  std::string op_name() const;     // "Conv 'features.0.0'"
+  // An error that names the op and node: ctx.fail(StatusCode::kInvalidModel, "...").
+  Status fail(StatusCode code, const std::string& what) const;
+  Value& in(size_t i) const { return *inputs[i]; }
+  Value& out(size_t i) const { return *outputs[i]; }
+  bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+  virtual Status prepare(OpContext& ctx) = 0;
+  virtual Status bind(OpContext& ctx) { (void)ctx; return Status::Ok(); }
+  virtual void run(OpContext& ctx) = 0;
+  // Which kernel prepare() chose, e.g. "xnnpack.conv2d", "ref", "avx2"; for profiles.
+  virtual std::string kernel_name() const { return "ref"; }
+  // Multiply-accumulates (or elementwise operations) per run, for GFLOP/s in profiles.
+  virtual int64_t flops(const OpContext& ctx) const { (void)ctx; return 0; }
+};
+
+using OpFactory = std::unique_ptr<Op> (*)();
+
+// One table, keyed by the op enum, filled on first use (no static initialisers: a static library
+// would drop them). Returns nullptr for an op this build cannot run.
+OpFactory op_factory(fb::OpType op);
+
+// The table, and the group registration functions that fill it (engine/ops/register_*.cpp).
+struct OpTable {
+  OpFactory factories[static_cast<int>(fb::OpType::MAX) + 1] = {};
+  void set(fb::OpType op, OpFactory f) { factories[static_cast<int>(op)] = f; }
+};
+void register_nn_ops(OpTable& table);      // conv, pooling, gemm, matmul, LRN
+void register_tensor_ops(OpTable& table);  // elementwise, activations, data movement, reductions
+
+}  // namespace pocket

@@ -1,0 +1,39 @@
+// Runtime tensors: a dtype, a shape and a pointer into the weights mapping, the session arena or
+// (for nothing else) nowhere yet. Shapes and sizes are int64_t.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/pocket_generated.h"
+
+namespace pocket {
+
+using DType = fb::DType;
+using Shape = std::vector<int64_t>;
+
+// Bytes per element; 0 for I4 (packed, two per byte) which callers size by hand.
+size_t dtype_size(DType dtype);
+const char* dtype_name(DType dtype);
+
+// Product of dims; -1 if any dim is negative or the product overflows int64.
+int64_t num_elements(const Shape& shape);
+std::string shape_str(const Shape& shape);
+
+struct Value {
+  std::string_view name;
+  DType dtype = DType::F32;
+  Shape shape;
+  void* data = nullptr;     // valid after the memory plan (activations) or at load (constants)
+  bool constant = false;    // data comes from the model's weight segment and is read-only
+
+  int64_t elements() const { return num_elements(shape); }
+  size_t bytes() const { return static_cast<size_t>(elements()) * dtype_size(dtype); }
+  int64_t rank() const { return static_cast<int64_t>(shape.size()); }
+  template <class T> T* as() const { return static_cast<T*>(data); }
+};
+
+}  // namespace pocket

@@ -1,0 +1,98 @@
+/* Pocket: on-device neural-network inference. The C API.
+ *
+ * Opaque handles, plain C types, status codes. Every call that can fail returns a pocket_status;
+ * on failure pocket_last_error() gives a one-line message naming the problem (thread-local, valid
+ * until the next failing call on the same thread). No call throws or aborts on bad input.
+ *
+ *   pocket_model* model;   pocket_model_load("mnv3.pocket", &model);
+ *   pocket_session* s;     pocket_session_create(model, NULL, &s);
+ *   pocket_session_set_input(s, "input", POCKET_F32, shape, 4, pixels);
+ *   pocket_session_run(s);
+ *   pocket_session_output(s, 0, &info, &data);
+ */
+#ifndef POCKET_POCKET_H_
+#define POCKET_POCKET_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum pocket_status {
+  POCKET_OK = 0,
+  POCKET_INVALID_ARGUMENT = 1, /* wrong name, shape, dtype or option */
+  POCKET_INVALID_MODEL = 2,    /* corrupt or inconsistent model file */
+  POCKET_UNSUPPORTED = 3,      /* valid, but not runnable by this build */
+  POCKET_IO_ERROR = 4,
+  POCKET_OUT_OF_MEMORY = 5,
+  POCKET_INTERNAL = 6
+} pocket_status;
+
+/* Values match the format's DType. */
+typedef enum pocket_dtype {
+  POCKET_F32 = 0, POCKET_F16 = 1, POCKET_BF16 = 2, POCKET_I64 = 3, POCKET_I32 = 4,
+  POCKET_I8 = 5, POCKET_U8 = 6, POCKET_I4 = 7, POCKET_BOOL = 8
+} pocket_dtype;
+
+typedef struct pocket_model pocket_model;     /* immutable, shareable between threads */
+typedef struct pocket_session pocket_session; /* use from one thread at a time */
+
+/* Describes an input or output. Pointers stay valid until the session is resized or freed. */
+typedef struct pocket_tensor_info {
+  const char* name;
+  pocket_dtype dtype;
+  int32_t rank;
+  const int64_t* shape;
+  size_t bytes;
+} pocket_tensor_info;
+
+typedef struct pocket_session_options {
+  int32_t num_threads; /* 1 (default) runs on the calling thread */
+} pocket_session_options;
+
+/* The message of the last failing call on this thread ("" if none). */
+const char* pocket_last_error(void);
+/* "1.0.0" */
+const char* pocket_version(void);
+
+/* Maps and validates a model file. */
+pocket_status pocket_model_load(const char* path, pocket_model** out_model);
+/* Copies and validates an in-memory model. */
+pocket_status pocket_model_load_buffer(const void* data, size_t size, pocket_model** out_model);
+void pocket_model_free(pocket_model* model);
+/* Labels from the model's metadata (0 if none); the string lives as long as the model. */
+size_t pocket_model_num_labels(const pocket_model* model);
+const char* pocket_model_label(const pocket_model* model, size_t index);
+
+void pocket_session_options_init(pocket_session_options* options);
+/* Prepares every op and plans memory; all failures happen here, not in run. options may be NULL. */
+pocket_status pocket_session_create(const pocket_model* model, const pocket_session_options* options,
+                                    pocket_session** out_session);
+void pocket_session_free(pocket_session* session);
+
+size_t pocket_session_num_inputs(const pocket_session* session);
+size_t pocket_session_num_outputs(const pocket_session* session);
+pocket_status pocket_session_input_info(const pocket_session* session, size_t index, pocket_tensor_info* info);
+pocket_status pocket_session_output_info(const pocket_session* session, size_t index, pocket_tensor_info* info);
+
+/* Copies an input in; dtype and shape must match the input's (the error names both). */
+pocket_status pocket_session_set_input(pocket_session* session, const char* name, pocket_dtype dtype,
+                                       const int64_t* shape, int32_t rank, const void* data);
+/* Direct access to an input's buffer inside the session (write before run). */
+pocket_status pocket_session_input_data(pocket_session* session, size_t index, void** data);
+/* Gives an input a new shape and re-plans the session. */
+pocket_status pocket_session_resize_input(pocket_session* session, const char* name, const int64_t* shape,
+                                          int32_t rank);
+pocket_status pocket_session_run(pocket_session* session);
+/* An output's buffer, valid until the next run, resize or free. */
+pocket_status pocket_session_output_data(const pocket_session* session, size_t index, const void** data);
+/* Bytes of the session's activation arena. */
+size_t pocket_session_arena_bytes(const pocket_session* session);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POCKET_POCKET_H_ */
