@@ -59,6 +59,7 @@ OpFactory op_factory(fb::OpType op) {
     OpTable t;
     register_nn_ops(t);
     register_tensor_ops(t);
+    register_elementwise_ops(t);
     return t;
   }();
   int i = static_cast<int>(op);

@@ -78,6 +78,7 @@ struct OpTable {
   void set(fb::OpType op, OpFactory f) { factories[static_cast<int>(op)] = f; }
 };
 void register_nn_ops(OpTable& table);      // conv, pooling, gemm, matmul, LRN
-void register_tensor_ops(OpTable& table);  // elementwise, activations, data movement, reductions
+void register_tensor_ops(OpTable& table);       // data movement, shape ops
+void register_elementwise_ops(OpTable& table);  // elementwise, activations, softmax, normalisation, reductions
 
 }  // namespace pocket

@@ -1,0 +1,35 @@
+// One pass per file in converter/passes/. Each keeps the graph topologically sorted and keeps
+// every value's dtype and shape correct (new values get their shapes set by the pass).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "converter/ir/graph.h"
+#include "engine/status.h"
+
+namespace pocket::converter {
+
+// Static shape and dtype inference over the whole graph (shape_inference.cpp).
+Status infer_shapes(ir::Graph& g);
+// Evaluates every node whose inputs are all constant, including the Shape -> Gather ->
+// Unsqueeze -> Concat -> Reshape sub-graphs PyTorch emits, ConstantOfShape and Expand
+// (fold_constants.cpp).
+Status fold_constants(ir::Graph& g, std::vector<std::string>* notes);
+// Drops Identity and inference-mode Dropout (remove_identity.cpp).
+Status remove_identity(ir::Graph& g, std::vector<std::string>* notes);
+// Folds BatchNormalization into a preceding Conv/ConvTranspose/Gemm; rewrites any that remain as
+// a per-channel Mul + Add (fold_batchnorm.cpp).
+Status fold_batchnorm(ir::Graph& g, std::vector<std::string>* notes);
+// Fuses Relu, Clip/Relu6, HardSigmoid, HardSwish (also x * HardSigmoid(x)), Sigmoid, SiLU
+// (x * Sigmoid(x)), Tanh, LeakyRelu into the producing Conv/ConvTranspose/Gemm/MatMul
+// (fuse_activations.cpp).
+Status fuse_activations(ir::Graph& g, std::vector<std::string>* notes);
+// Moves operands that must be known ahead of time into attributes, lifts 1-D conv/pool to 2-D,
+// maps old-opset forms to the format's semantics (normalize.cpp).
+Status normalize(ir::Graph& g, std::vector<std::string>* notes);
+// Makes Conv/ConvTranspose/pools/LRN channels-last and sinks or cancels the Transposes this
+// creates; Flatten/Reshape/Concat/etc. keep their NCHW meaning (layout_nhwc.cpp).
+Status convert_to_nhwc(ir::Graph& g, std::vector<std::string>* notes);
+
+}  // namespace pocket::converter
