@@ -1,0 +1,166 @@
+// MatMul with numpy semantics: a 1-D A is [1,K] and a 1-D B is [K,1] (that dim is dropped from
+// the output); batch dims broadcast. Inputs: A, B, bias (optional, [N], added along the last axis).
+// Attributes: activation/act_alpha/act_beta.
+// Constant B without batch dims (bias absent or constant): XNNPACK fully_connected over all rows
+// of A. Otherwise the GEMM kernels of kernels/gemm/, one call when B has no batch, else per batch.
+#include <cstring>
+
+#include "engine/ops/nn_common.h"
+#include "engine/ops/nn_ops.h"
+#include "kernels/gemm/gemm_f32.h"
+#include "kernels/xnnpack/xnnpack_init.h"
+
+namespace pocket {
+
+namespace {
+
+class MatMulOp final : public Op {
+ public:
+  Status prepare(OpContext& ctx) override {
+    POCKET_RETURN_IF_ERROR(expect_f32(ctx, 0, -1, "input A"));
+    POCKET_RETURN_IF_ERROR(expect_f32(ctx, 1, -1, "input B"));
+    const Value& a = ctx.in(0);
+    const Value& b = ctx.in(1);
+    if (a.rank() < 1 || b.rank() < 1)
+      return ctx.fail(StatusCode::kInvalidModel, "inputs must have rank >= 1, got A " + shape_str(a.shape) + " and B " +
+                                                     shape_str(b.shape));
+    Shape as = a.shape, bs = b.shape;
+    const bool a_vec = as.size() == 1, b_vec = bs.size() == 1;
+    if (a_vec) as.insert(as.begin(), 1);
+    if (b_vec) bs.push_back(1);
+    m_ = as[as.size() - 2];
+    k_ = as.back();
+    n_ = bs.back();
+    if (bs[bs.size() - 2] != k_)
+      return ctx.fail(StatusCode::kInvalidModel,
+                      "inner dimensions differ: A " + shape_str(a.shape) + " and B " + shape_str(b.shape));
+    // Broadcast the batch dims, right-aligned.
+    const size_t ab = as.size() - 2, bb = bs.size() - 2, rank = std::max(ab, bb);
+    Shape batch(rank), a_batch(rank, 1), b_batch(rank, 1);
+    for (size_t i = 0; i < ab; ++i) a_batch[rank - ab + i] = as[i];
+    for (size_t i = 0; i < bb; ++i) b_batch[rank - bb + i] = bs[i];
+    for (size_t i = 0; i < rank; ++i) {
+      if (a_batch[i] != b_batch[i] && a_batch[i] != 1 && b_batch[i] != 1)
+        return ctx.fail(StatusCode::kInvalidModel, "batch dimensions of A " + shape_str(a.shape) + " and B " +
+                                                       shape_str(b.shape) + " do not broadcast");
+      batch[i] = a_batch[i] == 1 ? b_batch[i] : a_batch[i];
+    }
+    Value& y = ctx.out(0);
+    y.dtype = DType::F32;
+    y.shape = batch;
+    if (!a_vec) y.shape.push_back(m_);
+    if (!b_vec) y.shape.push_back(n_);
+
+    const Value* bias = nullptr;
+    if (ctx.has_input(2)) {
+      POCKET_RETURN_IF_ERROR(expect_f32(ctx, 2, 1, "bias"));
+      bias = &ctx.in(2);
+      if (bias->shape[0] != n_)
+        return ctx.fail(StatusCode::kInvalidModel, "bias " + shape_str(bias->shape) + " must have " +
+                                                       std::to_string(n_) + " elements (last dim of B " +
+                                                       shape_str(b.shape) + ")");
+    }
+    POCKET_RETURN_IF_ERROR(parse_activation(ctx, &act_));
+
+    int64_t b_batches = 1;
+    for (int64_t d : b_batch) b_batches *= d;
+    batches_ = 1;
+    for (int64_t d : batch) batches_ *= d;
+    rows_ = batches_ * m_;
+
+    if (b_batches == 1 && b.constant && (!bias || bias->constant) && k_ > 0 && n_ > 0 &&
+        kernels::xnnpack_available()) {
+      std::vector<float> w(static_cast<size_t>(n_ * k_));
+      const float* src = b.as<float>();
+      for (int64_t j = 0; j < n_; ++j)
+        for (int64_t p = 0; p < k_; ++p) w[j * k_ + p] = src[p * n_ + j];
+      const xnn_status st = xnn_create_fully_connected_nc_f32(
+          static_cast<size_t>(k_), static_cast<size_t>(n_), static_cast<size_t>(k_), static_cast<size_t>(n_), w.data(),
+          bias ? bias->as<float>() : nullptr, act_.out_min, act_.out_max, 0, xnn_.out());
+      if (st != xnn_status_success) xnn_.reset();
+    }
+    if (!xnn_ && b_batches > 1) {
+      // Element offsets of A and B for every output batch.
+      offsets_.resize(static_cast<size_t>(batches_) * 2);
+      Shape idx(rank, 0);
+      for (int64_t t = 0; t < batches_; ++t) {
+        int64_t ao = 0, bo = 0;
+        for (size_t i = 0; i < rank; ++i) {
+          ao = ao * a_batch[i] + (a_batch[i] == 1 ? 0 : idx[i]);
+          bo = bo * b_batch[i] + (b_batch[i] == 1 ? 0 : idx[i]);
+        }
+        offsets_[2 * t] = ao * m_ * k_;
+        offsets_[2 * t + 1] = bo * k_ * n_;
+        for (size_t i = rank; i-- > 0;) {
+          if (++idx[i] < batch[i]) break;
+          idx[i] = 0;
+        }
+      }
+    } else if (!xnn_) {
+      // B shared by every batch; A's batch dims may still broadcast (then each batch repeats A).
+      int64_t a_batches = 1;
+      for (int64_t d : a_batch) a_batches *= d;
+      a_repeat_ = a_batches != batches_;
+    }
+    return Status::Ok();
+  }
+
+  Status bind(OpContext& ctx) override {
+    if (!xnn_) return Status::Ok();
+    const xnn_status st = xnn_setup_fully_connected_nc_f32(xnn_.get(), static_cast<size_t>(rows_),
+                                                           ctx.in(0).as<float>(), ctx.out(0).as<float>(), ctx.pool);
+    if (st != xnn_status_success)
+      return ctx.fail(StatusCode::kInternal, "XNNPACK fully connected setup failed for A " + shape_str(ctx.in(0).shape));
+    return Status::Ok();
+  }
+
+  void run(OpContext& ctx) override {
+    float* y = ctx.out(0).as<float>();
+    if (xnn_) {
+      xnn_run_operator(xnn_.get(), ctx.pool);
+    } else {
+      kernels::GemmF32Args g;
+      g.n = n_, g.k = k_;
+      g.a_row_stride = k_;
+      g.a_col_stride = 1;
+      g.ldb = n_;
+      g.ldc = n_;
+      g.bias = ctx.has_input(2) ? ctx.in(2).as<float>() : nullptr;
+      g.out_min = act_.out_min;
+      g.out_max = act_.out_max;
+      const float* a = ctx.in(0).as<float>();
+      const float* b = ctx.in(1).as<float>();
+      if (offsets_.empty() && !a_repeat_) {
+        g.m = rows_;
+        g.a = a, g.b = b, g.c = y;
+        kernels::gemm_f32(g, ctx.pool);
+      } else {
+        g.m = m_;
+        for (int64_t t = 0; t < batches_; ++t) {
+          g.a = a + (offsets_.empty() ? 0 : offsets_[2 * t]);
+          g.b = b + (offsets_.empty() ? 0 : offsets_[2 * t + 1]);
+          g.c = y + t * m_ * n_;
+          kernels::gemm_f32(g, ctx.pool);
+        }
+      }
+    }
+    if (act_.has_post())
+      kernels::apply_activation_f32(act_.post, y, static_cast<size_t>(rows_ * n_), ctx.pool);
+  }
+
+  std::string kernel_name() const override { return xnn_ ? "xnnpack.fc" : kernels::gemm_f32_kernel().name; }
+  int64_t flops(const OpContext&) const override { return 2 * rows_ * n_ * k_; }
+
+ private:
+  int64_t m_ = 0, n_ = 0, k_ = 0, batches_ = 1, rows_ = 0;
+  bool a_repeat_ = false;
+  std::vector<int64_t> offsets_;  // per batch: A offset, B offset
+  FusedActivation act_;
+  XnnOp xnn_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_matmul() { return std::make_unique<MatMulOp>(); }
+
+}  // namespace pocket
