@@ -207,11 +207,28 @@ class LayoutPass {
                                  "' has no known shape");
       if (!onnx_domain(n) || !handle(n)) keep_logical(n);
     }
+    std::unordered_map<std::string, std::string> renamed;
     for (const std::string& o : g_.outputs) {
       Placement p = place(o);
       if (p.phys == o && is_identity(p.perm)) continue;
       std::string have = materialize(o, {});
       if (have == o) continue;
+      if (auto it = renamed.find(have); it != renamed.end()) have = it->second;
+      // The model's Transposes cancelled out: the producer writes the output directly.
+      if (!g_.is_constant(have) && !g_.is_output(have) &&
+          std::find(g_.inputs.begin(), g_.inputs.end(), have) == g_.inputs.end()) {
+        int prod = g_.producer(have);
+        if (prod >= 0) {
+          for (auto& out : g_.nodes[prod].outputs)
+            if (out == have) out = o;
+          g_.replace_uses(have, o);
+          g_.values[o].shape = g_.values[have].shape;
+          g_.values[o].dim_names = g_.values[have].dim_names;
+          g_.values.erase(have);
+          renamed[have] = o;
+          continue;
+        }
+      }
       ir::Node id;
       id.op = "Identity";
       id.name = o;
@@ -447,6 +464,7 @@ class LayoutPass {
       return finish(n, {p});
     }
     if (is_reduce(op) || op == "ArgMax" || op == "ArgMin") return handle_reduce(n, p);
+    if (op == "Unsqueeze") return handle_unsqueeze(n, p);
     if (op == "Squeeze") {
       Shape axes = n.ints("axes");
       std::set<int64_t> gone;
@@ -469,6 +487,46 @@ class LayoutPass {
       n.set_ints("axes", phys_axes);
       return finish(n, {restrict_perm(p, gone)});
     }
+    return false;
+  }
+
+  // New unit axes go where the consumer wants them when possible (a lifted 1-D conv reads
+  // [N, L, C] + unit H as NHWC), else at the same positions as in the logical output.
+  bool handle_unsqueeze(ir::Node& n, const Perm& p) {
+    size_t r = p.size(), ro = rank(n.outputs[0]);
+    Shape axes = n.ints("axes");
+    if (axes.empty() || ro != r + axes.size()) return false;
+    std::set<int64_t> added;
+    for (int64_t a : axes) {
+      auto na = normalize_axis(a, ro);
+      if (!na) return false;
+      added.insert(*na);
+    }
+    if (added.size() != axes.size()) return false;
+    Perm out_to_in(ro, -1), in_to_out(r);
+    for (size_t o = 0, k = 0; o < ro; ++o)
+      if (!added.count(static_cast<int64_t>(o))) out_to_in[o] = static_cast<int64_t>(k), in_to_out[k++] = o;
+    // Physical axes to insert so that the output holds layout q, if q keeps the input's order.
+    auto physical_axes = [&](const Perm& q) -> std::optional<Shape> {
+      Shape pa;
+      size_t i = 0;
+      for (size_t j = 0; j < ro; ++j) {
+        if (added.count(q[j])) pa.push_back(static_cast<int64_t>(j));
+        else if (i >= r || out_to_in[q[j]] != p[i++]) return std::nullopt;
+      }
+      return pa;
+    };
+    Perm same(ro);
+    for (size_t j = 0, i = 0; j < ro; ++j)
+      same[j] = added.count(static_cast<int64_t>(j)) ? static_cast<int64_t>(j) : in_to_out[p[i++]];
+    std::vector<Perm> candidates;
+    if (ro == 4) candidates.push_back(kToNhwc);
+    candidates.push_back(same);
+    for (const Perm& q : candidates)
+      if (auto pa = physical_axes(q)) {
+        n.set_ints("axes", *pa);
+        return finish(n, {q});
+      }
     return false;
   }
 
