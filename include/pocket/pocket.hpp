@@ -1,0 +1,260 @@
+// Pocket: a thin C++ layer over the C API (pocket/pocket.h). RAII handles, a Status with the
+// code and message of the failing call, std::string/std::vector instead of raw pointers. No
+// exceptions; header-only; links against libpocket.a like the C API.
+//
+//   pocket::api::Model model;
+//   if (auto st = model.load("mnv3.pocket"); !st.ok()) { fprintf(stderr, "%s\n", st.message.c_str()); ... }
+//   pocket::api::Session session;
+//   session.create(model, /*num_threads=*/4);
+//   session.set_input("input", POCKET_F32, {1, 3, 224, 224}, pixels);
+//   session.run();
+//   const float* logits = session.output<float>(0);
+#ifndef POCKET_POCKET_HPP_
+#define POCKET_POCKET_HPP_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pocket/pocket.h"
+
+namespace pocket::api {
+
+// The outcome of a call: POCKET_OK, or a code with the one-line message pocket_last_error() gave.
+struct Status {
+  pocket_status code = POCKET_OK;
+  std::string message;
+
+  bool ok() const { return code == POCKET_OK; }
+  // Captures the thread's last error message when code is not POCKET_OK.
+  static Status from(pocket_status code) {
+    Status s;
+    s.code = code;
+    if (code != POCKET_OK) s.message = pocket_last_error();
+    return s;
+  }
+  static Status error(pocket_status code, std::string message) {
+    Status s;
+    s.code = code;
+    s.message = std::move(message);
+    return s;
+  }
+};
+
+// "invalid argument", "invalid model", ...
+inline const char* status_name(pocket_status code) {
+  switch (code) {
+    case POCKET_OK: return "ok";
+    case POCKET_INVALID_ARGUMENT: return "invalid argument";
+    case POCKET_INVALID_MODEL: return "invalid model";
+    case POCKET_UNSUPPORTED: return "unsupported";
+    case POCKET_IO_ERROR: return "I/O error";
+    case POCKET_OUT_OF_MEMORY: return "out of memory";
+    case POCKET_INTERNAL: return "internal error";
+  }
+  return "unknown status";
+}
+
+// Bytes per element (0 for packed int4).
+inline size_t dtype_size(pocket_dtype dtype) {
+  switch (dtype) {
+    case POCKET_F32: case POCKET_I32: return 4;
+    case POCKET_F16: case POCKET_BF16: return 2;
+    case POCKET_I64: return 8;
+    case POCKET_I8: case POCKET_U8: case POCKET_BOOL: return 1;
+    case POCKET_I4: return 0;
+  }
+  return 0;
+}
+
+// Numpy-style names: "float32", "int64", ...
+inline const char* dtype_name(pocket_dtype dtype) {
+  switch (dtype) {
+    case POCKET_F32: return "float32";
+    case POCKET_F16: return "float16";
+    case POCKET_BF16: return "bfloat16";
+    case POCKET_I64: return "int64";
+    case POCKET_I32: return "int32";
+    case POCKET_I8: return "int8";
+    case POCKET_U8: return "uint8";
+    case POCKET_I4: return "int4";
+    case POCKET_BOOL: return "bool";
+  }
+  return "unknown";
+}
+
+// "[1,3,224,224]"
+inline std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+struct TensorInfo {
+  std::string name;
+  pocket_dtype dtype = POCKET_F32;
+  std::vector<int64_t> shape;
+  size_t bytes = 0;
+
+  int64_t elements() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+// A loaded, validated model. Move-only; sessions keep what they need, so a Model may be freed
+// while sessions created from it are still in use.
+class Model {
+ public:
+  Model() = default;
+  ~Model() { reset(); }
+  Model(Model&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+  Model& operator=(Model&& o) noexcept {
+    if (this != &o) {
+      reset();
+      m_ = std::exchange(o.m_, nullptr);
+    }
+    return *this;
+  }
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // Maps and validates a .pocket file (replaces any model held before).
+  Status load(const std::string& path) {
+    reset();
+    return Status::from(pocket_model_load(path.c_str(), &m_));
+  }
+  // Copies and validates an in-memory .pocket file.
+  Status load_buffer(const void* data, size_t size) {
+    reset();
+    return Status::from(pocket_model_load_buffer(data, size, &m_));
+  }
+
+  bool loaded() const { return m_ != nullptr; }
+  const pocket_model* get() const { return m_; }
+
+  std::vector<std::string> labels() const {
+    std::vector<std::string> out;
+    const size_t n = pocket_model_num_labels(m_);
+    out.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      const char* l = pocket_model_label(m_, i);
+      out.emplace_back(l ? l : "");
+    }
+    return out;
+  }
+
+ private:
+  void reset() {
+    pocket_model_free(m_);
+    m_ = nullptr;
+  }
+  pocket_model* m_ = nullptr;
+};
+
+// Execution state for one model; use from one thread at a time. Move-only.
+class Session {
+ public:
+  Session() = default;
+  ~Session() { reset(); }
+  Session(Session&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Session& operator=(Session&& o) noexcept {
+    if (this != &o) {
+      reset();
+      s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Prepares every op and plans memory (replaces any session held before).
+  Status create(const Model& model, int num_threads = 1) {
+    reset();
+    if (!model.loaded()) return Status::error(POCKET_INVALID_ARGUMENT, "session needs a loaded model");
+    pocket_session_options options;
+    pocket_session_options_init(&options);
+    options.num_threads = num_threads;
+    return Status::from(pocket_session_create(model.get(), &options, &s_));
+  }
+
+  bool created() const { return s_ != nullptr; }
+  pocket_session* get() const { return s_; }
+
+  size_t num_inputs() const { return pocket_session_num_inputs(s_); }
+  size_t num_outputs() const { return pocket_session_num_outputs(s_); }
+
+  Status input_info(size_t index, TensorInfo* info) const {
+    pocket_tensor_info c;
+    Status st = Status::from(pocket_session_input_info(s_, index, &c));
+    if (st.ok()) *info = to_info(c);
+    return st;
+  }
+  Status output_info(size_t index, TensorInfo* info) const {
+    pocket_tensor_info c;
+    Status st = Status::from(pocket_session_output_info(s_, index, &c));
+    if (st.ok()) *info = to_info(c);
+    return st;
+  }
+  // All inputs/outputs, in model order (empty when no session).
+  std::vector<TensorInfo> inputs() const {
+    std::vector<TensorInfo> v(num_inputs());
+    for (size_t i = 0; i < v.size(); ++i) (void)input_info(i, &v[i]);
+    return v;
+  }
+  std::vector<TensorInfo> outputs() const {
+    std::vector<TensorInfo> v(num_outputs());
+    for (size_t i = 0; i < v.size(); ++i) (void)output_info(i, &v[i]);
+    return v;
+  }
+
+  // Copies an input in; dtype and shape must match (the message names the input and both).
+  Status set_input(const std::string& name, pocket_dtype dtype, const std::vector<int64_t>& shape,
+                   const void* data) {
+    return Status::from(pocket_session_set_input(s_, name.c_str(), dtype, shape.data(),
+                                                 static_cast<int32_t>(shape.size()), data));
+  }
+  // The input's buffer inside the session, to write in place before run(); nullptr on error.
+  void* input_data(size_t index) {
+    void* p = nullptr;
+    return pocket_session_input_data(s_, index, &p) == POCKET_OK ? p : nullptr;
+  }
+  // New input shape; re-plans the session. Input contents are not kept.
+  Status resize_input(const std::string& name, const std::vector<int64_t>& shape) {
+    return Status::from(pocket_session_resize_input(s_, name.c_str(), shape.data(),
+                                                    static_cast<int32_t>(shape.size())));
+  }
+  Status run() { return Status::from(pocket_session_run(s_)); }
+
+  // An output's buffer, valid until the next run, resize or destruction; nullptr on error.
+  const void* output_data(size_t index) const {
+    const void* p = nullptr;
+    return pocket_session_output_data(s_, index, &p) == POCKET_OK ? p : nullptr;
+  }
+  template <class T>
+  const T* output(size_t index) const {
+    return static_cast<const T*>(output_data(index));
+  }
+  size_t arena_bytes() const { return pocket_session_arena_bytes(s_); }
+
+ private:
+  static TensorInfo to_info(const pocket_tensor_info& c) {
+    TensorInfo t;
+    t.name = c.name ? c.name : "";
+    t.dtype = c.dtype;
+    t.shape.assign(c.shape, c.shape + c.rank);
+    t.bytes = c.bytes;
+    return t;
+  }
+  void reset() {
+    pocket_session_free(s_);
+    s_ = nullptr;
+  }
+  pocket_session* s_ = nullptr;
+};
+
+}  // namespace pocket::api
+
+#endif  // POCKET_POCKET_HPP_

@@ -1,0 +1,198 @@
+#include "tools/common/image.h"
+
+#include <stb/stb_image.h>
+#include <stb/stb_image_resize.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace pocket::tools {
+namespace {
+
+constexpr int64_t kMaxPixels = int64_t{1} << 28;
+
+float channel_value(const std::vector<float>& v, int c, float fallback) {
+  if (v.empty()) return fallback;
+  return v.size() == 1 ? v[0] : v[static_cast<size_t>(c)];
+}
+
+// Pixel (x, y) as the model's channel c wants it (after colour order / luminance), 0..255.
+float pixel(const Image& img, const Preprocessing& p, int channels, int x, int y, int c) {
+  const uint8_t* px = &img.rgb[(static_cast<size_t>(y) * img.width + x) * 3];
+  if (channels == 1) return 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
+  const int src = p.color_order == "BGR" ? 2 - c : c;
+  return px[src];
+}
+
+}  // namespace
+
+bool decode_image(const void* bytes, size_t size, Image* out, std::string* error) {
+  if (size > static_cast<size_t>(INT32_MAX)) {
+    *error = "image file is too large";
+    return false;
+  }
+  const auto* b = static_cast<const stbi_uc*>(bytes);
+  int w = 0, h = 0, c = 0;
+  if (!stbi_info_from_memory(b, static_cast<int>(size), &w, &h, &c)) {
+    const char* why = stbi_failure_reason();
+    *error = std::string("not a readable image (") + (why ? why : "unknown format") + ")";
+    return false;
+  }
+  if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > kMaxPixels) {
+    *error = "image size " + std::to_string(w) + "x" + std::to_string(h) + " is not supported";
+    return false;
+  }
+  stbi_uc* data = stbi_load_from_memory(b, static_cast<int>(size), &w, &h, &c, 3);
+  if (!data) {
+    const char* why = stbi_failure_reason();
+    *error = std::string("cannot decode image (") + (why ? why : "corrupt data") + ")";
+    return false;
+  }
+  out->width = w;
+  out->height = h;
+  out->rgb.assign(data, data + static_cast<size_t>(w) * h * 3);
+  stbi_image_free(data);
+  return true;
+}
+
+bool load_image(const std::string& path, Image* out, std::string* error) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    *error = "cannot open image '" + path + "'";
+    return false;
+  }
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string why;
+  if (!decode_image(bytes.data(), bytes.size(), out, &why)) {
+    *error = "'" + path + "': " + why;
+    return false;
+  }
+  return true;
+}
+
+Preprocessing imagenet_preprocessing(int width, int height, const std::string& layout) {
+  Preprocessing p;
+  p.width = width;
+  p.height = height;
+  p.layout = layout;
+  p.mean = {0.485f, 0.456f, 0.406f};
+  p.std = {0.229f, 0.224f, 0.225f};
+  return p;
+}
+
+bool validate_preprocessing(const Preprocessing& p, int channels, std::string* error) {
+  if (p.width <= 0 || p.height <= 0 || static_cast<int64_t>(p.width) * p.height > kMaxPixels) {
+    *error = "preprocessing size " + std::to_string(p.width) + "x" + std::to_string(p.height) + " is invalid";
+    return false;
+  }
+  if (p.layout != "NCHW" && p.layout != "NHWC") {
+    *error = "preprocessing layout '" + p.layout + "' is not NCHW or NHWC";
+    return false;
+  }
+  if (p.color_order != "RGB" && p.color_order != "BGR") {
+    *error = "preprocessing color_order '" + p.color_order + "' is not RGB or BGR";
+    return false;
+  }
+  if (p.resize != "stretch" && p.resize != "shorter_side_center_crop") {
+    *error = "preprocessing resize '" + p.resize + "' is not stretch or shorter_side_center_crop";
+    return false;
+  }
+  if (channels != 1 && channels != 3) {
+    *error = "image input has " + std::to_string(channels) + " channels (1 or 3 supported)";
+    return false;
+  }
+  auto per_channel_ok = [&](const std::vector<float>& v) {
+    return v.empty() || v.size() == 1 || v.size() == static_cast<size_t>(channels);
+  };
+  if (!per_channel_ok(p.mean) || !per_channel_ok(p.std)) {
+    *error = "preprocessing mean/std have " + std::to_string(p.mean.size()) + "/" + std::to_string(p.std.size()) +
+             " values for " + std::to_string(channels) + " channels";
+    return false;
+  }
+  for (float s : p.std)
+    if (!(s > 0.f) || !std::isfinite(s)) {
+      *error = "preprocessing std must be positive";
+      return false;
+    }
+  if (!std::isfinite(p.scale)) {
+    *error = "preprocessing scale is not finite";
+    return false;
+  }
+  return true;
+}
+
+static bool resize_rgb(const Image& in, int w, int h, Image* out, std::string* error) {
+  out->width = w;
+  out->height = h;
+  out->rgb.assign(static_cast<size_t>(w) * h * 3, 0);
+  if (in.width == w && in.height == h) {
+    out->rgb = in.rgb;
+    return true;
+  }
+  if (!stbir_resize_uint8_generic(in.rgb.data(), in.width, in.height, 0, out->rgb.data(), w, h, 0, 3,
+                                  STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP, STBIR_FILTER_TRIANGLE,
+                                  STBIR_COLORSPACE_LINEAR, nullptr)) {
+    *error = "cannot resize image to " + std::to_string(w) + "x" + std::to_string(h);
+    return false;
+  }
+  return true;
+}
+
+bool resize_for_model(const Image& in, const Preprocessing& p, Image* out, std::string* error) {
+  if (p.resize == "stretch") return resize_rgb(in, p.width, p.height, out, error);
+  // Shorter side to 256/224 of the crop size, keeping the aspect ratio (torchvision truncates the
+  // longer side), then the centre p.width x p.height.
+  const int target = static_cast<int>(std::lround(256.0 * std::max(p.width, p.height) / 224.0));
+  int w, h;
+  if (in.width <= in.height) {
+    w = target;
+    h = static_cast<int>(static_cast<int64_t>(target) * in.height / in.width);
+  } else {
+    h = target;
+    w = static_cast<int>(static_cast<int64_t>(target) * in.width / in.height);
+  }
+  w = std::max(w, p.width);
+  h = std::max(h, p.height);
+  Image scaled;
+  if (!resize_rgb(in, w, h, &scaled, error)) return false;
+  const int top = static_cast<int>(std::lround((h - p.height) / 2.0));
+  const int left = static_cast<int>(std::lround((w - p.width) / 2.0));
+  out->width = p.width;
+  out->height = p.height;
+  out->rgb.resize(static_cast<size_t>(p.width) * p.height * 3);
+  for (int y = 0; y < p.height; ++y)
+    std::memcpy(&out->rgb[static_cast<size_t>(y) * p.width * 3],
+                &scaled.rgb[(static_cast<size_t>(y + top) * w + left) * 3], static_cast<size_t>(p.width) * 3);
+  return true;
+}
+
+void image_to_f32(const Image& img, const Preprocessing& p, int channels, float* out) {
+  const bool nchw = p.layout == "NCHW";
+  const size_t plane = static_cast<size_t>(img.width) * img.height;
+  for (int c = 0; c < channels; ++c) {
+    const float mean = channel_value(p.mean, c, 0.f), inv_std = 1.f / channel_value(p.std, c, 1.f);
+    for (int y = 0; y < img.height; ++y)
+      for (int x = 0; x < img.width; ++x) {
+        const size_t i = static_cast<size_t>(y) * img.width + x;
+        const float v = (pixel(img, p, channels, x, y, c) * p.scale - mean) * inv_std;
+        out[nchw ? c * plane + i : i * channels + c] = v;
+      }
+  }
+}
+
+void image_to_u8(const Image& img, const Preprocessing& p, int channels, uint8_t* out) {
+  const bool nchw = p.layout == "NCHW";
+  const size_t plane = static_cast<size_t>(img.width) * img.height;
+  for (int c = 0; c < channels; ++c)
+    for (int y = 0; y < img.height; ++y)
+      for (int x = 0; x < img.width; ++x) {
+        const size_t i = static_cast<size_t>(y) * img.width + x;
+        const float v = std::round(pixel(img, p, channels, x, y, c));
+        out[nchw ? c * plane + i : i * channels + c] = static_cast<uint8_t>(std::clamp(v, 0.f, 255.f));
+      }
+}
+
+}  // namespace pocket::tools
