@@ -21,9 +21,16 @@ namespace {
 using pocket::tools::report_error;
 constexpr const char* kTool = "pocket-bench";
 
+// Milliseconds with enough digits for both big models and microsecond-scale ones.
 std::string f3(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.4f", v);
+  std::snprintf(buf, sizeof buf, v != 0 && v < 0.1 ? "%.3g" : "%.4f", v);
+  return buf;
+}
+
+std::string json_ms(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
   return buf;
 }
 
@@ -181,17 +188,17 @@ int main(int argc, char** argv) {
     num("threads", std::to_string(threads));
     num("warmup", std::to_string(warmup));
     num("iterations", std::to_string(iterations));
-    num("load_ms", f3(load_ms));
-    num("init_ms", f3(init_ms));
-    num("first_run_ms", f3(first_run_ms));
-    num("mean_ms", f3(st.mean));
-    num("std_ms", f3(st.std));
-    num("min_ms", f3(st.min));
-    num("max_ms", f3(st.max));
-    num("median_ms", f3(st.p50));
-    num("p90_ms", f3(st.p90));
-    num("p99_ms", f3(st.p99));
-    num("runs_per_s", f3(runs_per_s));
+    num("load_ms", json_ms(load_ms));
+    num("init_ms", json_ms(init_ms));
+    num("first_run_ms", json_ms(first_run_ms));
+    num("mean_ms", json_ms(st.mean));
+    num("std_ms", json_ms(st.std));
+    num("min_ms", json_ms(st.min));
+    num("max_ms", json_ms(st.max));
+    num("median_ms", json_ms(st.p50));
+    num("p90_ms", json_ms(st.p90));
+    num("p99_ms", json_ms(st.p99));
+    num("runs_per_s", json_ms(runs_per_s));
     num("arena_bytes", std::to_string(session.arena_bytes()));
     num("arena_lower_bound_bytes", std::to_string(session.arena_lower_bound()));
     num("peak_rss_bytes", std::to_string(peak_rss));

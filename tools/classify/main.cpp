@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
 
   // One image input: [N, C, H, W] or [N, H, W, C], float32 or uint8.
   if (session.num_inputs() != 1)
-    return report_error(kTool, "an image classifier has one input; this model has " + std::to_string(session.num_inputs()));
+    return report_error(kTool, "an image classifier has one image input; this model has " + std::to_string(session.num_inputs()));
   pocket::api::TensorInfo in;
   (void)session.input_info(0, &in);
   if (in.shape.size() != 4 || (in.dtype != POCKET_F32 && in.dtype != POCKET_U8))
