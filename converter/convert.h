@@ -13,6 +13,8 @@
 
 namespace pocket::converter {
 
+inline constexpr const char* kConverterVersion = "1.0.0";
+
 struct ConvertOptions {
   std::vector<std::string> labels;                      // --labels FILE (one per line)
   std::vector<float> mean, std;                         // --mean a,b,c  --std a,b,c
@@ -35,6 +37,10 @@ struct ConvertReport {
 // ONNX ModelProto -> IR, with initializers as constants and static shapes inferred.
 Status import_onnx_file(const std::string& path, ir::Graph* graph);
 Status import_onnx_bytes(const void* data, size_t size, ir::Graph* graph);
+// Same, also appending import notes (e.g. "float16 tensors are stored as float32") to notes.
+Status import_onnx_file(const std::string& path, ir::Graph* graph, std::vector<std::string>* notes);
+Status import_onnx_bytes(const void* data, size_t size, ir::Graph* graph,
+                         std::vector<std::string>* notes);
 
 // All graph passes in order (folding, fusion, layout, normalisation), then the support check.
 Status optimize(ir::Graph& graph, const ConvertOptions& options, ConvertReport* report);

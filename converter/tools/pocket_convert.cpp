@@ -1,1 +1,247 @@
-int main(){return 0;}
+// pocket-convert: ONNX -> .pocket. Every error is one line on stderr and exit code 1 (usage) or 2
+// (conversion failed).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "converter/convert.h"
+#include "converter/passes/passes.h"
+
+namespace {
+
+using pocket::Status;
+using namespace pocket::converter;
+
+constexpr const char* kUsage =
+    "usage: pocket-convert IN.onnx -o OUT.pocket [options]\n"
+    "\n"
+    "Converts an ONNX model (opset 6..17) into a .pocket file.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE          output .pocket file (required)\n"
+    "  --labels FILE              class labels, one per line, stored in the metadata\n"
+    "  --mean a,b,c               per-channel mean of the input normalisation\n"
+    "  --std a,b,c                per-channel std of the input normalisation\n"
+    "                             (values <= 1 mean [0,1] units: pixels are scaled by 1/255 first)\n"
+    "  --input-size N|WxH         input image size stored in the metadata\n"
+    "  --metadata key=value       free metadata property (repeatable; key 'task' sets the task)\n"
+    "  --input-shape name=1,3,224,224\n"
+    "                             fixes the shape of a (symbolic) input (repeatable)\n"
+    "  --no-nhwc                  do not convert conv sub-graphs to NHWC (models without conv/pool)\n"
+    "  --no-optimize              skip optional fusions (the passes the format needs always run)\n"
+    "  -q, --quiet                print errors only\n"
+    "  -h, --help                 this text\n";
+
+struct UsageError {
+  std::string msg;
+};
+
+bool parse_floats(const std::string& s, std::vector<float>* out) {
+  out->clear();
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) return false;
+    char* end = nullptr;
+    float v = std::strtof(item.c_str(), &end);
+    if (!end || *end != '\0' || !std::isfinite(v)) return false;
+    out->push_back(v);
+  }
+  return !out->empty() && s.back() != ',';
+}
+
+bool parse_ints(const std::string& s, std::vector<int64_t>* out) {
+  out->clear();
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) return false;
+    char* end = nullptr;
+    long long v = std::strtoll(item.c_str(), &end, 10);
+    if (!end || *end != '\0') return false;
+    out->push_back(v);
+  }
+  return !out->empty() && s.back() != ',';
+}
+
+bool parse_size(const std::string& s, int64_t* w, int64_t* h) {
+  auto x = s.find_first_of("xX");
+  std::vector<int64_t> v;
+  if (x == std::string::npos) {
+    if (!parse_ints(s, &v) || v.size() != 1) return false;
+    *w = *h = v[0];
+  } else {
+    std::vector<int64_t> a, b;
+    if (!parse_ints(s.substr(0, x), &a) || !parse_ints(s.substr(x + 1), &b) || a.size() != 1 || b.size() != 1) return false;
+    *w = a[0];
+    *h = b[0];
+  }
+  return *w > 0 && *h > 0 && *w < (1 << 20) && *h < (1 << 20);
+}
+
+std::string histogram(const std::map<std::string, int>& h) {
+  std::vector<std::pair<int, std::string>> v;
+  int total = 0;
+  for (const auto& [op, c] : h) {
+    v.push_back({-c, op});
+    total += c;
+  }
+  std::sort(v.begin(), v.end());
+  std::string s = std::to_string(total) + " nodes:";
+  for (const auto& [c, op] : v) s += " " + op + "x" + std::to_string(-c);
+  return s;
+}
+
+std::string human_size(uint64_t b) {
+  char buf[64];
+  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
+  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
+  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(b));
+  return buf;
+}
+
+struct Args {
+  std::string in, out;
+  bool quiet = false;
+  ConvertOptions options;
+};
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  auto need = [&](int& i, const std::string& flag) -> std::string {
+    if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
+    return argv[++i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    std::string inline_value;
+    bool has_inline = false;
+    if (s.rfind("--", 0) == 0 && s.find('=') != std::string::npos &&
+        s.rfind("--metadata", 0) != 0 && s.rfind("--input-shape", 0) != 0) {
+      inline_value = s.substr(s.find('=') + 1);
+      s = s.substr(0, s.find('='));
+      has_inline = true;
+    }
+    auto value = [&](const std::string& flag) { return has_inline ? inline_value : need(i, flag); };
+    if (s == "-h" || s == "--help") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (s == "-o" || s == "--output") {
+      a.out = value(s);
+    } else if (s == "-q" || s == "--quiet") {
+      a.quiet = true;
+    } else if (s == "--no-nhwc") {
+      a.options.nhwc = false;
+    } else if (s == "--no-optimize") {
+      a.options.optimize = false;
+    } else if (s == "--labels") {
+      std::string path = value(s);
+      std::ifstream f(path);
+      if (!f) throw UsageError{"--labels: cannot open '" + path + "'"};
+      std::string line;
+      while (std::getline(f, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        a.options.labels.push_back(line);
+      }
+      while (!a.options.labels.empty() && a.options.labels.back().empty()) a.options.labels.pop_back();
+      if (a.options.labels.empty()) throw UsageError{"--labels: '" + path + "' has no labels"};
+    } else if (s == "--mean" || s == "--std") {
+      std::string v = value(s);
+      std::vector<float>& dst = s == "--mean" ? a.options.mean : a.options.std;
+      if (!parse_floats(v, &dst)) throw UsageError{s + ": expected comma-separated numbers such as 0.485,0.456,0.406, got '" + v + "'"};
+      if (s == "--std")
+        for (float x : dst)
+          if (x <= 0) throw UsageError{"--std: values must be positive, got '" + v + "'"};
+    } else if (s == "--input-size") {
+      std::string v = value(s);
+      if (!parse_size(v, &a.options.input_width, &a.options.input_height))
+        throw UsageError{"--input-size: expected N or WxH (e.g. 224 or 320x240), got '" + v + "'"};
+    } else if (s == "--metadata" || s.rfind("--metadata=", 0) == 0) {
+      std::string v = s == "--metadata" ? need(i, s) : s.substr(11);
+      auto eq = v.find('=');
+      if (eq == std::string::npos || eq == 0) throw UsageError{"--metadata: expected key=value, got '" + v + "'"};
+      a.options.metadata.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (s == "--input-shape" || s.rfind("--input-shape=", 0) == 0) {
+      std::string v = s == "--input-shape" ? need(i, s) : s.substr(14);
+      auto eq = v.find('=');
+      std::vector<int64_t> dims;
+      if (eq == std::string::npos || eq == 0 || !parse_ints(v.substr(eq + 1), &dims))
+        throw UsageError{"--input-shape: expected name=d0,d1,... (e.g. input=1,3,224,224), got '" + v + "'"};
+      a.options.input_shapes[v.substr(0, eq)] = dims;
+    } else if (!s.empty() && s[0] == '-' && s != "-") {
+      throw UsageError{"unknown option '" + s + "' (see --help)"};
+    } else if (a.in.empty()) {
+      a.in = s;
+    } else {
+      throw UsageError{"unexpected argument '" + s + "' (one input file only)"};
+    }
+  }
+  if (a.in.empty()) throw UsageError{"no input .onnx file given (see --help)"};
+  if (a.out.empty()) throw UsageError{"no output file given: use -o OUT.pocket"};
+  if (!a.options.mean.empty() && !a.options.std.empty() && a.options.mean.size() != a.options.std.size())
+    throw UsageError{"--mean has " + std::to_string(a.options.mean.size()) + " values but --std has " +
+                     std::to_string(a.options.std.size())};
+  return a;
+}
+
+int fail(const Status& st) {
+  std::string msg = st.message();
+  std::cerr << "pocket-convert: error: " << msg << "\n";
+  return 2;
+}
+
+int run(const Args& a) {
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
+  ConvertReport report;
+  pocket::ir::Graph g;
+  std::vector<std::string> notes;
+  Status st = import_onnx_file(a.in, &g, &notes);
+  if (!st.ok()) return fail(st);
+  g.metadata.source = std::filesystem::path(a.in).filename().string();
+  report.ops_before = g.op_counts();
+  report.notes = notes;
+  st = optimize(g, a.options, &report);
+  if (!st.ok()) return fail(st);
+  uint64_t bytes = 0;
+  st = write_pocket_file(g, a.options, a.out, &bytes);
+  if (!st.ok()) return fail(st);
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!a.quiet) {
+    std::cout << "input:   " << a.in << " (ONNX opset " << report.opset << ")\n";
+    std::cout << "before:  " << histogram(report.ops_before) << "\n";
+    std::cout << "after:   " << histogram(report.ops_after) << "\n";
+    for (const auto& n : report.notes) std::cout << "note:    " << n << "\n";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f s", secs);
+    std::cout << "output:  " << a.out << " (" << human_size(bytes) << ")\n";
+    std::cout << "time:    " << buf << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    Args a = parse_args(argc, argv);
+    return run(a);
+  } catch (const UsageError& e) {
+    std::cerr << "pocket-convert: " << e.msg << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "pocket-convert: error: out of memory\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "pocket-convert: error: " << e.what() << "\n";
+    return 2;
+  }
+}

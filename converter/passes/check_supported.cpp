@@ -1,0 +1,111 @@
+// The support check: one kUnsupported Status listing every node the engine cannot run (op not in
+// format/OPS.md, foreign domain, unsupported dtype, rank or attribute), each as
+// "OpType 'node name' (opset N)".
+#include <set>
+
+#include "converter/convert.h"
+#include "converter/passes/shape_inference_util.h"
+
+namespace pocket::converter {
+
+namespace {
+
+using ir::DType;
+
+bool known_op(const std::string& op) {
+  for (fb::OpType t : fb::EnumValuesOpType())
+    if (op == fb::EnumNameOpType(t)) return true;
+  return false;
+}
+
+// Ops that compute on float data only.
+bool float_only(const std::string& op) {
+  static const std::set<std::string> ops = {
+      "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LRN",
+      "Gemm", "MatMul", "Pow", "PRelu", "Relu", "LeakyRelu", "Elu", "Selu", "Sigmoid", "HardSigmoid",
+      "HardSwish", "Tanh", "Softplus", "Softsign", "Clip", "Exp", "Log", "Sqrt", "Erf", "Reciprocal",
+      "Floor", "Ceil", "SiLU", "Softmax", "LogSoftmax", "InstanceNormalization", "Resize", "ReduceL2"};
+  return ops.count(op) != 0;
+}
+
+bool arithmetic(const std::string& op) {
+  static const std::set<std::string> ops = {"Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Neg", "Abs",
+                                            "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
+                                            "ArgMax", "ArgMin"};
+  return ops.count(op) != 0;
+}
+
+bool spatial(const std::string& op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "MaxPool" || op == "AveragePool" ||
+         op == "GlobalAveragePool" || op == "GlobalMaxPool" || op == "LRN";
+}
+
+// Why the engine cannot run this node; "" if it can.
+std::string reason(const ir::Graph& g, const ir::Node& n) {
+  if (!n.domain.empty()) return "domain '" + n.domain + "' is not supported";
+  if (!known_op(n.op)) return "not a .pocket operator (see format/OPS.md)";
+  if (n.has("__unsupported_attr")) return "unsupported attribute " + n.s("__unsupported_attr", "");
+  const ir::Value* x = n.inputs.empty() || n.inputs[0].empty() ? nullptr : g.find(n.inputs[0]);
+  if (x && x->dtype == DType::F16) return "float16 compute is not supported";
+  if (x && x->dtype == DType::BF16) return "bfloat16 compute is not supported";
+  if (x && float_only(n.op) && x->dtype != DType::F32) return std::string("input dtype ") + fb::EnumNameDType(x->dtype) + " is not supported";
+  if (x && arithmetic(n.op) && x->dtype != DType::F32 && x->dtype != DType::I64 && x->dtype != DType::I32)
+    return std::string("input dtype ") + fb::EnumNameDType(x->dtype) + " is not supported";
+  if (spatial(n.op)) {
+    if (x && x->shape_known && x->shape.size() != 4)
+      return std::to_string(static_cast<int64_t>(x->shape.size()) - 2) + "-D form (rank " +
+             std::to_string(x->shape.size()) + " input) is not supported; only 1-D and 2-D";
+    if (n.op == "Conv" || n.op == "ConvTranspose") {
+      if (n.inputs.size() < 2 || !g.is_constant(n.inputs[1])) return "weights are not a constant";
+      if (n.inputs.size() > 2 && !n.inputs[2].empty() && !g.is_constant(n.inputs[2])) return "bias is not a constant";
+    }
+  }
+  if (n.op == "InstanceNormalization")
+    for (size_t k = 1; k < 3; ++k)
+      if (k >= n.inputs.size() || !g.is_constant(n.inputs[k])) return "scale and B must be constants";
+  // Operands that the format keeps as attributes.
+  static const std::set<std::string> single_input = {"Reshape", "Slice", "Pad", "Split", "Squeeze", "Unsqueeze",
+                                                     "Clip", "Tile", "Expand", "Resize", "ReduceMean", "ReduceSum",
+                                                     "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2"};
+  if (single_input.count(n.op) && n.inputs.size() > 1) return "operand input " + n.inputs[1] + " is not a constant";
+  if (n.op == "ConstantOfShape" && !n.inputs.empty()) return "shape input is not a constant";
+  if (n.op == "Gather" && n.inputs.size() == 2) {
+    const ir::Value* idx = g.find(n.inputs[1]);
+    if (idx && idx->dtype != DType::I64 && idx->dtype != DType::I32) return "indices must be int64 or int32";
+  }
+  if (n.op == "Pad") {
+    std::string mode = n.s("mode", "constant");
+    if (mode != "constant" && mode != "reflect" && mode != "edge") return "mode '" + mode + "' is not supported";
+  }
+  if (n.op == "Resize") {
+    std::string mode = n.s("mode", "nearest");
+    if (mode != "nearest" && mode != "linear") return "mode '" + mode + "' is not supported";
+  }
+  if (n.op == "Cast") {
+    int64_t to = n.i("to", -1);
+    if (to < static_cast<int64_t>(DType::MIN) || to > static_cast<int64_t>(DType::MAX)) return "unknown target dtype";
+  }
+  return "";
+}
+
+}  // namespace
+
+Status check_supported(const ir::Graph& g) {
+  std::vector<std::string> lines;
+  for (const ir::Node& n : g.nodes) {
+    std::string why = reason(g, n);
+    if (!why.empty())
+      lines.push_back(n.op + " '" + n.name + "' (opset " + std::to_string(g.opset) + "): " + why);
+  }
+  for (const std::string& in : g.inputs) {
+    const ir::Value* v = g.find(in);
+    if (v && (v->dtype == DType::F16 || v->dtype == DType::BF16))
+      lines.push_back("graph input '" + in + "' has an unsupported dtype");
+  }
+  if (lines.empty()) return Status::Ok();
+  std::string msg = std::to_string(lines.size()) + " node(s) are not supported by the engine:";
+  for (const auto& l : lines) msg += (&l == &lines.front() ? " " : "; ") + l;
+  return unsupported(msg);
+}
+
+}  // namespace pocket::converter
