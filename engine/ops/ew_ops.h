@@ -1,0 +1,16 @@
+// Registration of the elementwise op group, one function per op file.
+#pragma once
+
+#include "engine/op.h"
+
+namespace pocket::ew {
+
+void register_binary_ops(OpTable& table);       // Add Sub Mul Div Pow PRelu
+void register_variadic_ops(OpTable& table);     // Sum Max Min
+void register_unary_ops(OpTable& table);        // activations and math
+void register_softmax_ops(OpTable& table);      // Softmax LogSoftmax
+void register_instance_norm(OpTable& table);    // InstanceNormalization
+void register_reduce_ops(OpTable& table);       // ReduceMean/Sum/Max/Min/Prod/L2
+void register_argmax_ops(OpTable& table);       // ArgMax ArgMin
+
+}  // namespace pocket::ew
