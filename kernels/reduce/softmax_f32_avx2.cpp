@@ -62,30 +62,38 @@ void softmax_row(const float* x, float* y, size_t n) {
   }
 }
 
-// Eight (or, at the tail, fewer) adjacent columns; element i of column c is x[i * stride + c].
-template <bool Log>
+// Eight (or, at the tail, fewer: Full = false, mask k) adjacent columns; element i of column c
+// is x[i * stride + c]. Full chunks use plain loads and stores (masked stores are slow on AMD).
+template <bool Full>
+inline __m256 load8(const float* p, __m256i k) {
+  if constexpr (Full) return _mm256_loadu_ps(p);
+  else return _mm256_maskload_ps(p, k);
+}
+template <bool Full>
+inline void store8(float* p, __m256i k, __m256 v) {
+  if constexpr (Full) _mm256_storeu_ps(p, v);
+  else _mm256_maskstore_ps(p, k, v);
+}
+
+template <bool Log, bool Full>
 void softmax_cols8(const float* x, float* y, size_t n, size_t stride, __m256i k) {
   __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
-  for (size_t i = 0; i < n; ++i) m = _mm256_max_ps(_mm256_maskload_ps(x + i * stride, k), m);
+  for (size_t i = 0; i < n; ++i) m = _mm256_max_ps(load8<Full>(x + i * stride, k), m);
   __m256 s = _mm256_setzero_ps();
   for (size_t i = 0; i < n; ++i) {
-    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i * stride, k), m));
-    if (!Log) _mm256_maskstore_ps(y + i * stride, k, e);
+    const __m256 e = exp_ps(_mm256_sub_ps(load8<Full>(x + i * stride, k), m));
+    if (!Log) store8<Full>(y + i * stride, k, e);
     s = _mm256_add_ps(s, e);
   }
   if (Log) {
-    __m256 logs;
     alignas(32) float b[8];
     _mm256_store_ps(b, s);
     for (float& v : b) v = std::log(v);
-    logs = _mm256_load_ps(b);
-    const __m256 shift = _mm256_add_ps(m, logs);
-    for (size_t i = 0; i < n; ++i)
-      _mm256_maskstore_ps(y + i * stride, k, _mm256_sub_ps(_mm256_maskload_ps(x + i * stride, k), shift));
+    const __m256 shift = _mm256_add_ps(m, _mm256_load_ps(b));
+    for (size_t i = 0; i < n; ++i) store8<Full>(y + i * stride, k, _mm256_sub_ps(load8<Full>(x + i * stride, k), shift));
   } else {
     const __m256 inv = _mm256_div_ps(_mm256_set1_ps(1.f), s);
-    for (size_t i = 0; i < n; ++i)
-      _mm256_maskstore_ps(y + i * stride, k, _mm256_mul_ps(_mm256_maskload_ps(y + i * stride, k), inv));
+    for (size_t i = 0; i < n; ++i) store8<Full>(y + i * stride, k, _mm256_mul_ps(load8<Full>(y + i * stride, k), inv));
   }
 }
 
@@ -97,8 +105,8 @@ void softmax(const float* x, float* y, size_t n, size_t stride, size_t cols) {
   }
   const __m256i all = _mm256_set1_epi32(-1);
   size_t c = 0;
-  for (; c + 8 <= cols; c += 8) softmax_cols8<Log>(x + c, y + c, n, stride, all);
-  if (c < cols) softmax_cols8<Log>(x + c, y + c, n, stride, tail_mask(cols - c));
+  for (; c + 8 <= cols; c += 8) softmax_cols8<Log, true>(x + c, y + c, n, stride, all);
+  if (c < cols) softmax_cols8<Log, false>(x + c, y + c, n, stride, tail_mask(cols - c));
 }
 
 }  // namespace
