@@ -27,6 +27,15 @@ ElementwiseKernels avx512_table() {
 }
 #endif
 
+#if defined(__aarch64__)
+ElementwiseKernels neon_table() {
+  ElementwiseKernels t = scalar_table();
+  fill_unary_f32_neon(t);
+  fill_binary_f32_neon(t);
+  return t;
+}
+#endif
+
 }  // namespace
 
 std::vector<ElementwiseVariant> elementwise_variants() {
@@ -36,6 +45,9 @@ std::vector<ElementwiseVariant> elementwise_variants() {
   const CpuFeatures& f = cpu_features();
   if (f.avx2_fma) v.push_back({"avx2", avx2_table()});
   if (f.avx512) v.push_back({"avx512", avx512_table()});
+#endif
+#if defined(__aarch64__)
+  if (cpu_features().neon) v.push_back({"neon", neon_table()});
 #endif
   return v;
 }

@@ -68,5 +68,9 @@ void fill_unary_f32_avx2(ElementwiseKernels& t);
 void fill_binary_f32_avx2(ElementwiseKernels& t);
 void fill_unary_f32_avx512(ElementwiseKernels& t);
 #endif
+#if defined(__aarch64__)
+void fill_unary_f32_neon(ElementwiseKernels& t);
+void fill_binary_f32_neon(ElementwiseKernels& t);
+#endif
 
 }  // namespace pocket::kernels

@@ -43,6 +43,15 @@ ReduceKernels avx2_table() {
 }
 #endif
 
+#if defined(__aarch64__)
+ReduceKernels neon_table() {
+  ReduceKernels t = scalar_table();
+  fill_reduce_f32_neon(t);
+  fill_softmax_f32_neon(t);
+  return t;
+}
+#endif
+
 }  // namespace
 
 std::vector<ReduceVariant> reduce_variants() {
@@ -50,6 +59,9 @@ std::vector<ReduceVariant> reduce_variants() {
   v.push_back({"scalar", scalar_table()});
 #if defined(__x86_64__) || defined(__i386__)
   if (cpu_features().avx2_fma) v.push_back({"avx2", avx2_table()});
+#endif
+#if defined(__aarch64__)
+  if (cpu_features().neon) v.push_back({"neon", neon_table()});
 #endif
   return v;
 }

@@ -56,5 +56,9 @@ void fill_argmax_scalar(ReduceKernels& t);
 void fill_reduce_f32_avx2(ReduceKernels& t);
 void fill_softmax_f32_avx2(ReduceKernels& t);
 #endif
+#if defined(__aarch64__)
+void fill_reduce_f32_neon(ReduceKernels& t);
+void fill_softmax_f32_neon(ReduceKernels& t);
+#endif
 
 }  // namespace pocket::kernels
