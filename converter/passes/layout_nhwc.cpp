@@ -194,19 +194,21 @@ class LayoutPass {
  public:
   explicit LayoutPass(ir::Graph& g) : g_(g) {
     for (const auto& [name, v] : g.values) logical_[name] = {v.shape, v.dim_names};
+    used_.insert(g.outputs.begin(), g.outputs.end());
+    for (const ir::Node& n : g.nodes) used_.insert(n.inputs.begin(), n.inputs.end());
   }
 
   Status run() {
-    std::vector<ir::Node> nodes = std::move(g_.nodes);
-    g_.nodes.clear();
-    for (ir::Node& n : nodes) {
+    for (const ir::Node& n : g_.nodes)
       for (const auto* names : {&n.inputs, &n.outputs})
         for (const auto& v : *names)
-          if (!v.empty() && !shape_of(v))
+          if (!v.empty() && used_.count(v) && !shape_of(v))
             return invalid_model("convert_to_nhwc: value '" + v + "' of node '" + n.name +
                                  "' has no known shape");
+    std::vector<ir::Node> nodes = std::move(g_.nodes);
+    g_.nodes.clear();
+    for (ir::Node& n : nodes)
       if (!onnx_domain(n) || !handle(n)) keep_logical(n);
-    }
     std::unordered_map<std::string, std::string> renamed;
     for (const std::string& o : g_.outputs) {
       Placement p = place(o);
@@ -351,6 +353,7 @@ class LayoutPass {
       placed_[o] = {o, {}};
       return;
     }
+    if (!shape_of(o)) return;  // unread output of unknown shape
     const Logical& lg = logical_.at(o);
     std::string phys = g_.is_output(o) ? g_.unique_name(o + "_nhwc") : o;
     ir::Value like = *g_.find(o);
@@ -570,7 +573,8 @@ class LayoutPass {
       return false;
     if (rank(n.inputs[0]) != 4 || rank(n.outputs[0]) != 4) return false;
     for (size_t k = 1; k < n.outputs.size(); ++k)  // MaxPool's Indices output
-      if (!n.outputs[k].empty()) return false;
+      if (!n.outputs[k].empty() && used_.count(n.outputs[k])) return false;
+    n.outputs.resize(1);
     n.inputs[0] = materialize(n.inputs[0], kToNhwc);
     for (size_t k = 1; k < n.inputs.size(); ++k)
       if (!n.inputs[k].empty()) n.inputs[k] = materialize(n.inputs[k], {});
@@ -627,6 +631,7 @@ class LayoutPass {
   std::unordered_map<std::string, Logical> logical_;
   std::unordered_map<std::string, Placement> placed_;
   std::unordered_map<std::string, std::string> cache_;
+  std::set<std::string> used_;  // values some node or the graph output reads
 };
 
 }  // namespace

@@ -954,12 +954,14 @@ TEST(ConverterPasses, PoolingAndSqueezeStayChannelsLast) {
   ir::Node& mp = b.node("MaxPool", {"c"}, "p", {1, 4, 3, 3});
   mp.set_ints("kernel_shape", {2, 2});
   mp.set_ints("strides", {2, 2});
+  mp.outputs.push_back("unused_indices");  // nobody reads it: dropped, the pool still converts
   b.conv("p", "c2", 4, 3, 3, {1, 3, 3, 3});
   b.node("GlobalAveragePool", {"c2"}, "g", {1, 3, 1, 1});
   b.node("Squeeze", {"g"}, "y", {1, 3}).set_ints("axes", {2, 3});
   b.output("y");
   run_and_compare(b, {convert_to_nhwc});
   EXPECT_EQ(find_op(b.g, "MaxPool")->s("layout", ""), "NHWC");
+  EXPECT_EQ(find_op(b.g, "MaxPool")->outputs.size(), 1u);
   EXPECT_EQ(find_op(b.g, "Squeeze")->ints("axes"), (Shape{1, 2}));
   EXPECT_EQ(op_count(b.g, "Transpose"), 1);
   EXPECT_EQ(op_count(b.g, "Reshape"), 0);
