@@ -73,6 +73,8 @@ Status optimize(ir::Graph& g, const ConvertOptions& options, ConvertReport* repo
   POCKET_RETURN_IF_ERROR(normalize(g, &notes));
   if (!g.topo_sort()) return internal_error("the graph has a cycle after normalisation");
   POCKET_RETURN_IF_ERROR(infer_shapes(g));
+  // Report every unsupported op now, before the layout pass meets ops it does not understand.
+  POCKET_RETURN_IF_ERROR(check_supported(g));
   if (options.nhwc) {
     POCKET_RETURN_IF_ERROR(convert_to_nhwc(g, &notes));
     if (!g.topo_sort()) return internal_error("the graph has a cycle after the NHWC pass");

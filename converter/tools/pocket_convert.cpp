@@ -95,7 +95,7 @@ std::string histogram(const std::map<std::string, int>& h) {
   }
   std::sort(v.begin(), v.end());
   std::string s = std::to_string(total) + " nodes:";
-  for (const auto& [c, op] : v) s += " " + op + "x" + std::to_string(-c);
+  for (const auto& [c, op] : v) s += " " + op + ":" + std::to_string(-c);
   return s;
 }
 
