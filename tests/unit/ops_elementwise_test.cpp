@@ -160,6 +160,36 @@ TEST(OpsElementwise, BinaryF32EveryBroadcastPattern) {
   }
 }
 
+TEST(OpsElementwise, BinaryRandomBroadcastShapes) {
+  std::mt19937 rng(2024);
+  for (int k = 0; k < 40; ++k) {
+    const size_t r = rng() % 7;  // rank 0..6
+    Shape64 out(r);
+    for (int64_t& d : out) d = 1 + rng() % 5;
+    auto operand = [&]() {
+      const size_t drop = r ? rng() % (r + 1) : 0;  // a shorter rank is right-aligned
+      Shape64 s(out.begin() + drop, out.end());
+      for (int64_t& d : s)
+        if (rng() % 3 == 0) d = 1;
+      return s;
+    };
+    const Shape64 a = operand(), b = operand();
+    const fb::OpType op = k % 2 ? fb::OpType::Sub : fb::OpType::Div;
+    SCOPED_TRACE(std::string(fb::EnumNameOpType(op)) + " " + shape_str(a) + " " + shape_str(b));
+    std::vector<float> av = random_floats(count(a), 10 + k, -2.f, 2.f), bv = random_floats(count(b), 90 + k, 0.5f, 2.f);
+    auto got = run_ok(OpSpec{op, {TestTensor::f32(a, av), TestTensor::f32(b, bv)}});
+    ASSERT_FALSE(got.empty());
+    const Shape64 o = bshape(a, b);
+    ASSERT_EQ(got[0].shape, o);
+    std::vector<float> want(count(o));
+    for (int64_t i = 0; i < count(o); ++i) {
+      Shape64 idx = unravel(i, o);
+      want[i] = static_cast<float>(ref_binary(op, av[broadcast_offset(idx, a)], bv[broadcast_offset(idx, b)]));
+    }
+    expect_close(got[0].floats(), want, 1e-6f);
+  }
+}
+
 TEST(OpsElementwise, BinaryIntegers) {
   const fb::OpType ops[] = {fb::OpType::Add, fb::OpType::Sub, fb::OpType::Mul, fb::OpType::Div};
   std::mt19937 rng(7);
