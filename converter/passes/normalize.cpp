@@ -57,6 +57,7 @@ class Normalizer {
   void node(ir::Node n);
   void resize_operands(ir::Node& n);
   void old_broadcast(ir::Node& n);
+  void old_prelu(ir::Node& n);
   void softmax(ir::Node n);
   void lift_1d(ir::Node n);
 };
@@ -127,6 +128,35 @@ void Normalizer::old_broadcast(ir::Node& n) {
   r.inputs = {n.inputs[1]};
   r.set_ints("shape", shape);
   std::string out = new_value(n.inputs[1] + "__bcast", b);
+  r.outputs = {out};
+  n.inputs[1] = out;
+  emit(std::move(r));
+}
+
+// Opset < 7 PRelu: a [C] slope applies per channel (axis 1), not along the last axis.
+void Normalizer::old_prelu(ir::Node& n) {
+  if (g_.opset >= 7 || n.inputs.size() != 2) return;
+  const ir::Value* x = val(n.inputs[0]);
+  const ir::Value* s = val(n.inputs[1]);
+  if (!x || !s || !x->shape_known || !s->shape_known || x->shape.size() < 3 || s->shape.size() != 1) return;
+  if (s->shape[0] == 1 || s->shape[0] != x->shape[1]) return;
+  Dims shape(x->shape.size() - 1, 1);
+  shape[0] = s->shape[0];
+  if (s->is_constant()) {
+    std::string c = g_.unique_name(n.inputs[1] + "__per_channel");
+    ir::Value v = *s;
+    v.name = c;
+    v.shape = shape;
+    g_.values[c] = v;
+    n.inputs[1] = c;
+    return;
+  }
+  ir::Node r;
+  r.op = "Reshape";
+  r.name = n.name + "__per_channel";
+  r.inputs = {n.inputs[1]};
+  r.set_ints("shape", shape);
+  std::string out = new_value(n.inputs[1] + "__per_channel", *s);
   r.outputs = {out};
   n.inputs[1] = out;
   emit(std::move(r));
@@ -341,6 +371,8 @@ void Normalizer::node(ir::Node n) {
     resize_operands(n);
   } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
     old_broadcast(n);
+  } else if (op == "PRelu") {
+    old_prelu(n);
   } else if (op == "Softmax" || op == "LogSoftmax") {
     return softmax(std::move(n));
   } else if (op == "MaxPool" && n.outputs.size() > 1) {
