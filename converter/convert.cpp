@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 #include "converter/passes/passes.h"
 #include "converter/passes/shape_inference_util.h"
@@ -44,15 +45,21 @@ Status apply_input_shapes(ir::Graph& g, const ConvertOptions& o) {
 }
 
 Status check_layout(const ir::Graph& g, const ConvertOptions& o) {
-  std::vector<std::string> lines;
+  std::map<std::string, int> ops;
+  std::string first;
+  int count = 0;
   for (const ir::Node& n : g.nodes)
-    if (layout_sensitive(n.op) && n.s("layout", "") != "NHWC")
-      lines.push_back(n.op + " '" + n.name + "' (opset " + std::to_string(g.opset) + ")");
-  if (lines.empty()) return Status::Ok();
-  std::string msg = std::to_string(lines.size()) + " node(s) must be channels-last (NHWC) in a .pocket file" +
-                    (o.nhwc ? " but the NHWC pass left them NCHW:" : "; --no-nhwc cannot convert them:");
-  for (const auto& l : lines) msg += (&l == &lines.front() ? " " : "; ") + l;
-  return o.nhwc ? internal_error(msg) : unsupported(msg);
+    if (layout_sensitive(n.op) && n.s("layout", "") != "NHWC") {
+      ++ops[n.op];
+      if (count++ == 0) first = n.op + " '" + n.name + "'";
+    }
+  if (count == 0) return Status::Ok();
+  std::string what;
+  for (const auto& [op, c] : ops) what += (what.empty() ? "" : ", ") + op + " x" + std::to_string(c);
+  std::string msg = std::to_string(count) + " conv/pool node(s) (" + what + ", first " + first +
+                    ") must be channels-last (NHWC) in a .pocket file";
+  if (!o.nhwc) return unsupported(msg + "; drop --no-nhwc to convert them");
+  return internal_error(msg + " but the NHWC pass left them NCHW");
 }
 
 }  // namespace
