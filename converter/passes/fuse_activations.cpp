@@ -98,8 +98,9 @@ class Fuser {
       Activation a = activation_of(g_, g_.nodes[n]);
       if (a.kind == Kind::None) continue;
       const std::string& x = g_.nodes[n].inputs[0];
-      int p = fusable_producer(x, 1);
+      int p = fusable_producer(x, 1, /*merge_clamps=*/true);
       if (p < 0) continue;
+      if (!merge_clamp(g_.nodes[p], &a)) continue;
       fuse(p, a, {static_cast<int>(n)}, g_.nodes[n].outputs[0]);
     }
     std::vector<ir::Node> kept;
@@ -118,15 +119,43 @@ class Fuser {
   }
 
   // The node producing x if an activation may be fused into it: a conv/dense op, x its first
-  // output, x read by exactly `readers` nodes and not a graph output, no activation yet.
-  int fusable_producer(const std::string& x, int readers) const {
+  // output, x read by exactly `readers` nodes and not a graph output, no activation yet (or,
+  // with merge_clamps, a Relu/Clip one that a further Relu/Clip may narrow).
+  int fusable_producer(const std::string& x, int readers, bool merge_clamps = false) const {
     auto it = producer_.find(x);
     if (it == producer_.end() || removed_[it->second]) return -1;
     const ir::Node& p = g_.nodes[it->second];
     if (!is_producer_op(p) || p.outputs.empty() || p.outputs[0] != x) return -1;
-    if (p.i("activation", 0) != 0) return -1;
+    int64_t have = p.i("activation", 0);
+    if (have != 0 && !(merge_clamps && (have == static_cast<int64_t>(Kind::Relu) ||
+                                        have == static_cast<int64_t>(Kind::Clip))))
+      return -1;
     if (use_count(x) != readers || g_.is_output(x)) return -1;
     return it->second;
+  }
+
+  // A second clamp after a fused Relu/Clip (old exporters write Relu6 as Relu then Clip(0, 6)):
+  // clamp(clamp(x, l1, h1), l2, h2) = clamp(x, max(l1, l2), min(h1, h2)) when the ranges meet.
+  // False if `a` cannot be combined with p's activation.
+  static bool merge_clamp(const ir::Node& p, Activation* a) {
+    int64_t have = p.i("activation", 0);
+    if (have == 0) return true;
+    const float inf = std::numeric_limits<float>::infinity();
+    auto range = [&](Kind k, float lo, float hi, float* l, float* h) {
+      if (k == Kind::Relu) *l = 0.f, *h = inf;
+      else if (k == Kind::Clip) *l = lo, *h = hi;
+      else return false;
+      return true;
+    };
+    float l1, h1, l2, h2;
+    if (!range(static_cast<Kind>(have), p.f("act_alpha", 0.f), p.f("act_beta", 0.f), &l1, &h1) ||
+        !range(a->kind, a->alpha, a->beta, &l2, &h2))
+      return false;
+    float lo = std::max(l1, l2), hi = std::min(h1, h2);
+    if (lo > hi) return false;
+    if (lo == 0.f && hi == inf) *a = {Kind::Relu, 0.f, 0.f};
+    else *a = {Kind::Clip, lo, hi};
+    return true;
   }
 
   // Producer p now writes `out` with the activation applied; `gone` nodes disappear.

@@ -685,6 +685,23 @@ TEST(ConverterPasses, Relu6FromConstantClipInputsFusesIntoGemm) {
   EXPECT_EQ(b.g.nodes[0].f("act_beta", 0), 6.f);
 }
 
+TEST(ConverterPasses, ReluThenClipMergeIntoOneClamp) {
+  Builder b;
+  b.g.opset = 9;
+  b.input("x", {1, 2, 4, 4});
+  b.conv("x", "c", 2, 3, 3, {1, 3, 4, 4});
+  b.node("Relu", {"c"}, "r", {1, 3, 4, 4});
+  b.node("Clip", {"r"}, "y", {1, 3, 4, 4}).set_f("max", 0.25f);
+  b.node("Relu", {"y"}, "z", {1, 3, 4, 4});  // redundant: merges too
+  b.output("z");
+  run_and_compare(b, {fuse_activations});
+  ASSERT_EQ(b.g.nodes.size(), 1u);
+  const ir::Node& c = b.g.nodes[0];
+  EXPECT_EQ(c.i("activation", 0), static_cast<int64_t>(fb::ActivationKind::Clip));
+  EXPECT_EQ(c.f("act_alpha", -1), 0.f);
+  EXPECT_EQ(c.f("act_beta", -1), 0.25f);
+}
+
 TEST(ConverterPasses, ClipWithComputedBoundStaysSeparate) {
   Builder b;
   b.input("x", {1, 2, 3, 3});
