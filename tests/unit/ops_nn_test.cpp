@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/xnnpack/xnnpack_init.h"
 #include "tests/unit/op_test_util.h"
 
 namespace pocket {
@@ -598,6 +599,43 @@ TEST(NnMatMul, BadInputsFailInPrepare) {
   s.inputs.push_back(TestTensor::f32({4}, std::vector<float>(4)));
   s.constant.push_back(true);
   expect_prepare_error(s, "bias");
+}
+
+// The fast paths are really taken where XNNPACK is available (the tests above check their results).
+std::string chosen_kernel(const OpSpec& spec) {
+  std::vector<uint8_t> bytes = testing::build_single_op_model(spec);
+  auto model = Model::load_buffer(bytes.data(), bytes.size());
+  if (!model.ok()) return model.status().message();
+  auto session = Session::create(model.value());
+  if (!session.ok()) return session.status().message();
+  return session.value()->profile_info().at(0).kernel;
+}
+
+TEST(NnKernelChoice, XnnpackWhereSemanticsMatch) {
+  if (!kernels::xnnpack_available()) GTEST_SKIP() << "XNNPACK unavailable on this CPU";
+  auto x = [](Shape s) { return TestTensor::f32(s, std::vector<float>(num_elements(s), 0.5f)); };
+  EXPECT_EQ(chosen_kernel({fb::OpType::Conv, {x({1, 5, 5, 4}), x({8, 4, 3, 3})}, {false, true}, {}}), "xnnpack.conv2d");
+  EXPECT_EQ(chosen_kernel({fb::OpType::Conv, {x({1, 5, 5, 4}), x({8, 1, 3, 3})}, {false, true},
+                           {AttrDesc::Int("group", 4)}}),
+            "xnnpack.dwconv");
+  EXPECT_EQ(chosen_kernel({fb::OpType::ConvTranspose, {x({1, 5, 5, 4}), x({4, 2, 3, 3})}, {false, true},
+                           {AttrDesc::Ints("strides", {2, 2})}}),
+            "xnnpack.deconv2d");
+  EXPECT_EQ(chosen_kernel({fb::OpType::MaxPool, {x({1, 8, 8, 4})}, {false},
+                           {AttrDesc::Ints("kernel_shape", {3, 3}), AttrDesc::Ints("strides", {2, 2}),
+                            AttrDesc::Ints("pads", {1, 1, 1, 1}), AttrDesc::Int("ceil_mode", 1)}}),
+            "xnnpack.maxpool2d");
+  EXPECT_EQ(chosen_kernel({fb::OpType::AveragePool, {x({1, 8, 8, 4})}, {false},
+                           {AttrDesc::Ints("kernel_shape", {3, 3}), AttrDesc::Ints("pads", {1, 1, 1, 1})}}),
+            "xnnpack.avgpool2d");
+  // count_include_pad with padding differs from XNNPACK: the NHWC kernel runs it.
+  EXPECT_EQ(chosen_kernel({fb::OpType::AveragePool, {x({1, 8, 8, 4})}, {false},
+                           {AttrDesc::Ints("kernel_shape", {3, 3}), AttrDesc::Ints("pads", {1, 1, 1, 1}),
+                            AttrDesc::Int("count_include_pad", 1)}}),
+            "nhwc");
+  EXPECT_EQ(chosen_kernel({fb::OpType::Gemm, {x({3, 4}), x({4, 5})}, {false, true}, {}}), "xnnpack.fc");
+  EXPECT_EQ(chosen_kernel({fb::OpType::MatMul, {x({2, 3, 4}), x({4, 5})}, {false, true}, {}}), "xnnpack.fc");
+  EXPECT_NE(chosen_kernel({fb::OpType::MatMul, {x({2, 3, 4}), x({4, 5})}, {false, false}, {}}), "xnnpack.fc");
 }
 
 }  // namespace
