@@ -27,6 +27,8 @@ std::string shape_json(const Shape& s) {
 }
 
 std::string clip(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n - 3) + "..."; }
+// Node names are paths whose end says most ("/features.3/block/block.0/Conv"): keep the tail.
+std::string clip_front(const std::string& s, size_t n) { return s.size() <= n ? s : "..." + s.substr(s.size() - (n - 3)); }
 
 }  // namespace
 
@@ -64,7 +66,7 @@ std::string profile_table(const Profile& p) {
   for (size_t i = 0; i < p.ops.size(); ++i) {
     const OpTiming& t = p.ops[i];
     std::snprintf(line, sizeof line, "%-4zu %-18s %-32s %-20s %-18s %10.4f %6.1f%% %9s\n", i, clip(t.info.op, 18).c_str(),
-                  clip(t.info.name, 32).c_str(), clip(shape_str(t.info.output_shape), 20).c_str(),
+                  clip_front(t.info.name, 32).c_str(), clip(shape_str(t.info.output_shape), 20).c_str(),
                   clip(t.info.kernel, 18).c_str(), t.mean_ms, t.share * 100,
                   t.gflops > 0 ? fmt("%.2f", t.gflops).c_str() : "-");
     out += line;

@@ -1,18 +1,18 @@
 #include "tools/common/image.h"
 
+#include "tools/common/tool_util.h"
+
 #include <stb/stb_image.h>
 #include <stb/stb_image_resize.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 namespace pocket::tools {
 namespace {
 
-constexpr int64_t kMaxPixels = int64_t{1} << 28;
+constexpr int64_t kMaxPixels = int64_t{1} << 26;  // 64 Mpixel
 
 float channel_value(const std::vector<float>& v, int c, float fallback) {
   if (v.empty()) return fallback;
@@ -59,12 +59,11 @@ bool decode_image(const void* bytes, size_t size, Image* out, std::string* error
 }
 
 bool load_image(const std::string& path, Image* out, std::string* error) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    *error = "cannot open image '" + path + "'";
+  std::vector<uint8_t> bytes;
+  if (!read_file(path, &bytes, error)) {
+    *error = "cannot read image: " + *error;
     return false;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   std::string why;
   if (!decode_image(bytes.data(), bytes.size(), out, &why)) {
     *error = "'" + path + "': " + why;

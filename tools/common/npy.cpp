@@ -1,8 +1,9 @@
 #include "tools/common/npy.h"
 
+#include "tools/common/tool_util.h"
+
 #include <cstring>
 #include <fstream>
-#include <iterator>
 
 namespace pocket::tools {
 namespace {
@@ -251,16 +252,8 @@ bool parse_npy(const void* bytes, size_t size, NpyArray* out, std::string* error
 }
 
 bool read_npy(const std::string& path, NpyArray* out, std::string* error) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    *error = "cannot open '" + path + "'";
-    return false;
-  }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) {
-    *error = "cannot read '" + path + "'";
-    return false;
-  }
+  std::vector<uint8_t> bytes;
+  if (!read_file(path, &bytes, error)) return false;
   std::string why;
   if (!parse_npy(bytes.data(), bytes.size(), out, &why)) {
     *error = "'" + path + "': " + why;

@@ -2,11 +2,16 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 namespace pocket::tools {
+
+// Reads a whole regular file; errors name the file ("cannot open 'x': No such file or directory",
+// "'x' is not a regular file"). Never throws.
+bool read_file(const std::string& path, std::vector<uint8_t>* out, std::string* error);
 
 // Prints "<tool>: error: <message>" as one line on stderr and returns exit code 1.
 inline int report_error(const char* tool, const std::string& message) {

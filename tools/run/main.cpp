@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
   if (!output_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(output_dir, ec);
-    if (ec || !std::filesystem::is_directory(output_dir))
+    if (ec || !std::filesystem::is_directory(output_dir, ec))
       return report_error(kTool, "cannot create output directory '" + output_dir + "'" + (ec ? ": " + ec.message() : ""));
   }
   std::printf("%s: %s, %lld thread%s, load+prepare %.2f ms, run %.3f ms\n", kTool, model_path[0].c_str(),
