@@ -63,8 +63,7 @@ void StridedCopyOp::run(OpContext& ctx) { kernels::strided_copy(plan_, ctx.in(0)
 
 std::string StridedCopyOp::kernel_name() const {
   const int r = plan_.rank;
-  if (r >= 2 && plan_.strides[r - 2] == static_cast<int64_t>(plan_.elem_size) && plan_.dims[r - 2] >= 4 &&
-      plan_.dims[r - 1] >= 4) {
+  if (r >= 2 && plan_.strides[r - 2] == static_cast<int64_t>(plan_.elem_size)) {
     if (plan_.elem_size == 4) return std::string("transpose2d.x32.") + kernels::transform_kernels().transpose_x32_name;
     if (plan_.elem_size == 1 || plan_.elem_size == 2 || plan_.elem_size == 8) return "transpose2d.scalar";
   }

@@ -205,7 +205,7 @@ void strided_copy(const StridedCopy& p, const void* src, void* dst, pthreadpool_
   pool = pool_for(p.total * e, pool);
   const int r = p.rank;
   TransposeTileFn fn = tile_fn(p.elem_size);
-  if (fn && r >= 2 && p.strides[r - 2] == e && p.dims[r - 2] >= 4 && p.dims[r - 1] >= 4) {
+  if (fn && r >= 2 && p.strides[r - 2] == e) {
     const size_t tile = e >= 8 ? 32 : 64;
     TileContext c{&p, s, d, fn};
     const int64_t outer = p.total / (p.dims[r - 2] * p.dims[r - 1]);
