@@ -11,7 +11,6 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,10 +36,11 @@ bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
 
 // Why the fixtures are missing, or "" when they are there.
 std::string fixtures_missing(const std::string& model) {
-  std::string reason = POCKET_FIXTURE_SKIP_REASON;
-  if (!reason.empty()) return "model fixtures unavailable: " + reason;
-  if (!file_exists(path_of("manifest.json")))
+  if (!file_exists(path_of("manifest.json"))) {
+    const std::string reason = POCKET_FIXTURE_SKIP_REASON;
+    if (!reason.empty()) return "model fixtures unavailable: " + reason;
     return "no " + path_of("manifest.json") + " (build the pocket_model_fixtures target)";
+  }
   for (const char* suffix : {".onnx", "_input.npy", "_output.npy"})
     if (!file_exists(path_of(model + suffix))) return "no fixture " + path_of(model + suffix);
   return "";
