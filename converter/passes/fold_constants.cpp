@@ -501,6 +501,122 @@ bool Folder::eval(const ir::Node& n) {
   return false;
 }
 
+// One element of an int64 shape vector computed at run time: a constant, or dimension `axis` of
+// tensor `tensor` (named `dim_name` when symbolic).
+struct SymDim {
+  bool is_const = false;
+  int64_t v = 0;
+  std::string tensor;
+  int64_t axis = 0;
+  std::string dim_name;
+};
+using SymVec = std::vector<SymDim>;
+
+// Follows Shape -> Gather/Slice/Unsqueeze/Squeeze/Concat/Cast chains element by element, then
+// gives a Reshape whose shape input depends on symbolic dims a constant shape that copies those
+// dims (0) from its input or infers one (-1). This is PyTorch's x.view(x.size(0), -1).
+int resolve_symbolic_reshapes(ir::Graph& g) {
+  std::map<std::string, SymVec> sym;
+  auto get = [&](const std::string& name, SymVec* out) -> bool {
+    auto it = sym.find(name);
+    if (it != sym.end()) { *out = it->second; return true; }
+    std::vector<int64_t> c;
+    const ir::Value* v = g.find(name);
+    if (!v || !v->is_constant() || v->shape.size() > 1 || !const_ints(g, name, &c)) return false;
+    out->clear();
+    for (int64_t x : c) { SymDim d; d.is_const = true; d.v = x; out->push_back(d); }
+    return true;
+  };
+  int resolved = 0;
+  for (ir::Node& n : g.nodes) {
+    if (!n.domain.empty() || n.outputs.empty()) continue;
+    infer_node(g, n);  // shapes downstream of an already resolved Reshape
+    const std::string& op = n.op;
+    SymVec a, r;
+    if (op == "Shape") {
+      const ir::Value* x = g.find(n.inputs[0]);
+      if (!x || !x->shape_known) continue;
+      int64_t rank = static_cast<int64_t>(x->shape.size());
+      int64_t st = n.i("start", 0), en = n.i("end", rank);
+      if (st < 0) st += rank;
+      if (en < 0) en += rank;
+      st = std::clamp<int64_t>(st, 0, rank);
+      en = std::clamp<int64_t>(en, 0, rank);
+      for (int64_t k = st; k < en; ++k) {
+        SymDim d;
+        d.is_const = x->shape[k] >= 0;
+        d.v = x->shape[k];
+        d.tensor = n.inputs[0];
+        d.axis = k;
+        d.dim_name = k < static_cast<int64_t>(x->dim_names.size()) ? x->dim_names[k] : "";
+        r.push_back(d);
+      }
+    } else if (op == "Gather" && n.inputs.size() == 2 && get(n.inputs[0], &a) && n.i("axis", 0) == 0) {
+      std::vector<int64_t> idx;
+      if (!const_ints(g, n.inputs[1], &idx)) continue;
+      bool ok = true;
+      for (int64_t i : idx) {
+        if (i < 0) i += static_cast<int64_t>(a.size());
+        if (i < 0 || i >= static_cast<int64_t>(a.size())) { ok = false; break; }
+        r.push_back(a[i]);
+      }
+      if (!ok) continue;
+    } else if ((op == "Unsqueeze" || op == "Squeeze" || op == "Cast" || op == "Identity") && get(n.inputs[0], &a)) {
+      r = a;
+    } else if (op == "Slice" && get(n.inputs[0], &a)) {
+      IntsOperand st = ints_operand(g, n, 1, "starts"), en = ints_operand(g, n, 2, "ends"),
+                  sp = ints_operand(g, n, 4, "steps");
+      if (!st.ok || !en.ok || !sp.ok || st.v.size() != 1 || en.v.size() != 1) continue;
+      if (!sp.v.empty() && sp.v[0] != 1) continue;
+      int64_t len = static_cast<int64_t>(a.size()), b = st.v[0], e = en.v[0];
+      if (b < 0) b += len;
+      if (e < 0) e += len;
+      b = std::clamp<int64_t>(b, 0, len);
+      e = std::clamp<int64_t>(e, 0, len);
+      for (int64_t k = b; k < e; ++k) r.push_back(a[k]);
+    } else if (op == "Concat" && n.i("axis", 0) == 0) {
+      bool ok = true;
+      for (const auto& in : n.inputs) {
+        if (!get(in, &a)) { ok = false; break; }
+        r.insert(r.end(), a.begin(), a.end());
+      }
+      if (!ok) continue;
+    } else if (op == "Reshape" && n.inputs.size() == 2 && !g.is_constant(n.inputs[1]) && get(n.inputs[1], &a)) {
+      const ir::Value* x = g.find(n.inputs[0]);
+      if (!x || !x->shape_known || n.i("allowzero", 0)) continue;
+      std::vector<int64_t> shape;
+      bool minus = false, ok = true;
+      for (const SymDim& d : a) minus = minus || (d.is_const && d.v == -1);
+      for (size_t k = 0; k < a.size() && ok; ++k) {
+        const SymDim& d = a[k];
+        bool same_dim = k < x->shape.size() &&
+                        ((d.tensor == n.inputs[0] && d.axis == static_cast<int64_t>(k)) ||
+                         (!d.dim_name.empty() && k < x->dim_names.size() && x->dim_names[k] == d.dim_name));
+        if (d.is_const) shape.push_back(d.v);
+        else if (same_dim) shape.push_back(0);
+        else if (!minus) { shape.push_back(-1); minus = true; }
+        else ok = false;
+      }
+      if (!ok) continue;
+      std::vector<uint8_t> bytes(shape.size() * 8);
+      std::memcpy(bytes.data(), shape.data(), bytes.size());
+      n.inputs[1] = g.add_constant(n.inputs[1] + "__resolved", DType::I64, {static_cast<int64_t>(shape.size())},
+                                   std::move(bytes));
+      infer_node(g, n);
+      ++resolved;
+      continue;
+    } else {
+      continue;
+    }
+    if (op == "Gather" || op == "Unsqueeze" || op == "Squeeze") {
+      const ir::Value* o = g.find(n.outputs[0]);
+      if (o && o->shape_known && o->shape.size() > 1) continue;
+    }
+    sym[n.outputs[0]] = r;
+  }
+  return resolved;
+}
+
 }  // namespace
 
 Status fold_constants(ir::Graph& g, std::vector<std::string>* notes) {
@@ -518,6 +634,10 @@ Status fold_constants(ir::Graph& g, std::vector<std::string>* notes) {
     kept.push_back(std::move(n));
   }
   g.nodes = std::move(kept);
+  int resolved = resolve_symbolic_reshapes(g);
+  if (resolved && notes)
+    notes->push_back("fold_constants: " + std::to_string(resolved) +
+                     " Reshape(s) with run-time shapes of symbolic dims given constant shapes");
   if (total && notes) {
     std::string s = "fold_constants: folded " + std::to_string(total) + " node(s) (";
     bool first = true;

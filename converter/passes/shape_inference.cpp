@@ -316,9 +316,19 @@ void Inferer::node(const ir::Node& n) {
       else if (known_prod >= 0) known_prod *= out[i];
     }
     if (infer_at >= 0) {
+      // Dims copied with 0 cancel out, so symbolic copied dims do not block the inference.
       int64_t total = 1;
-      for (int64_t d : has_x ? x.s : Dims{-1}) total = d < 0 || total < 0 ? -1 : total * d;
-      out[infer_at] = total >= 0 && known_prod > 0 ? total / known_prod : -1;
+      for (int64_t k = 0; k < (has_x ? rank : 0); ++k) {
+        bool copied = k < static_cast<int64_t>(sh.v.size()) && sh.v[k] == 0 && !allowzero;
+        if (!copied) total = x.s[k] < 0 || total < 0 ? -1 : total * x.s[k];
+      }
+      if (!has_x) total = -1;
+      int64_t rest = 1;
+      for (size_t k = 0; k < out.size(); ++k) {
+        if (static_cast<int64_t>(k) == infer_at || (sh.v[k] == 0 && !allowzero)) continue;
+        rest = out[k] < 0 || rest < 0 ? -1 : rest * out[k];
+      }
+      out[infer_at] = total >= 0 && rest > 0 ? total / rest : -1;
     }
     return set(n, 0, dtype_of(n, 0), out, names);
   }

@@ -131,6 +131,64 @@ TEST(ConverterImport, ShapeSubgraphFoldsIntoReshapeAttribute) {
   EXPECT_EQ(g.find("y")->shape, (std::vector<int64_t>{2, 12}));
 }
 
+TEST(ConverterImport, SymbolicBatchViewBecomesCopyDim) {
+  OnnxBuilder b(13);
+  b.input("x", {-1, 3, 4}, onnx::TensorProto::FLOAT, {"batch"});
+  b.init_i("zero", {}, {0});
+  b.init_i("axes0", {1}, {0});
+  b.init_i("minus1", {1}, {-1});
+  b.node("Shape", {"x"}, {"s"});
+  b.node("Gather", {"s", "zero"}, {"n"});
+  b.node("Unsqueeze", {"n", "axes0"}, {"n1"});
+  auto* cat = b.node("Concat", {"n1", "minus1"}, {"shape"});
+  OnnxBuilder::i(cat, "axis", 0);
+  b.node("Reshape", {"x", "shape"}, {"y"}, "view");
+  b.output("y");
+  ir::Graph g = import(b);
+  ASSERT_TRUE(run_optimize(g).ok());
+  ASSERT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(g.nodes[0].ints("shape"), (std::vector<int64_t>{0, -1}));
+  const ir::Value* y = g.find("y");
+  EXPECT_EQ(y->shape, (std::vector<int64_t>{-1, 12}));
+  EXPECT_EQ(y->dim_names[0], "batch");
+}
+
+TEST(ConverterImport, ImagePreprocessingMetadata) {
+  OnnxBuilder b(13);
+  b.input("image", {1, 3, 6, 8});
+  b.node("Relu", {"image"}, {"y"});
+  b.output("y");
+  std::string bytes = b.bytes();
+  ConvertOptions o;
+  o.mean = {0.485f, 0.456f, 0.406f};
+  o.std = {0.229f, 0.224f, 0.225f};
+  auto r = convert_onnx_bytes(bytes.data(), bytes.size(), o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto m = Model::load_buffer(r.value().data(), r.value().size());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  const fb::Preprocessing* p = m.value()->metadata()->preprocessing();
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->width(), 8);
+  EXPECT_EQ(p->height(), 6);
+  EXPECT_EQ(p->layout()->str(), "NCHW");
+  EXPECT_EQ(p->color_order()->str(), "RGB");
+  EXPECT_FLOAT_EQ(p->scale(), 1.f / 255.f);
+  ASSERT_EQ(p->mean()->size(), 3u);
+  EXPECT_FLOAT_EQ(p->std()->Get(2), 0.225f);
+  o.mean = {123.7f, 116.3f, 103.5f};
+  o.std = {58.4f, 57.1f, 57.4f};
+  o.input_width = 32;
+  o.input_height = 16;
+  r = convert_onnx_bytes(bytes.data(), bytes.size(), o);
+  ASSERT_TRUE(r.ok());
+  m = Model::load_buffer(r.value().data(), r.value().size());
+  ASSERT_TRUE(m.ok());
+  p = m.value()->metadata()->preprocessing();
+  EXPECT_FLOAT_EQ(p->scale(), 1.f);
+  EXPECT_EQ(p->width(), 32);
+  EXPECT_EQ(p->height(), 16);
+}
+
 TEST(ConverterImport, ConstantOfShapeAndExpandFold) {
   OnnxBuilder b(13);
   b.input("x", {2, 3});
