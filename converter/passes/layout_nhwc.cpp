@@ -397,7 +397,9 @@ class LayoutPass {
       chosen = p;
       ++with;
     }
-    if (!chosen || with < without) return std::nullopt;
+    // A tie keeps the conv layout (the next conv would need it back), but not other layouts:
+    // moving a model's own Transpose onto the other operand would only add one.
+    if (!chosen || with < without || (with == without && *chosen != kToNhwc)) return std::nullopt;
     return chosen;
   }
 

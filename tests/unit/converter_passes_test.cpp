@@ -947,6 +947,19 @@ TEST(ConverterPasses, ModelTransposesCancelAgainstLayoutTransposes) {
   EXPECT_EQ(producer_of(b.g, "y")->op, "Relu");
 }
 
+TEST(ConverterPasses, ModelTransposeIsNotMovedOntoTheOtherOperand) {
+  Builder b;
+  b.input("a", {2, 3, 4});
+  b.input("c", {2, 4, 3});
+  b.node("Transpose", {"a"}, "t", {2, 4, 3}).set_ints("perm", {0, 2, 1});
+  b.node("Add", {"t", "c"}, "s", {2, 4, 3});
+  b.node("Flatten", {"s"}, "y", {2, 12});
+  b.output("y");
+  run_and_compare(b, {convert_to_nhwc});
+  EXPECT_EQ(op_count(b.g, "Transpose"), 1);
+  EXPECT_EQ(find_op(b.g, "Transpose")->inputs[0], "a");
+}
+
 TEST(ConverterPasses, GraphOutputsKeepNamesAndLogicalShapes) {
   Builder b;
   b.input("x", {2, 3, 4, 4});
