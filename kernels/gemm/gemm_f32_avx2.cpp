@@ -22,6 +22,7 @@ template <int MR, bool kFull>
 void block(const GemmF32Args& g, int64_t i, int64_t j, int64_t cols) {
   const __m256i m0 = lane_mask(cols), m1 = lane_mask(cols - 8);
   __m256 acc0[MR], acc1[MR];
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
   const float* a = g.a + i * g.a_row_stride;
   const float* b = g.b + j;
@@ -35,6 +36,7 @@ void block(const GemmF32Args& g, int64_t i, int64_t j, int64_t cols) {
       b0 = _mm256_maskload_ps(b, m0);
       b1 = _mm256_maskload_ps(b + 8, m1);
     }
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m256 av = _mm256_broadcast_ss(a + r * ars);
       acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
@@ -55,6 +57,7 @@ void block(const GemmF32Args& g, int64_t i, int64_t j, int64_t cols) {
       bias1 = _mm256_maskload_ps(g.bias + j + 8, m1);
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     float* c = g.c + (i + r) * g.ldc + j;
     const __m256 v0 = _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(alpha, acc0[r], bias0), lo), hi);
@@ -69,25 +72,32 @@ void block(const GemmF32Args& g, int64_t i, int64_t j, int64_t cols) {
   }
 }
 
-template <int MR>
-void rows(const GemmF32Args& g, int64_t i, int64_t j0, int64_t j1) {
-  int64_t j = j0;
-  for (; j + kNr <= j1; j += kNr) block<MR, true>(g, i, j, kNr);
-  if (j < j1) block<MR, false>(g, i, j, j1 - j);
+// Rows [i, i + rows) x one column block.
+void row_block(const GemmF32Args& g, int64_t i, int64_t rows, int64_t j, int64_t cols) {
+  const bool full = cols == kNr;
+  switch (rows) {
+    case 6: full ? block<6, true>(g, i, j, cols) : block<6, false>(g, i, j, cols); break;
+    case 5: full ? block<5, true>(g, i, j, cols) : block<5, false>(g, i, j, cols); break;
+    case 4: full ? block<4, true>(g, i, j, cols) : block<4, false>(g, i, j, cols); break;
+    case 3: full ? block<3, true>(g, i, j, cols) : block<3, false>(g, i, j, cols); break;
+    case 2: full ? block<2, true>(g, i, j, cols) : block<2, false>(g, i, j, cols); break;
+    case 1: full ? block<1, true>(g, i, j, cols) : block<1, false>(g, i, j, cols); break;
+    default: break;
+  }
 }
 
 }  // namespace
 
+// Row chunks keep a slab of A in L2; inside one, each K x 16 panel of B stays in cache while
+// every 6-row block of the chunk passes over it.
 void gemm_f32_tile_avx2(const GemmF32Args& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-  int64_t i = i0;
-  for (; i + kMr <= i1; i += kMr) rows<kMr>(g, i, j0, j1);
-  switch (i1 - i) {
-    case 5: rows<5>(g, i, j0, j1); break;
-    case 4: rows<4>(g, i, j0, j1); break;
-    case 3: rows<3>(g, i, j0, j1); break;
-    case 2: rows<2>(g, i, j0, j1); break;
-    case 1: rows<1>(g, i, j0, j1); break;
-    default: break;
+  constexpr int64_t kChunk = kMr * 16;
+  for (int64_t ic = i0; ic < i1; ic += kChunk) {
+    const int64_t ie = std::min(i1, ic + kChunk);
+    for (int64_t j = j0; j < j1; j += kNr) {
+      const int64_t cols = std::min<int64_t>(kNr, j1 - j);
+      for (int64_t i = ic; i < ie; i += kMr) row_block(g, i, std::min<int64_t>(kMr, ie - i), j, cols);
+    }
   }
 }
 
