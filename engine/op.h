@@ -64,6 +64,10 @@ class Op {
   virtual std::string kernel_name() const { return "ref"; }
   // Multiply-accumulates (or elementwise operations) per run, for GFLOP/s in profiles.
   virtual int64_t flops(const OpContext& ctx) const { (void)ctx; return 0; }
+  // Index of an input whose bytes output 0 may share (a view: Reshape, Flatten, Squeeze,
+  // Unsqueeze, Identity); -1 for none. The session then plans no buffer for output 0, and
+  // run() sees the same pointer for both and does nothing.
+  virtual int alias_input() const { return -1; }
 };
 
 using OpFactory = std::unique_ptr<Op> (*)();

@@ -1,5 +1,6 @@
 #include "engine/session.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -83,10 +84,25 @@ Status Session::prepare_all() {
     }
   }
 
+  // Views (Op::alias_input) share their input's bytes: root[v] is the value whose buffer v uses.
+  std::vector<int32_t> root(values_.size());
+  for (size_t i = 0; i < root.size(); ++i) root[i] = static_cast<int32_t>(i);
+  for (size_t n = 0; n < nn; ++n) {
+    const fb::Node* node = g.nodes()->Get(static_cast<flatbuffers::uoffset_t>(n));
+    int a = ops_[n]->alias_input();
+    if (a < 0 || static_cast<size_t>(a) >= node->inputs()->size() || node->inputs()->Get(a) < 0) continue;
+    int32_t in = node->inputs()->Get(a), out = node->outputs()->Get(0);
+    if (values_[in].bytes() == values_[out].bytes() && values_[in].dtype == values_[out].dtype) root[out] = root[in];
+  }
+
   // Liveness: buffer b < nt is tensor b; buffer nt + n is node n's scratch.
   std::vector<BufferUse> uses(values_.size() + nn);
   std::vector<int8_t> planned(values_.size(), 0);
   const int32_t last_step = static_cast<int32_t>(nn == 0 ? 0 : nn - 1);
+  auto extend = [&](int32_t idx, int32_t step) {
+    int32_t r = root[idx];
+    if (planned[r]) uses[r].last = std::max(uses[r].last, step);
+  };
   for (int32_t idx : inputs_) {
     planned[idx] = 1;
     uses[idx] = {values_[idx].bytes(), 0, 0};
@@ -94,25 +110,29 @@ Status Session::prepare_all() {
   for (size_t n = 0; n < nn; ++n) {
     const fb::Node* node = g.nodes()->Get(static_cast<flatbuffers::uoffset_t>(n));
     for (int32_t idx : *node->outputs()) {
+      if (root[idx] != idx) continue;
       planned[idx] = 1;
       uses[idx] = {values_[idx].bytes(), static_cast<int32_t>(n), static_cast<int32_t>(n)};
     }
     for (int32_t idx : *node->inputs())
-      if (idx >= 0 && planned[idx]) uses[idx].last = std::max(uses[idx].last, static_cast<int32_t>(n));
+      if (idx >= 0) extend(idx, static_cast<int32_t>(n));
+    for (int32_t idx : *node->outputs()) extend(idx, static_cast<int32_t>(n));
     uses[values_.size() + n] = {contexts_[n].scratch_bytes, static_cast<int32_t>(n), static_cast<int32_t>(n)};
   }
-  for (int32_t idx : outputs_)
-    if (planned[idx]) uses[idx].last = last_step;
+  for (int32_t idx : outputs_) extend(idx, last_step);
 
   MemoryPlan plan = plan_memory(uses, format::kWeightAlignment);
   arena_bytes_ = plan.arena_bytes;
   arena_lower_bound_ = plan.lower_bound;
-  arena_ = std::aligned_alloc(format::kWeightAlignment, std::max<size_t>(arena_bytes_, format::kWeightAlignment));
+  // Kernels (XNNPACK's among them) may read up to 16 bytes past a buffer's end: keep a 64-byte tail.
+  arena_ = std::aligned_alloc(format::kWeightAlignment, arena_bytes_ + format::kWeightAlignment);
   if (!arena_) return Status(StatusCode::kOutOfMemory, "cannot allocate an arena of " + std::to_string(arena_bytes_) + " bytes");
   std::memset(arena_, 0, arena_bytes_);
   char* base = static_cast<char*>(arena_);
   for (size_t i = 0; i < values_.size(); ++i)
     if (planned[i]) values_[i].data = base + plan.offsets[i];
+  for (size_t i = 0; i < values_.size(); ++i)
+    if (root[i] != static_cast<int32_t>(i)) values_[i].data = values_[root[i]].data;
   for (size_t n = 0; n < nn; ++n) {
     OpContext& ctx = contexts_[n];
     ctx.scratch = ctx.scratch_bytes ? base + plan.offsets[values_.size() + n] : nullptr;

@@ -1,5 +1,5 @@
-// Identity: output 0 is a copy of input 0 (no attributes). The session does not alias buffers
-// yet, so run() copies.
+// Identity: output 0 is input 0 (no attributes). The session gives the output the input's bytes
+// (Op::alias_input), so run() does nothing.
 #include "engine/ops/tensor_ops.h"
 #include "engine/ops/tensor_util.h"
 

@@ -3,7 +3,7 @@
 //   Flatten   attrs: axis (default 1, in [-rank, rank])
 //   Squeeze   attrs: axes (ints; absent: every dim of size 1)
 //   Unsqueeze attrs: axes (ints, positions in the output)
-// The session does not alias buffers yet, so run() copies.
+// The session gives the output the input's bytes (Op::alias_input), so run() does nothing.
 #include <algorithm>
 
 #include "engine/ops/tensor_ops.h"

@@ -42,6 +42,7 @@ class ByteCopyOp : public Op {
  public:
   void run(OpContext& ctx) override;
   std::string kernel_name() const override { return "copy"; }
+  int alias_input() const override { return 0; }  // the session shares the input's bytes
 };
 
 }  // namespace pocket
