@@ -1,48 +1,16 @@
-// AVX2/FMA activations. exp is a Cody-Waite reduction to [-ln2/2, ln2/2] and a degree-6
-// polynomial (about 1 ulp); sigmoid and tanh are built on it with exact divisions.
+// AVX2/FMA fused activations, on the vector math shared with the elementwise family.
 #include <immintrin.h>
 
 #include "kernels/activation/activation_f32.h"
+#include "kernels/elementwise/math_f32_avx2.h"
 
 namespace pocket::kernels {
 
 namespace {
 
-inline __m256 exp_ps(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.f / 720.f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 120.f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 24.f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 6.f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
-  // 2^n in two halves so that n = 128 (x near 88.7) does not overflow the exponent field.
-  const __m256i ni = _mm256_cvtps_epi32(n);
-  const __m256i half = _mm256_srai_epi32(ni, 1);
-  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
-  const __m256 s2 = _mm256_castsi256_ps(
-      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), _mm256_set1_epi32(127)), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-}
-
-inline __m256 sigmoid_ps(__m256 x) {
-  const __m256 one = _mm256_set1_ps(1.f);
-  return _mm256_div_ps(one, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), x))));
-}
-
-inline __m256 tanh_ps(__m256 x) {
-  // tanh|x| = 1 - 2 / (exp(2|x|) + 1), sign restored after.
-  const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.f));
-  const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x);
-  const __m256 e = exp_ps(_mm256_add_ps(ax, ax));
-  const __m256 t = _mm256_sub_ps(_mm256_set1_ps(1.f), _mm256_div_ps(_mm256_set1_ps(2.f), _mm256_add_ps(e, _mm256_set1_ps(1.f))));
-  return _mm256_or_ps(t, sign);
-}
+using avx2::exp_ps;
+using avx2::sigmoid_ps;
+using avx2::tanh_ps;
 
 template <class F>
 inline void map(float* x, size_t n, F f) {
