@@ -63,9 +63,8 @@ inline size_t dtype_size(pocket_dtype dtype) {
     case POCKET_F16: case POCKET_BF16: return 2;
     case POCKET_I64: return 8;
     case POCKET_I8: case POCKET_U8: case POCKET_BOOL: return 1;
-    case POCKET_I4: return 0;
+    default: return 0;  // packed int4, or a dtype newer than this header
   }
-  return 0;
 }
 
 // Numpy-style names: "float32", "int64", ...
@@ -80,15 +79,19 @@ inline const char* dtype_name(pocket_dtype dtype) {
     case POCKET_U8: return "uint8";
     case POCKET_I4: return "int4";
     case POCKET_BOOL: return "bool";
+    default: return "unknown";
   }
-  return "unknown";
 }
 
 // "[1,3,224,224]"
 inline std::string shape_str(const std::vector<int64_t>& shape) {
   std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(shape[i]);
+  }
+  s += ']';
+  return s;
 }
 
 struct TensorInfo {

@@ -99,7 +99,8 @@ std::string profile_json(const Profile& p) {
   std::string out = "[";
   for (size_t i = 0; i < p.ops.size(); ++i) {
     const OpTiming& t = p.ops[i];
-    out += (i ? "," : "") + std::string("{\"op\":") + json_string(t.info.op) + ",\"name\":" + json_string(t.info.name) +
+    if (i) out += ',';
+    out += std::string("{\"op\":") + json_string(t.info.op) + ",\"name\":" + json_string(t.info.name) +
            ",\"kernel\":" + json_string(t.info.kernel) + ",\"shape\":" + shape_json(t.info.output_shape) +
            ",\"flops\":" + std::to_string(t.info.flops) + ",\"mean_ms\":" + fmt("%.6f", t.mean_ms) +
            ",\"share\":" + fmt("%.6f", t.share) + ",\"gflops\":" + fmt("%.4f", t.gflops) + "}";

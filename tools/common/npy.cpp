@@ -17,9 +17,8 @@ size_t item_size(pocket_dtype dtype) {
     case POCKET_F16: case POCKET_BF16: return 2;
     case POCKET_I64: return 8;
     case POCKET_I8: case POCKET_U8: case POCKET_BOOL: return 1;
-    case POCKET_I4: return 0;
+    default: return 0;
   }
-  return 0;
 }
 
 // The header is a Python dict literal: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
@@ -164,9 +163,8 @@ const char* descr_for(pocket_dtype dtype) {
     case POCKET_I8: return "|i1";
     case POCKET_U8: return "|u1";
     case POCKET_BOOL: return "|b1";
-    case POCKET_I4: return nullptr;
+    default: return nullptr;
   }
-  return nullptr;
 }
 
 uint32_t read_le(const uint8_t* p, int bytes) {
@@ -266,7 +264,7 @@ bool encode_npy(pocket_dtype dtype, const std::vector<int64_t>& shape, const voi
                 std::vector<uint8_t>* out, std::string* error) {
   const char* descr = descr_for(dtype);
   if (!descr) {
-    *error = "int4 tensors cannot be written as .npy";
+    *error = "this dtype (int4 or unknown) cannot be written as .npy";
     return false;
   }
   int64_t elements = 1;

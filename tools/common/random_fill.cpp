@@ -87,9 +87,8 @@ bool fill_random(pocket_dtype dtype, size_t elements, uint64_t seed, double lo, 
       for (size_t i = 0; i < elements; ++i) p[i] = static_cast<uint8_t>(rng() & 1u);
       return true;
     }
-    case POCKET_I4: return false;
+    default: return false;
   }
-  return false;
 }
 
 }  // namespace pocket::tools

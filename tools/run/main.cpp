@@ -37,7 +37,8 @@ std::string preview(const pocket::api::TensorInfo& t, const void* data) {
       case POCKET_I8: std::snprintf(buf, sizeof buf, "%d", static_cast<const int8_t*>(data)[i]); break;
       default: return "";
     }
-    s += (i ? " " : "") + std::string(buf);
+    if (i) s += ' ';
+    s += buf;
   }
   if (t.elements() > n) s += " ...";
   return s;
