@@ -62,7 +62,7 @@ class Op {
   virtual void run(OpContext& ctx) = 0;
   // Which kernel prepare() chose, e.g. "xnnpack.conv2d", "ref", "avx2"; for profiles.
   virtual std::string kernel_name() const { return "ref"; }
-  // Multiply-accumulates (or elementwise operations) per run, for GFLOP/s in profiles.
+  // Floating-point operations per run (a multiply-accumulate counts 2), for GFLOP/s in profiles.
   virtual int64_t flops(const OpContext& ctx) const { (void)ctx; return 0; }
   // Index of an input whose bytes output 0 may share (a view: Reshape, Flatten, Squeeze,
   // Unsqueeze, Identity); -1 for none. The session then plans no buffer for output 0, and
