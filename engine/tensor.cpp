@@ -13,6 +13,7 @@ size_t dtype_size(DType dtype) {
     case DType::U8: return 1;
     case DType::BOOL: return 1;
     case DType::I4: return 0;
+    case DType::F64: return 8;
   }
   return 0;
 }
@@ -28,6 +29,7 @@ const char* dtype_name(DType dtype) {
     case DType::U8: return "uint8";
     case DType::BOOL: return "bool";
     case DType::I4: return "int4";
+    case DType::F64: return "float64";
   }
   return "unknown";
 }

@@ -246,7 +246,7 @@ Status Importer::import_graph(onnx::ModelProto& m) {
       int64_t to = n.i("to", 0);
       if (!onnx_dtype(static_cast<int>(to), &d)) n.set_s("__unsupported_attr", "to=" + onnx_dtype_name(static_cast<int>(to)));
       else n.set_i("to", static_cast<int64_t>(d));
-      if (to == onnx::TensorProto::FLOAT16 || to == onnx::TensorProto::DOUBLE) converted_f16 = true;
+      if (to == onnx::TensorProto::FLOAT16) converted_f16 = true;
     }
     for (const auto& in : n.inputs)
       if (!in.empty() && !g->values.count(in))
@@ -261,7 +261,7 @@ Status Importer::import_graph(onnx::ModelProto& m) {
   }
   // Empty optional outputs ("") are not values.
   g->values.erase("");
-  if (converted_f16) notes.push_back("float16/float64 tensors are stored and computed as float32");
+  if (converted_f16) notes.push_back("float16 tensors are stored and computed as float32");
   if (!g->topo_sort()) return invalid_model("the ONNX graph has a cycle");
   return Status::Ok();
 }

@@ -54,7 +54,8 @@ bool is_float_type(int t) { return t == TP::FLOAT || t == TP::DOUBLE || t == TP:
 
 bool onnx_dtype(int t, ir::DType* out) {
   switch (t) {
-    case TP::FLOAT: case TP::FLOAT16: case TP::DOUBLE: *out = ir::DType::F32; return true;
+    case TP::FLOAT: case TP::FLOAT16: *out = ir::DType::F32; return true;
+    case TP::DOUBLE: *out = ir::DType::F64; return true;
     case TP::BFLOAT16: *out = ir::DType::BF16; return true;
     case TP::INT64: case TP::UINT32: case TP::UINT64: *out = ir::DType::I64; return true;
     case TP::INT32: case TP::INT16: case TP::UINT16: *out = ir::DType::I32; return true;
@@ -89,11 +90,11 @@ Result<std::vector<uint8_t>> onnx_tensor_data(const onnx::TensorProto& t, const 
     return invalid_model("holds " + std::to_string(available) + " elements, the shape needs " + std::to_string(count));
 
   // Fast path: the raw bytes already are the IR representation.
-  const bool same_repr = (src == TP::FLOAT || src == TP::INT64 || src == TP::INT32 || src == TP::INT8 ||
+  const bool same_repr = (src == TP::FLOAT || src == TP::DOUBLE || src == TP::INT64 || src == TP::INT32 || src == TP::INT8 ||
                           src == TP::UINT8 || src == TP::BOOL || src == TP::BFLOAT16);
   if (raw && same_repr) return std::vector<uint8_t>(raw->begin(), raw->end());
 
-  const size_t out_es = *dtype == ir::DType::I64 ? 8 : *dtype == ir::DType::F32 || *dtype == ir::DType::I32 ? 4
+  const size_t out_es = *dtype == ir::DType::I64 || *dtype == ir::DType::F64 ? 8 : *dtype == ir::DType::F32 || *dtype == ir::DType::I32 ? 4
                         : *dtype == ir::DType::BF16 ? 2 : 1;
   std::vector<uint8_t> out(static_cast<size_t>(count) * out_es);
   const char* rp = raw ? raw->data() : nullptr;
@@ -123,6 +124,10 @@ Result<std::vector<uint8_t>> onnx_tensor_data(const onnx::TensorProto& t, const 
       std::memcpy(&bits, &f, 4);
       uint16_t h = static_cast<uint16_t>(bits >> 16);
       std::memcpy(o, &h, 2);
+      continue;
+    }
+    if (*dtype == ir::DType::F64) {
+      std::memcpy(o, &fv, 8);
       continue;
     }
     if (is_float_type(src)) {

@@ -12,8 +12,8 @@
 
 namespace pocket::converter {
 
-// The IR dtype an ONNX element type is stored as (FLOAT16/DOUBLE -> F32, INT16/UINT16 -> I32,
-// UINT32/UINT64 -> I64). False for strings, complex and unknown types.
+// The IR dtype an ONNX element type is stored as (DOUBLE -> F64, FLOAT16 -> F32, INT16/UINT16 ->
+// I32, UINT32/UINT64 -> I64). False for strings, complex and unknown types.
 bool onnx_dtype(int onnx_type, ir::DType* out);
 std::string onnx_dtype_name(int onnx_type);
 

@@ -49,7 +49,9 @@ std::string reason(const ir::Graph& g, const ir::Node& n) {
   if (x && x->dtype == DType::F16) return "float16 compute is not supported";
   if (x && x->dtype == DType::BF16) return "bfloat16 compute is not supported";
   if (x && float_only(n.op) && x->dtype != DType::F32) return std::string("input dtype ") + fb::EnumNameDType(x->dtype) + " is not supported";
-  if (x && arithmetic(n.op) && x->dtype != DType::F32 && x->dtype != DType::I64 && x->dtype != DType::I32)
+  const bool f64_ok = n.op == "Add" || n.op == "Sub" || n.op == "Mul" || n.op == "Div";  // scalar kernels
+  if (x && arithmetic(n.op) && x->dtype != DType::F32 && x->dtype != DType::I64 && x->dtype != DType::I32 &&
+      !(x->dtype == DType::F64 && f64_ok))
     return std::string("input dtype ") + fb::EnumNameDType(x->dtype) + " is not supported";
   if (spatial(n.op)) {
     if (x && x->shape_known && x->shape.size() != 4)

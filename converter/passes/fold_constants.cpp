@@ -20,7 +20,7 @@ using Dims = std::vector<int64_t>;
 constexpr int64_t kMaxGenericElements = int64_t(1) << 24;  // element-by-element evaluation
 constexpr int64_t kMaxFillElements = int64_t(1) << 31;      // ConstantOfShape, reshapes
 
-bool is_float(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16; }
+bool is_float(DType d) { return d == DType::F32 || d == DType::F64 || d == DType::F16 || d == DType::BF16; }
 bool foldable_dtype(DType d) { return d != DType::BF16 && d != DType::I4; }
 
 int64_t count(const Dims& s) {
@@ -54,7 +54,9 @@ bool load(const ir::Graph& g, const std::string& name, CT* c) {
   if (!v || !v->is_constant() || !foldable_dtype(v->dtype)) return false;
   c->dt = v->dtype;
   c->shape = v->shape;
-  if (c->isf()) {
+  if (c->dt == DType::F64) {  // exact: doubles are evaluated as doubles
+    c->f.assign(v->as<double>(), v->as<double>() + v->data->size() / 8);
+  } else if (c->isf()) {
     std::vector<float> fv;
     if (!const_floats(g, name, &fv)) return false;
     c->f.assign(fv.begin(), fv.end());
@@ -72,6 +74,7 @@ std::vector<uint8_t> store(const CT& c) {
     uint8_t* p = out.data() + k * es;
     switch (c.dt) {
       case DType::F32: { float x = static_cast<float>(c.d(k)); std::memcpy(p, &x, 4); break; }
+      case DType::F64: { double x = c.d(k); std::memcpy(p, &x, 8); break; }
       case DType::I64: { int64_t x = c.n(k); std::memcpy(p, &x, 8); break; }
       case DType::I32: { int32_t x = static_cast<int32_t>(c.n(k)); std::memcpy(p, &x, 4); break; }
       case DType::BOOL: *p = c.n(k) != 0; break;

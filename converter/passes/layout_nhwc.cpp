@@ -99,7 +99,7 @@ size_t element_size(ir::DType t) {
   switch (t) {
     case ir::DType::F32: case ir::DType::I32: return 4;
     case ir::DType::F16: case ir::DType::BF16: return 2;
-    case ir::DType::I64: return 8;
+    case ir::DType::I64: case ir::DType::F64: return 8;
     case ir::DType::I8: case ir::DType::U8: case ir::DType::BOOL: return 1;
     default: return 0;
   }

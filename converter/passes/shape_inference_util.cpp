@@ -55,6 +55,12 @@ bool const_floats(const ir::Graph& g, const std::string& name, std::vector<float
     out->assign(v->as<float>(), v->as<float>() + v->data->size() / 4);
     return true;
   }
+  if (v->dtype == ir::DType::F64) {  // narrowed: callers read attribute-like values
+    size_t n = v->data->size() / 8;
+    out->resize(n);
+    for (size_t i = 0; i < n; ++i) (*out)[i] = static_cast<float>(v->as<double>()[i]);
+    return true;
+  }
   if (v->dtype == ir::DType::F16) {
     size_t n = v->data->size() / 2;
     out->resize(n);

@@ -1,6 +1,6 @@
 // Add, Sub, Mul, Div, Pow (numpy broadcasting) and PRelu (slope broadcast to X).
-// Inputs: A, B (PRelu: X, slope). f32 for all; i32 and i64 for Add, Sub, Mul, Div (integer
-// division truncates; division by zero gives 0). No attributes.
+// Inputs: A, B (PRelu: X, slope). f32 for all; f64, i32 and i64 for Add, Sub, Mul, Div (integer
+// division truncates; division by zero gives 0; f64 runs the scalar kernels). No attributes.
 #include <memory>
 
 #include "engine/ops/ew_common.h"
@@ -23,10 +23,11 @@ class Binary final : public Op {
     const Value& b = ctx.in(1);
     const bool int_ok = kind_ == BinaryOp::Add || kind_ == BinaryOp::Sub || kind_ == BinaryOp::Mul ||
                         kind_ == BinaryOp::Div;
-    const bool dtype_ok = a.dtype == DType::F32 || (int_ok && (a.dtype == DType::I32 || a.dtype == DType::I64));
+    const bool dtype_ok = a.dtype == DType::F32 ||
+                          (int_ok && (a.dtype == DType::F64 || a.dtype == DType::I32 || a.dtype == DType::I64));
     if (!dtype_ok)
       return ctx.fail(StatusCode::kUnsupported, "input " + describe(a) + ": dtype not supported (f32" +
-                                                    std::string(int_ok ? ", i32, i64" : "") + ")");
+                                                    std::string(int_ok ? ", f64, i32, i64" : "") + ")");
     if (b.dtype != a.dtype)
       return ctx.fail(StatusCode::kInvalidModel, "inputs " + describe(a) + " and " + describe(b) + " differ in dtype");
     Shape out;
@@ -51,6 +52,7 @@ class Binary final : public Op {
     switch (dtype_) {
       case DType::I32: run_typed<int32_t>(ctx, k.binary_i32[op]); break;
       case DType::I64: run_typed<int64_t>(ctx, k.binary_i64[op]); break;
+      case DType::F64: run_typed<double>(ctx, k.binary_f64[op]); break;
       default: run_typed<float>(ctx, k.binary_f32[op]); break;
     }
   }

@@ -1,5 +1,5 @@
-// Cast. attrs: to (int, a format DType value). Between f32, f16, bf16, i64, i32, i8, u8 and
-// bool: float -> integer truncates toward zero and saturates (NaN -> 0), integer -> integer
+// Cast. attrs: to (int, a format DType value). Between f64, f32, f16, bf16, i64, i32, i8, u8
+// and bool: float -> integer truncates toward zero and saturates (NaN -> 0), integer -> integer
 // wraps, x -> bool is x != 0, f16/bf16 round to nearest even.
 #include "engine/ops/tensor_ops.h"
 #include "engine/ops/tensor_util.h"

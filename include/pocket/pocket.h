@@ -33,7 +33,7 @@ typedef enum pocket_status {
 /* Values match the format's DType. */
 typedef enum pocket_dtype {
   POCKET_F32 = 0, POCKET_F16 = 1, POCKET_BF16 = 2, POCKET_I64 = 3, POCKET_I32 = 4,
-  POCKET_I8 = 5, POCKET_U8 = 6, POCKET_I4 = 7, POCKET_BOOL = 8
+  POCKET_I8 = 5, POCKET_U8 = 6, POCKET_I4 = 7, POCKET_BOOL = 8, POCKET_F64 = 9
 } pocket_dtype;
 
 typedef struct pocket_model pocket_model;     /* immutable, shareable between threads */

@@ -1,4 +1,4 @@
-// Reference binary kernels on rows (f32, and i32/i64 for the integer ops). Broadcasting is done by
+// Reference binary kernels on rows (f32; f64, i32 and i64 for the arithmetic ops). Broadcasting is done by
 // the caller walking rows (broadcast.h); a row is VV, VS or SV.
 #include <cmath>
 #include <limits>
@@ -79,6 +79,7 @@ void fill_binary_scalar(ElementwiseKernels& t) {
   for (const char*& isa : t.binary_f32_isa) isa = "scalar";
   fill_common<int32_t>(t.binary_i32);
   fill_common<int64_t>(t.binary_i64);
+  fill_common<double>(t.binary_f64);
 }
 
 }  // namespace pocket::kernels

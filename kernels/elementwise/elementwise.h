@@ -43,6 +43,8 @@ struct ElementwiseKernels {
   // Integer arithmetic (scalar only); Pow and PRelu are absent (nullptr). Division by zero gives 0.
   BinaryFn<int32_t> binary_i32[kBinaryOpCount][kRowFormCount] = {};
   BinaryFn<int64_t> binary_i64[kBinaryOpCount][kRowFormCount] = {};
+  // float64 arithmetic (scalar only): Add, Sub, Mul, Div, Max, Min; Pow and PRelu are absent.
+  BinaryFn<double> binary_f64[kBinaryOpCount][kRowFormCount] = {};
   // y[i] = x[i] * scale + shift
   void (*affine_f32)(const float* x, float* y, size_t n, float scale, float shift) = nullptr;
   const char* affine_f32_isa = nullptr;

@@ -1,5 +1,7 @@
-// Element type conversion (ONNX Cast) between f32, f16, bf16, i64, i32, i8, u8 and bool, with
+// Element type conversion (ONNX Cast) between f64, f32, f16, bf16, i64, i32, i8, u8 and bool, with
 // portable f16/bf16 bit conversions (round to nearest even, NaN and Inf kept, subnormals exact).
+// Floating values pass through double, so f64 keeps its precision and f32 values are unchanged;
+// f64 -> f16/bf16 rounds to f32 first.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -73,9 +75,10 @@ struct f16_t { uint16_t bits; };
 struct bf16_t { uint16_t bits; };
 struct bool_t { uint8_t v; };
 
-inline float load(const float* p) { return *p; }
-inline float load(const f16_t* p) { return f16_to_f32(p->bits); }
-inline float load(const bf16_t* p) { return bf16_to_f32(p->bits); }
+inline double load(const double* p) { return *p; }
+inline double load(const float* p) { return *p; }
+inline double load(const f16_t* p) { return f16_to_f32(p->bits); }
+inline double load(const bf16_t* p) { return bf16_to_f32(p->bits); }
 inline int64_t load(const int64_t* p) { return *p; }
 inline int64_t load(const int32_t* p) { return *p; }
 inline int64_t load(const int8_t* p) { return *p; }
@@ -83,26 +86,28 @@ inline int64_t load(const uint8_t* p) { return *p; }
 inline int64_t load(const bool_t* p) { return p->v != 0; }
 
 template <class I>
-I truncate_saturate(float v) {
+I truncate_saturate(double v) {
   if (std::isnan(v)) return 0;
-  const double t = std::trunc(static_cast<double>(v));
+  const double t = std::trunc(v);
   if (t <= static_cast<double>(std::numeric_limits<I>::min())) return std::numeric_limits<I>::min();
   if (t >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
   return static_cast<I>(t);
 }
 
 template <class D>
-inline void store(D* d, float v) {
-  if constexpr (std::is_same_v<D, float>) *d = v;
-  else if constexpr (std::is_same_v<D, f16_t>) d->bits = f32_to_f16(v);
-  else if constexpr (std::is_same_v<D, bf16_t>) d->bits = f32_to_bf16(v);
-  else if constexpr (std::is_same_v<D, bool_t>) d->v = v != 0.f;
+inline void store(D* d, double v) {
+  if constexpr (std::is_same_v<D, double>) *d = v;
+  else if constexpr (std::is_same_v<D, float>) *d = static_cast<float>(v);
+  else if constexpr (std::is_same_v<D, f16_t>) d->bits = f32_to_f16(static_cast<float>(v));
+  else if constexpr (std::is_same_v<D, bf16_t>) d->bits = f32_to_bf16(static_cast<float>(v));
+  else if constexpr (std::is_same_v<D, bool_t>) d->v = v != 0.0;
   else *d = truncate_saturate<D>(v);
 }
 
 template <class D>
 inline void store(D* d, int64_t v) {
-  if constexpr (std::is_same_v<D, float>) *d = static_cast<float>(v);
+  if constexpr (std::is_same_v<D, double>) *d = static_cast<double>(v);
+  else if constexpr (std::is_same_v<D, float>) *d = static_cast<float>(v);
   else if constexpr (std::is_same_v<D, f16_t>) d->bits = f32_to_f16(static_cast<float>(v));
   else if constexpr (std::is_same_v<D, bf16_t>) d->bits = f32_to_bf16(static_cast<float>(v));
   else if constexpr (std::is_same_v<D, bool_t>) d->v = v != 0;
@@ -121,6 +126,7 @@ void convert(const void* src, void* dst, size_t start, size_t count) {
 template <class S>
 ConvertFn pick_dst(fb::DType d) {
   switch (d) {
+    case fb::DType::F64: return convert<S, double>;
     case fb::DType::F32: return convert<S, float>;
     case fb::DType::F16: return convert<S, f16_t>;
     case fb::DType::BF16: return convert<S, bf16_t>;
@@ -136,6 +142,7 @@ ConvertFn pick_dst(fb::DType d) {
 ConvertFn pick(int src, int dst) {
   const auto d = static_cast<fb::DType>(dst);
   switch (static_cast<fb::DType>(src)) {
+    case fb::DType::F64: return pick_dst<double>(d);
     case fb::DType::F32: return pick_dst<float>(d);
     case fb::DType::F16: return pick_dst<f16_t>(d);
     case fb::DType::BF16: return pick_dst<bf16_t>(d);

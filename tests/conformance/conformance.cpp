@@ -8,9 +8,9 @@
 //     AvgPool3d, MaxPool3d, BatchNorm3d, PReLU_3d), which may be unsupported;
 //   - light/: all nine CNNs.
 // simple/ (sequences, strings, gradients, runtime shapes) is reported but not required.
-// .pocket has no float64: float64 models run in float32 (the converter's choice), which is a
-// fair test only when the data fit float32. Some PyTorch cases hold uninitialised memory
-// (1e-309, 1e198); those are reported unsupported and counted as waived, not failed.
+// float64 tensors stay float64 (.pocket's F64): their inputs are bound and their outputs compared
+// as doubles, so values float32 cannot hold (1e-309, 1e198 in some PyTorch cases) must come out
+// right.
 //
 // Tolerances: ONNX's |out - ref| <= atol + rtol * |ref|. Node suites use rtol 1e-3 and
 // atol 1e-5 (ONNX uses 1e-7; the looser atol absorbs float32 accumulation-order noise on values
@@ -30,7 +30,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -67,7 +66,6 @@ struct CaseResult {
   double max_abs_err = 0;   // worst |out - ref| over all outputs and data sets
   double worst_excess = 0;  // worst |out - ref| / (atol + rtol |ref|); > 1 fails
   double seconds = 0;
-  bool f64_waiver = false;  // unsupported only because float64 data does not fit float32
   std::string detail;
 };
 
@@ -192,17 +190,6 @@ std::string read_tensor(const fs::path& path, HostTensor* t) {
   return from_proto(p, t);
 }
 
-// A float64 value float32 cannot hold (overflow, or a denormal/underflow that would flush to 0);
-// 0 when every value fits.
-double first_unrepresentable_in_f32(const HostTensor& t) {
-  if (t.elem_type != onnx::TensorProto::DOUBLE) return 0;
-  for (double v : t.values) {
-    const double a = std::fabs(v);
-    if (std::isfinite(v) && a != 0 && (a > FLT_MAX || a < FLT_MIN)) return v;
-  }
-  return 0;
-}
-
 // Host values -> bytes of the session's dtype. "" on success.
 std::string to_dtype(const HostTensor& t, DType dtype, std::vector<uint8_t>* bytes) {
   const size_t n = t.size();
@@ -213,10 +200,12 @@ std::string to_dtype(const HostTensor& t, DType dtype, std::vector<uint8_t>* byt
     for (size_t i = 0; i < n; ++i)
       out[i] = t.is_float() ? static_cast<T>(t.values[i]) : static_cast<T>(t.ints[i]);
   };
-  if (t.is_float() && dtype != DType::F32)
+  const bool f64 = t.elem_type == onnx::TensorProto::DOUBLE;
+  if (t.is_float() && dtype != (f64 ? DType::F64 : DType::F32))
     return std::string("a ") + onnx_type_name(t.elem_type) + " input bound to a " +
            dtype_name(dtype) + " model input";
   switch (dtype) {
+    case DType::F64: put(double{}); return "";
     case DType::F32: put(float{}); return "";
     case DType::I64: put(int64_t{}); return "";
     case DType::I32: put(int32_t{}); return "";
@@ -236,6 +225,7 @@ std::string from_value(const Value& v, std::vector<double>* f, std::vector<int64
     dst->assign(p, p + n);
   };
   switch (v.dtype) {
+    case DType::F64: get(double{}, f); return "";
     case DType::F32: get(float{}, f); return "";
     case DType::I64: get(int64_t{}, i); return "";
     case DType::I32: get(int32_t{}, i); return "";
@@ -399,7 +389,6 @@ CaseResult run_case(const Case& c, int threads) {
     if (sets.empty()) return fail(Outcome::kFailed, "no test_data_set_N folders");
   }
 
-  std::string notes;
   for (const DataSet& d : sets) {
     if (d.inputs.size() != io.inputs.size())
       return fail(Outcome::kFailed, d.name + " has " + std::to_string(d.inputs.size()) +
@@ -413,24 +402,6 @@ CaseResult run_case(const Case& c, int threads) {
       std::vector<uint8_t> data;
       if (std::string e = to_dtype(t, want, &data); !e.empty())
         return fail(Outcome::kUnsupported, "input '" + name + "': " + e);
-      if (t.elem_type == onnx::TensorProto::DOUBLE && want == DType::F32) {
-        // .pocket has no float64: such a model runs in float32, which is only a fair test
-        // when its data fit float32 (some PyTorch cases hold uninitialised memory: 1e-309, 1e198).
-        const HostTensor* bad = &t;
-        double v = first_unrepresentable_in_f32(t);
-        for (size_t o = 0; v == 0 && o < d.outputs.size(); ++o)
-          if ((v = first_unrepresentable_in_f32(d.outputs[o])) != 0) bad = &d.outputs[o];
-        if (v != 0) {
-          char buf[200];
-          std::snprintf(buf, sizeof buf,
-                        "float64 data outside the float32 range (%s holds %.4g); .pocket has no "
-                        "float64, so the model runs in float32",
-                        bad == &t ? ("input '" + name + "'").c_str() : "the expected output", v);
-          r.f64_waiver = true;
-          return fail(Outcome::kUnsupported, buf);
-        }
-        if (notes.find("float64") == std::string::npos) notes += " (float64 data run as float32)";
-      }
       Status st = s.set_input(name, want, t.dims, data.data());
       if (!st.ok() && shape_str(s.input(idx).shape) != shape_str(t.dims)) {
         st = s.resize_input(name, t.dims);
@@ -450,7 +421,7 @@ CaseResult run_case(const Case& c, int threads) {
     }
   }
   r.outcome = Outcome::kPassed;
-  r.detail = std::to_string(sets.size()) + " data set(s)" + notes;
+  r.detail = std::to_string(sets.size()) + " data set(s)";
   return r;
 }
 
@@ -469,9 +440,8 @@ CaseResult run_case_isolated(const Case& c, int threads, int timeout_s) {
     alarm(static_cast<unsigned>(timeout_s));
     const CaseResult r = run_case(c, threads);
     char head[128];
-    const int len = std::snprintf(head, sizeof head, "%d %d %.17g %.17g\n",
-                                  static_cast<int>(r.outcome), r.f64_waiver ? 1 : 0, r.max_abs_err,
-                                  r.worst_excess);
+    const int len = std::snprintf(head, sizeof head, "%d %.17g %.17g\n",
+                                  static_cast<int>(r.outcome), r.max_abs_err, r.worst_excess);
     std::string msg(head, len);
     msg += r.detail;
     for (size_t off = 0; off < msg.size();) {
@@ -497,17 +467,16 @@ CaseResult run_case_isolated(const Case& c, int threads, int timeout_s) {
                    : std::string("crashed: ") + strsignal(WTERMSIG(status));
     return r;
   }
-  int outcome = 1, waiver = 0, consumed = 0;
+  int outcome = 1, consumed = 0;
   // sscanf, unlike istream, reads "inf" and "nan".
-  if (std::sscanf(msg.c_str(), "%d %d %lf %lf%n", &outcome, &waiver, &r.max_abs_err,
-                  &r.worst_excess, &consumed) != 4) {
+  if (std::sscanf(msg.c_str(), "%d %lf %lf%n", &outcome, &r.max_abs_err, &r.worst_excess,
+                  &consumed) != 3) {
     r.outcome = Outcome::kFailed;
     r.detail = "child exited with status " + std::to_string(WEXITSTATUS(status)) + " and no result";
     return r;
   }
   r.detail = msg.substr(std::min(msg.size(), static_cast<size_t>(consumed) + 1));
   r.outcome = static_cast<Outcome>(outcome);
-  r.f64_waiver = waiver != 0;
   return r;
 }
 
@@ -607,7 +576,7 @@ int main_impl(int argc, char** argv) {
 
   struct Counts { int passed = 0, failed = 0, unsupported = 0; };
   std::map<std::string, Counts> per_suite;
-  std::vector<std::pair<const Case*, CaseResult>> missed, waived;
+  std::vector<std::pair<const Case*, CaseResult>> missed;
   Counts required;
   int required_total = 0;
   std::printf("%-18s %-52s %-4s %-11s %9s %7s  %s\n", "suite", "case", "req", "result", "max|err|",
@@ -622,7 +591,6 @@ int main_impl(int argc, char** argv) {
     if (c.required) {
       ++required_total;
       if (r.outcome == Outcome::kPassed) ++required.passed;
-      else if (r.outcome == Outcome::kUnsupported && r.f64_waiver) waived.emplace_back(&c, r);
       else missed.emplace_back(&c, r);
     }
     if (!quiet || r.outcome != Outcome::kPassed) {
@@ -636,10 +604,8 @@ int main_impl(int argc, char** argv) {
   std::printf("\n%-18s %7s %7s %12s\n", "suite", "passed", "failed", "unsupported");
   for (const auto& [suite, n] : per_suite)
     std::printf("%-18s %7d %7d %12d\n", suite.c_str(), n.passed, n.failed, n.unsupported);
-  std::printf("\nrequired cases: %d/%d passed, %zu waived (float64 data float32 cannot hold), "
-              "%zu not passed\n", required.passed, required_total, waived.size(), missed.size());
-  for (const auto& [c, r] : waived)
-    std::printf("  waived   %s/%s: %s\n", c->suite.c_str(), c->name.c_str(), r.detail.c_str());
+  std::printf("\nrequired cases: %d/%d passed, %zu not passed\n", required.passed, required_total,
+              missed.size());
   for (const auto& [c, r] : missed)
     std::printf("  required %s/%s %s: %s\n", c->suite.c_str(), c->name.c_str(), outcome_name(r.outcome),
                 r.detail.c_str());

@@ -10,6 +10,7 @@
 #include "converter/convert.h"
 #include "converter/passes/passes.h"
 #include "engine/model.h"
+#include "engine/session.h"
 
 namespace pocket::converter {
 namespace {
@@ -392,6 +393,79 @@ TEST(ConverterImport, WrittenFileLoads) {
   const fb::Tensor* out = g.tensors()->Get(g.outputs()->Get(0));
   EXPECT_EQ(out->dtype(), fb::DType::I64);
   EXPECT_EQ(out->name()->str(), "y");
+}
+
+// float64 stays float64 end to end: inputs, initializers (raw and double_data), a Constant node,
+// folding, and the engine's Add, with values float32 cannot hold.
+TEST(ConverterImport, Float64KeptAndComputed) {
+  OnnxBuilder b(13);
+  b.input("x", {2, 2}, onnx::TensorProto::DOUBLE);
+  auto* c = b.node("Constant", {}, {"k"});
+  auto* at = c->add_attribute();
+  at->set_name("value");
+  at->set_type(onnx::AttributeProto::TENSOR);
+  at->mutable_t()->set_data_type(onnx::TensorProto::DOUBLE);
+  at->mutable_t()->add_dims(2);
+  at->mutable_t()->add_double_data(1e-309);
+  at->mutable_t()->add_double_data(2.4e198);
+  auto* r = b.g()->add_initializer();  // raw little-endian doubles
+  r->set_name("r");
+  r->set_data_type(onnx::TensorProto::DOUBLE);
+  r->add_dims(2);
+  const double rv[2] = {0.1, -1e300};
+  r->set_raw_data(std::string(reinterpret_cast<const char*>(rv), sizeof rv));
+  b.node("Add", {"k", "r"}, {"kr"}, "fold_me");  // all constant: folded exactly in double
+  b.node("Add", {"x", "kr"}, {"y"}, "add");
+  b.output("y");
+  ir::Graph g = import(b);
+  ASSERT_EQ(g.find("x")->dtype, ir::DType::F64);
+  ASSERT_EQ(g.find("k")->dtype, ir::DType::F64);
+  ASSERT_EQ(g.find("r")->dtype, ir::DType::F64);
+  EXPECT_EQ(g.find("r")->as<double>()[1], -1e300);
+  ASSERT_TRUE(run_optimize(g).ok());
+  ASSERT_EQ(g.nodes.size(), 1u);
+  const ir::Value* kr = g.find(g.nodes[0].inputs[1]);
+  ASSERT_TRUE(kr && kr->is_constant());
+  ASSERT_EQ(kr->dtype, ir::DType::F64);
+  EXPECT_EQ(kr->as<double>()[0], 1e-309 + 0.1);
+  EXPECT_EQ(kr->as<double>()[1], 2.4e198 + -1e300);
+  EXPECT_EQ(g.find("y")->dtype, ir::DType::F64);
+
+  std::string bytes = b.bytes();
+  auto file = convert_onnx_bytes(bytes.data(), bytes.size(), ConvertOptions{}, nullptr);
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  auto m = Model::load_buffer(file.value().data(), file.value().size());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  auto s = Session::create(m.value(), SessionOptions{});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  Session& session = *s.value();
+  const double xv[4] = {1e-309, 2.4e198, 3.0, -0.5};
+  Status st = session.set_input("x", DType::F64, {2, 2}, xv);
+  ASSERT_TRUE(st.ok()) << st.message();
+  session.run();
+  const Value& y = session.output(0);
+  ASSERT_EQ(y.dtype, DType::F64);
+  ASSERT_EQ(y.elements(), 4);
+  const double* yv = y.as<const double>();
+  EXPECT_EQ(yv[0], 1e-309 + (1e-309 + 0.1));
+  EXPECT_EQ(yv[1], 2.4e198 + (2.4e198 + -1e300));
+  EXPECT_EQ(yv[2], 3.0 + (1e-309 + 0.1));
+  EXPECT_EQ(yv[3], -0.5 + (2.4e198 + -1e300));
+}
+
+// Ops without float64 kernels are reported by the converter, not run on misread bytes.
+TEST(ConverterImport, Float64UnsupportedOpsReported) {
+  OnnxBuilder b(13);
+  b.input("x", {1, 4}, onnx::TensorProto::DOUBLE);
+  b.node("Relu", {"x"}, {"a"}, "relu64");
+  b.node("Neg", {"a"}, {"y"}, "neg64");
+  b.output("y");
+  ir::Graph g = import(b);
+  Status st = run_optimize(g);
+  ASSERT_EQ(st.code(), StatusCode::kUnsupported) << st.message();
+  EXPECT_NE(st.message().find("Relu 'relu64'"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("Neg 'neg64'"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("F64"), std::string::npos) << st.message();
 }
 
 TEST(ConverterImport, WriterRefusesNchwConv) {

@@ -190,6 +190,112 @@ TEST(OpsElementwise, BinaryRandomBroadcastShapes) {
   }
 }
 
+TestTensor f64_tensor(Shape64 shape, const std::vector<double>& v) {
+  TestTensor t{fb::DType::F64, std::move(shape), {}};
+  t.bytes.resize(v.size() * 8);
+  std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+  return t;
+}
+
+std::vector<double> doubles(const TestTensor& t) {
+  std::vector<double> v(t.bytes.size() / 8);
+  std::memcpy(v.data(), t.bytes.data(), t.bytes.size());
+  return v;
+}
+
+// float64 Add/Sub/Mul/Div: one IEEE operation per element, so results match a double reference
+// bit for bit, including values float32 cannot hold (denormal 1e-309, 2.4e198).
+TEST(OpsElementwise, BinaryFloat64) {
+  const fb::OpType ops[] = {fb::OpType::Add, fb::OpType::Sub, fb::OpType::Mul, fb::OpType::Div};
+  const double specials[] = {1e-309, 2.4e198, -3.5e-310, 1.0 / 3.0, -7e300, 0.1};
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> d(-1e3, 1e3);
+  for (fb::OpType op : ops) {
+    for (const BinCase& c : broadcast_cases()) {
+      SCOPED_TRACE(std::string(fb::EnumNameOpType(op)) + " " + shape_str(c.a) + " " + shape_str(c.b));
+      std::vector<double> a(count(c.a)), b(count(c.b));
+      for (size_t i = 0; i < a.size(); ++i) a[i] = i < 6 ? specials[i] : d(rng);
+      for (size_t i = 0; i < b.size(); ++i) b[i] = i < 6 ? specials[5 - i] : d(rng);
+      const Shape64 o = bshape(c.a, c.b);
+      auto out = run_ok(OpSpec{op, {f64_tensor(c.a, a), f64_tensor(c.b, b)}});
+      ASSERT_FALSE(out.empty());
+      ASSERT_EQ(out[0].dtype, fb::DType::F64);
+      ASSERT_EQ(out[0].shape, o);
+      const std::vector<double> got = doubles(out[0]);
+      ASSERT_EQ(static_cast<int64_t>(got.size()), count(o));
+      for (int64_t i = 0; i < count(o); ++i) {
+        Shape64 idx = unravel(i, o);
+        const double x = a[broadcast_offset(idx, c.a)], y = b[broadcast_offset(idx, c.b)];
+        const double want = op == fb::OpType::Add ? x + y : op == fb::OpType::Sub ? x - y
+                            : op == fb::OpType::Mul ? x * y : x / y;
+        ASSERT_EQ(std::memcmp(&got[i], &want, 8), 0) << i << ": " << got[i] << " vs " << want;
+      }
+    }
+  }
+  // The exact values of the ONNX pytorch-operator add cases.
+  auto out = run_ok(OpSpec{fb::OpType::Add, {f64_tensor({2}, {1e-309, 2.4e198}), f64_tensor({1}, {1e-309})}});
+  ASSERT_FALSE(out.empty());
+  const volatile double tiny = 1e-309;  // computed at run time: denormals must not be flushed
+  EXPECT_EQ(doubles(out[0]), (std::vector<double>{tiny + tiny, 2.4e198 + tiny}));
+  EXPECT_GT(doubles(out[0])[0], 0.0);
+  // Mixed f64/f32 operands are a model error, not a silent reinterpretation.
+  Status st = run_err(OpSpec{fb::OpType::Add, {f64_tensor({2}, {1, 2}), TestTensor::f32({2}, {1, 2})}});
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("differ in dtype"), std::string::npos) << st.message();
+}
+
+// Ops without float64 kernels refuse f64 inputs at prepare, naming the dtype.
+TEST(OpsElementwise, Float64RejectedByOtherOps) {
+  const TestTensor x = f64_tensor({1, 2, 2, 2}, {1, -2, 3, -4, 5, -6, 7, -8});
+  const std::vector<OpSpec> specs = {
+      OpSpec{fb::OpType::Relu, {x}},
+      OpSpec{fb::OpType::Sigmoid, {x}},
+      OpSpec{fb::OpType::Softmax, {x}, {}, {AttrDesc::Int("axis", -1)}},
+      OpSpec{fb::OpType::Pow, {x, x}},
+      OpSpec{fb::OpType::PRelu, {x, x}},
+      OpSpec{fb::OpType::Max, {x, x}},
+      OpSpec{fb::OpType::Sum, {x, x}},
+      OpSpec{fb::OpType::ReduceSum, {x}, {}, {AttrDesc::Ints("axes", {1})}},
+      OpSpec{fb::OpType::Conv, {x, f64_tensor({1, 2, 1, 1}, {1, 1})}, {false, true}, {}},
+  };
+  for (const OpSpec& spec : specs) {
+    SCOPED_TRACE(fb::EnumNameOpType(spec.op));
+    Status st = run_err(spec);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("float64"), std::string::npos) << st.message();
+  }
+}
+
+// Cast between float64 and the other dtypes keeps double precision where the target has it.
+TEST(OpsElementwise, CastFloat64) {
+  auto cast = [](const TestTensor& x, fb::DType to) {
+    return run_ok(OpSpec{fb::OpType::Cast, {x}, {}, {AttrDesc::Int("to", static_cast<int64_t>(to))}});
+  };
+  const TestTensor x = f64_tensor({5}, {1e-309, 2.4e198, -2.75, 0.1, 1e20});
+  auto out = cast(x, fb::DType::F32);
+  ASSERT_FALSE(out.empty());
+  ASSERT_EQ(out[0].dtype, fb::DType::F32);
+  const std::vector<float> f = out[0].floats();
+  EXPECT_EQ(f[0], 0.f);
+  EXPECT_TRUE(std::isinf(f[1]) && f[1] > 0);
+  EXPECT_EQ(f[2], -2.75f);
+  EXPECT_EQ(f[3], 0.1f);
+  out = cast(x, fb::DType::I64);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].int64s(), (std::vector<int64_t>{0, std::numeric_limits<int64_t>::max(), -2, 0,
+                                                   std::numeric_limits<int64_t>::max()}));
+  out = cast(x, fb::DType::F64);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(doubles(out[0]), doubles(x));
+  out = cast(TestTensor::i64({3}, {(int64_t{1} << 53) + 1, -5, 0}), fb::DType::F64);
+  ASSERT_FALSE(out.empty());
+  ASSERT_EQ(out[0].dtype, fb::DType::F64);
+  EXPECT_EQ(doubles(out[0]), (std::vector<double>{9007199254740992.0, -5.0, 0.0}));
+  out = cast(TestTensor::f32({2}, {0.1f, -3.f}), fb::DType::F64);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(doubles(out[0]), (std::vector<double>{static_cast<double>(0.1f), -3.0}));
+}
+
 TEST(OpsElementwise, BinaryIntegers) {
   const fb::OpType ops[] = {fb::OpType::Add, fb::OpType::Sub, fb::OpType::Mul, fb::OpType::Div};
   std::mt19937 rng(7);
