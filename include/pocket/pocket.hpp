@@ -61,7 +61,7 @@ inline size_t dtype_size(pocket_dtype dtype) {
   switch (dtype) {
     case POCKET_F32: case POCKET_I32: return 4;
     case POCKET_F16: case POCKET_BF16: return 2;
-    case POCKET_I64: return 8;
+    case POCKET_I64: case POCKET_F64: return 8;
     case POCKET_I8: case POCKET_U8: case POCKET_BOOL: return 1;
     default: return 0;  // packed int4, or a dtype newer than this header
   }
@@ -79,6 +79,7 @@ inline const char* dtype_name(pocket_dtype dtype) {
     case POCKET_U8: return "uint8";
     case POCKET_I4: return "int4";
     case POCKET_BOOL: return "bool";
+    case POCKET_F64: return "float64";
     default: return "unknown";
   }
 }
