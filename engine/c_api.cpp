@@ -76,6 +76,27 @@ const char* pocket_model_label(const pocket_model* model, size_t index) {
   return model->labels[index].c_str();
 }
 
+int pocket_model_preprocessing(const pocket_model* model, pocket_preprocessing* out) {
+  if (!model || !out) return 0;
+  const pocket::fb::Metadata* meta = model->model->metadata();
+  const pocket::fb::Preprocessing* p = meta ? meta->preprocessing() : nullptr;
+  if (!p) return 0;
+  auto str = [](const flatbuffers::String* s, const char* fallback) {
+    return s && s->size() ? s->c_str() : fallback;
+  };
+  out->width = p->width();
+  out->height = p->height();
+  out->layout = str(p->layout(), "NCHW");
+  out->color_order = str(p->color_order(), "RGB");
+  out->resize = str(p->resize(), "shorter_side_center_crop");
+  out->mean = p->mean() ? p->mean()->data() : nullptr;
+  out->mean_count = p->mean() ? p->mean()->size() : 0;
+  out->std = p->std() ? p->std()->data() : nullptr;
+  out->std_count = p->std() ? p->std()->size() : 0;
+  out->scale = p->scale();
+  return 1;
+}
+
 void pocket_session_options_init(pocket_session_options* options) {
   if (options) options->num_threads = 1;
 }
@@ -151,5 +172,6 @@ pocket_status pocket_session_output_data(const pocket_session* s, size_t index, 
 }
 
 size_t pocket_session_arena_bytes(const pocket_session* s) { return s ? s->session->arena_bytes() : 0; }
+size_t pocket_session_arena_lower_bound(const pocket_session* s) { return s ? s->session->arena_lower_bound() : 0; }
 
 }  // extern "C"

@@ -66,6 +66,23 @@ void pocket_model_free(pocket_model* model);
 size_t pocket_model_num_labels(const pocket_model* model);
 const char* pocket_model_label(const pocket_model* model, size_t index);
 
+/* Input preprocessing from the model's metadata (images). Strings and arrays live as long as the
+ * model. */
+typedef struct pocket_preprocessing {
+  int32_t width, height;   /* model input size in pixels */
+  const char* layout;      /* "NCHW" or "NHWC" */
+  const char* color_order; /* "RGB" or "BGR" */
+  const char* resize;      /* "stretch" or "shorter_side_center_crop" */
+  const float* mean;       /* per channel, applied after scale */
+  size_t mean_count;
+  const float* std;
+  size_t std_count;
+  float scale;             /* pixel multiplier applied first, e.g. 1/255 */
+} pocket_preprocessing;
+
+/* 1 and fills *out when the model carries preprocessing metadata; 0 (out untouched) otherwise. */
+int pocket_model_preprocessing(const pocket_model* model, pocket_preprocessing* out);
+
 void pocket_session_options_init(pocket_session_options* options);
 /* Prepares every op and plans memory; all failures happen here, not in run. options may be NULL. */
 pocket_status pocket_session_create(const pocket_model* model, const pocket_session_options* options,
@@ -88,8 +105,10 @@ pocket_status pocket_session_resize_input(pocket_session* session, const char* n
 pocket_status pocket_session_run(pocket_session* session);
 /* An output's buffer, valid until the next run, resize or free. */
 pocket_status pocket_session_output_data(const pocket_session* session, size_t index, const void** data);
-/* Bytes of the session's activation arena. */
+/* Bytes of the session's activation arena, and the liveness lower bound the plan is measured
+ * against (the most bytes live at any one step). */
 size_t pocket_session_arena_bytes(const pocket_session* session);
+size_t pocket_session_arena_lower_bound(const pocket_session* session);
 
 #ifdef __cplusplus
 }

@@ -239,3 +239,57 @@ TEST(CppApi, ResizesASymbolicInput) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CApi, PreprocessingAndPlanFigures) {
+  std::vector<uint8_t> plain = add_model();
+  pocket_model* model = nullptr;
+  ASSERT_EQ(pocket_model_load_buffer(plain.data(), plain.size(), &model), POCKET_OK);
+  pocket_preprocessing pp{};
+  EXPECT_EQ(pocket_model_preprocessing(model, &pp), 0);  // no preprocessing table
+  pocket_session* s = nullptr;
+  ASSERT_EQ(pocket_session_create(model, nullptr, &s), POCKET_OK);
+  // a, b and sum are all live at the one step: 3 buffers of 16 bytes, 64-byte aligned.
+  EXPECT_EQ(pocket_session_arena_lower_bound(s), 3u * 64u);
+  EXPECT_GE(pocket_session_arena_bytes(s), pocket_session_arena_lower_bound(s));
+  pocket_session_free(s);
+  pocket_model_free(model);
+
+  std::vector<uint8_t> bytes;
+  {
+    // Same graph with an image preprocessing table.
+    pocket::format::ModelDesc m;
+    m.add_tensor(tensor("a", DType::F32, {4}));
+    m.add_tensor(tensor("y", DType::F32, {4}));
+    pocket::format::NodeDesc id;
+    id.op = OpType::Identity;
+    id.inputs = {0};
+    id.outputs = {1};
+    m.nodes.push_back(id);
+    m.inputs = {0};
+    m.outputs = {1};
+    m.metadata.has_preprocessing = true;
+    m.metadata.preprocessing.width = 224;
+    m.metadata.preprocessing.height = 160;
+    m.metadata.preprocessing.color_order = "BGR";
+    m.metadata.preprocessing.mean = {0.5f, 0.25f, 0.125f};
+    m.metadata.preprocessing.std = {2.f, 4.f, 8.f};
+    m.metadata.preprocessing.scale = 1.f / 255.f;
+    bytes = pocket::format::serialize(m);
+  }
+  ASSERT_EQ(pocket_model_load_buffer(bytes.data(), bytes.size(), &model), POCKET_OK);
+  ASSERT_EQ(pocket_model_preprocessing(model, &pp), 1);
+  EXPECT_EQ(pp.width, 224);
+  EXPECT_EQ(pp.height, 160);
+  EXPECT_STREQ(pp.color_order, "BGR");
+  EXPECT_STREQ(pp.layout, "NCHW");
+  ASSERT_EQ(pp.mean_count, 3u);
+  ASSERT_EQ(pp.std_count, 3u);
+  EXPECT_FLOAT_EQ(pp.mean[2], 0.125f);
+  EXPECT_FLOAT_EQ(pp.std[1], 4.f);
+  EXPECT_FLOAT_EQ(pp.scale, 1.f / 255.f);
+  pocket_model_free(model);
+}
+
+}  // namespace

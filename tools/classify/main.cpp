@@ -1,6 +1,6 @@
 // pocket-classify: image classification with a .pocket model. Decodes PNG/JPEG (stb_image),
 // preprocesses as the model's metadata says (or ImageNet defaults), runs, prints the top K.
-// Runs through the public C++ API; only the preprocessing metadata is read with engine/model.h.
+// Runs through the public C/C++ API only.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -66,10 +66,8 @@ int main(int argc, char** argv) {
 
   pocket::api::Model model;
   if (auto st = model.load(model_path[0]); !st.ok()) return report_error(kTool, "cannot load model: " + st.message);
-  pocket::tools::ModelPreprocessing meta;
+  const pocket::tools::ModelPreprocessing meta = pocket::tools::read_model_preprocessing(model.get());
   std::string error;
-  if (!pocket::tools::read_model_preprocessing(model_path[0], &meta, &error))
-    return report_error(kTool, "cannot read model metadata: " + error);
   pocket::api::Session session;
   if (auto st = session.create(model, static_cast<int>(threads)); !st.ok())
     return report_error(kTool, "cannot prepare model '" + model_path[0] + "': " + st.message);

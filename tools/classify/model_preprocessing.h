@@ -1,9 +1,10 @@
-// Reads Metadata.preprocessing of a .pocket file for pocket-classify. The C API does not expose
-// the metadata yet, so this maps the file with engine/model.h (a second, cheap, read-only map).
+// Reads Metadata.preprocessing of a loaded model for pocket-classify (C API:
+// pocket_model_preprocessing).
 #pragma once
 
 #include <string>
 
+#include "pocket/pocket.h"
 #include "tools/common/image.h"
 
 namespace pocket::tools {
@@ -13,6 +14,6 @@ struct ModelPreprocessing {
   Preprocessing p;        // its values (fields left at 0/empty when absent)
 };
 
-bool read_model_preprocessing(const std::string& path, ModelPreprocessing* out, std::string* error);
+ModelPreprocessing read_model_preprocessing(const pocket_model* model);
 
 }  // namespace pocket::tools
