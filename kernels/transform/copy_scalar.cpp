@@ -206,12 +206,16 @@ void strided_copy(const StridedCopy& p, const void* src, void* dst, pthreadpool_
   const int r = p.rank;
   TransposeTileFn fn = tile_fn(p.elem_size);
   if (fn && r >= 2 && p.strides[r - 2] == e) {
+    // Square tiles, except when the output's inner dim is short (an image's 3 channels): then
+    // take the whole of it and a long run of the other dim, so each call does real work.
     const size_t tile = e >= 8 ? 32 : 64;
+    const size_t tile_k = std::min<size_t>(tile, static_cast<size_t>(p.dims[r - 1]));
+    const size_t tile_j = std::max<size_t>(tile, tile * tile / tile_k);
     TileContext c{&p, s, d, fn};
     const int64_t outer = p.total / (p.dims[r - 2] * p.dims[r - 1]);
     pthreadpool_parallelize_3d_tile_2d(pool, transpose_tile, &c, static_cast<size_t>(outer),
                                        static_cast<size_t>(p.dims[r - 2]), static_cast<size_t>(p.dims[r - 1]),
-                                       tile, tile, 0);
+                                       tile_j, tile_k, 0);
     return;
   }
   RowsContext c{&p, s, d};
