@@ -1,0 +1,166 @@
+// f32 GEMM on shapes taken from real models: every Pocket variant this CPU runs, and XNNPACK's
+// fully_connected_nc_f32 on the same operands, single thread. Counters: GFLOP/s (2*M*N*K per
+// iteration) and pct_peak (percent of the single-core FMA peak probed at startup).
+#include <benchmark/benchmark.h>
+#include <xnnpack.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench/kernels/bench_registry.h"
+#include "bench/kernels/peak_probe.h"
+#include "kernels/gemm/gemm_f32.h"
+
+namespace pocket::bench {
+
+namespace {
+
+// M rows (tokens / pixels) x K inputs x N outputs.
+struct GemmShape {
+  const char* model;
+  int64_t m, k, n;
+};
+
+constexpr GemmShape kShapes[] = {
+    {"distilbert_qkv", 128, 768, 768},
+    {"distilbert_ffn_up", 128, 768, 3072},
+    {"distilbert_ffn_down", 128, 3072, 768},
+    {"whisper_tiny_attn", 1500, 384, 384},
+    {"whisper_tiny_ffn_up", 1500, 384, 1536},
+    {"llm_decode", 1, 4096, 4096},
+    {"mobilenetv3_1x1_expand", 56 * 56, 16, 72},
+    {"mobilenetv3_1x1_project", 28 * 28, 72, 24},
+};
+
+struct GemmOperands {
+  std::vector<float> a, b, bias, c;
+};
+
+GemmOperands make_operands(const GemmShape& s) {
+  GemmOperands o;
+  std::mt19937 rng(1234);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  o.a.resize(static_cast<size_t>(s.m * s.k));
+  o.b.resize(static_cast<size_t>(s.k * s.n));
+  o.bias.resize(static_cast<size_t>(s.n));
+  o.c.assign(static_cast<size_t>(s.m * s.n), 0.f);
+  for (float& v : o.a) v = dist(rng);
+  for (float& v : o.b) v = dist(rng);
+  for (float& v : o.bias) v = dist(rng);
+  return o;
+}
+
+// Checks a sample of C against a double-precision dot product; empty string when it matches.
+std::string check_sample(const GemmShape& s, const GemmOperands& o) {
+  std::mt19937 rng(99);
+  for (int t = 0; t < 64; ++t) {
+    const int64_t i = static_cast<int64_t>(rng() % static_cast<uint32_t>(s.m));
+    const int64_t j = static_cast<int64_t>(rng() % static_cast<uint32_t>(s.n));
+    double ref = o.bias[static_cast<size_t>(j)], mag = std::fabs(ref);
+    for (int64_t p = 0; p < s.k; ++p) {
+      const double prod = static_cast<double>(o.a[static_cast<size_t>(i * s.k + p)]) * o.b[static_cast<size_t>(p * s.n + j)];
+      ref += prod;
+      mag += std::fabs(prod);
+    }
+    const double got = o.c[static_cast<size_t>(i * s.n + j)];
+    if (!(std::fabs(got - ref) <= 1e-5 * mag + 1e-5)) {
+      char buf[160];
+      std::snprintf(buf, sizeof(buf), "wrong result at C(%lld,%lld): %g, expected %g",
+                    static_cast<long long>(i), static_cast<long long>(j), got, ref);
+      return buf;
+    }
+  }
+  return {};
+}
+
+void set_counters(benchmark::State& state, const GemmShape& s) {
+  const double gflop = 2.0 * static_cast<double>(s.m) * static_cast<double>(s.n) * static_cast<double>(s.k) * 1e-9;
+  const double total = gflop * static_cast<double>(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(total, benchmark::Counter::kIsRate);
+  if (peak_gflops() > 0)
+    state.counters["pct_peak"] = benchmark::Counter(total * 100.0 / peak_gflops(), benchmark::Counter::kIsRate);
+}
+
+void bench_pocket(benchmark::State& state, GemmShape s, kernels::GemmF32Kernel kernel) {
+  GemmOperands o = make_operands(s);
+  kernels::GemmF32Args args;
+  args.m = s.m;
+  args.n = s.n;
+  args.k = s.k;
+  args.a = o.a.data();
+  args.a_row_stride = s.k;
+  args.a_col_stride = 1;
+  args.b = o.b.data();
+  args.ldb = s.n;
+  args.c = o.c.data();
+  args.ldc = s.n;
+  args.bias = o.bias.data();
+  for (auto _ : state) {
+    kernels::gemm_f32(kernel, args, nullptr);
+    benchmark::DoNotOptimize(o.c.data());
+    benchmark::ClobberMemory();
+  }
+  if (std::string err = check_sample(s, o); !err.empty()) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  set_counters(state, s);
+}
+
+void bench_xnnpack(benchmark::State& state, GemmShape s) {
+  GemmOperands o = make_operands(s);
+  xnn_operator_t op = nullptr;
+  // B is [K][N], the same buffer Pocket reads: XNN_FLAG_TRANSPOSE_WEIGHTS says so.
+  if (xnn_create_fully_connected_nc_f32(static_cast<size_t>(s.k), static_cast<size_t>(s.n), static_cast<size_t>(s.k),
+                                        static_cast<size_t>(s.n), o.b.data(), o.bias.data(), -INFINITY, INFINITY,
+                                        XNN_FLAG_TRANSPOSE_WEIGHTS, &op) != xnn_status_success) {
+    state.SkipWithError("xnn_create_fully_connected_nc_f32 failed");
+    return;
+  }
+  if (xnn_setup_fully_connected_nc_f32(op, static_cast<size_t>(s.m), o.a.data(), o.c.data(), nullptr) !=
+      xnn_status_success) {
+    xnn_delete_operator(op);
+    state.SkipWithError("xnn_setup_fully_connected_nc_f32 failed");
+    return;
+  }
+  for (auto _ : state) {
+    xnn_run_operator(op, nullptr);
+    benchmark::DoNotOptimize(o.c.data());
+    benchmark::ClobberMemory();
+  }
+  xnn_delete_operator(op);
+  if (std::string err = check_sample(s, o); !err.empty()) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  set_counters(state, s);
+}
+
+std::string shape_name(const GemmShape& s) {
+  return std::string(s.model) + "/M" + std::to_string(s.m) + "_K" + std::to_string(s.k) + "_N" + std::to_string(s.n);
+}
+
+}  // namespace
+
+void register_gemm_benchmarks() {
+  size_t count = 0;
+  const kernels::GemmF32Kernel* variants = kernels::gemm_f32_variants(&count);
+  const bool have_xnnpack = xnn_initialize(nullptr) == xnn_status_success;
+  if (!have_xnnpack) std::printf("XNNPACK does not support this CPU: its GEMM benchmarks are left out\n");
+  for (const GemmShape& s : kShapes) {
+    for (size_t v = 0; v < count; ++v) {
+      const std::string name = "gemm_f32/" + shape_name(s) + "/pocket_" + variants[v].name;
+      benchmark::RegisterBenchmark(name.c_str(), bench_pocket, s, variants[v])->Unit(benchmark::kMicrosecond);
+    }
+    if (have_xnnpack) {
+      const std::string name = "gemm_f32/" + shape_name(s) + "/xnnpack";
+      benchmark::RegisterBenchmark(name.c_str(), bench_xnnpack, s)->Unit(benchmark::kMicrosecond);
+    }
+  }
+}
+
+}  // namespace pocket::bench
