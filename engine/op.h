@@ -44,6 +44,10 @@ struct OpContext {
   int num_threads = 1;
   void* scratch = nullptr;        // bind/run: scratch_bytes bytes of arena, 64-byte aligned
   size_t scratch_bytes = 0;       // prepare: set by the op
+  // prepare: which of the op's variants() to use; -1 means the op's documented default heuristic.
+  // Set by the session when tuning (SessionOptions::tune) or from a saved tuning file. An index
+  // the op does not have falls back to the heuristic.
+  int variant = -1;
 
   Attrs attrs() const { return Attrs(node); }
   std::string op_name() const;     // "Conv 'features.0.0'"
@@ -68,6 +72,12 @@ class Op {
   // Unsqueeze, Identity); -1 for none. The session then plans no buffer for output 0, and
   // run() sees the same pointer for both and does nothing.
   virtual int alias_input() const { return -1; }
+  // Kernel choice. After prepare(): the names of every implementation this op could run for the
+  // prepared shapes, in the default heuristic's order of preference (empty or one name: no choice),
+  // and the index of the one prepare() picked. A tuner re-prepares with ctx.variant = i, times each,
+  // and keeps the fastest; names (not indices) are what a saved tuning file stores.
+  virtual std::vector<std::string> variants() const { return {}; }
+  virtual int chosen_variant() const { return 0; }
 };
 
 using OpFactory = std::unique_ptr<Op> (*)();

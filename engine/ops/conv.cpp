@@ -1,24 +1,44 @@
 // Conv, channels-last. Inputs: X [N,H,W,C], W const [M, C/group, kH, kW] (ONNX OIHW), B const [M]
-// (optional). Attributes: strides, dilations, pads [top, left, bottom, right], group, auto_pad,
-// kernel_shape (optional; must match W), activation/act_alpha/act_beta. Output [N,OH,OW,M].
-// XNNPACK convolution2d_nhwc_f32 runs every shape it accepts (depthwise through
-// XNN_FLAG_DEPTHWISE_CONVOLUTION); the direct kernel runs the rest.
+// (optional), R [N,OH,OW,M] (optional residual, added before the activation). Attributes:
+// strides, dilations, pads [top, left, bottom, right], group, auto_pad, kernel_shape (optional;
+// must match W), activation/act_alpha/act_beta. Output [N,OH,OW,M].
+//
+// The implementation is chosen per node at prepare (see conv_impl.h). Default heuristic, first
+// supported candidate wins:
+//   depthwise (group == C == M)      pocket.depthwise, xnnpack, pocket.direct
+//   3x3 stride 1, group 1            pocket.winograd, pocket.gemm, xnnpack, pocket.direct
+//   other group-1 shapes             pocket.gemm, xnnpack, pocket.direct
+//   other grouped shapes             xnnpack, pocket.direct
+// A tuner may pick any other supported candidate by index (ctx.variant).
 #include "engine/ops/nn_ops.h"
 
 #include <cstring>
 
+#include "engine/ops/conv_impl.h"
 #include "engine/ops/nn_common.h"
-#include "kernels/conv/conv2d_f32.h"
-#include "kernels/xnnpack/xnnpack_init.h"
 
 namespace pocket {
 
 namespace {
 
-bool fits_u32(std::initializer_list<int64_t> v) {
-  for (int64_t x : v)
-    if (x < 0 || x > 0x7fffffff) return false;
-  return true;
+std::vector<const ConvCandidate*> candidates_for(const ConvDesc& d) {
+  std::vector<const ConvCandidate*> order;
+  const auto& p = d.p;
+  if (d.depthwise()) {
+    order = {&kConvDepthwise, &kConvXnnpack, &kConvDirect};
+  } else if (p.groups == 1) {
+    if (p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 &&
+        p.dilation_w == 1)
+      order = {&kConvWinograd, &kConvGemm, &kConvXnnpack, &kConvDirect};
+    else
+      order = {&kConvGemm, &kConvXnnpack, &kConvDirect};
+  } else {
+    order = {&kConvXnnpack, &kConvDirect};
+  }
+  std::vector<const ConvCandidate*> out;
+  for (const ConvCandidate* c : order)
+    if (c->supports(d)) out.push_back(c);
+  return out;
 }
 
 class ConvOp final : public Op {
@@ -52,104 +72,97 @@ class ConvOp final : public Op {
       if (!b.constant) return ctx.fail(StatusCode::kUnsupported, "bias B '" + std::string(b.name) + "' must be a constant");
       bias = b.as<float>();
     }
-    Window2d win;
-    POCKET_RETURN_IF_ERROR(resolve_window(ctx, h, wd, kh, kw, /*ceil_mode=*/false, /*allow_dilation=*/true, &win));
-    POCKET_RETURN_IF_ERROR(parse_activation(ctx, &act_));
+    ConvDesc d;
+    POCKET_RETURN_IF_ERROR(resolve_window(ctx, h, wd, kh, kw, /*ceil_mode=*/false, /*allow_dilation=*/true, &d.win));
+    POCKET_RETURN_IF_ERROR(parse_activation(ctx, &d.act));
+    const Shape out_shape = {n, d.win.out_h, d.win.out_w, m};
+    if (ctx.has_input(3)) {
+      POCKET_RETURN_IF_ERROR(expect_f32(ctx, 3, 4, "residual R"));
+      if (ctx.in(3).shape != out_shape)
+        return ctx.fail(StatusCode::kInvalidModel, "residual R " + shape_str(ctx.in(3).shape) +
+                                                       " must have the output's shape " + shape_str(out_shape));
+      d.residual = true;
+    }
 
     Value& y = ctx.out(0);
     y.dtype = DType::F32;
-    y.shape = {n, win.out_h, win.out_w, m};
+    y.shape = out_shape;
 
-    p_ = kernels::Conv2dF32Params{};
-    p_.batch = n;
-    p_.in_h = h, p_.in_w = wd, p_.in_c = c;
-    p_.out_h = win.out_h, p_.out_w = win.out_w, p_.out_c = m;
-    p_.kernel_h = kh, p_.kernel_w = kw;
-    p_.stride_h = win.stride_h, p_.stride_w = win.stride_w;
-    p_.dilation_h = win.dilation_h, p_.dilation_w = win.dilation_w;
-    p_.pad_top = win.pad_top, p_.pad_left = win.pad_left;
-    p_.groups = group;
-    p_.out_min = act_.out_min;
-    p_.out_max = act_.out_max;
-    if (bias) bias_.assign(bias, bias + m);
+    auto& p = d.p;
+    p.batch = n;
+    p.in_h = h, p.in_w = wd, p.in_c = c;
+    p.out_h = d.win.out_h, p.out_w = d.win.out_w, p.out_c = m;
+    p.kernel_h = kh, p.kernel_w = kw;
+    p.stride_h = d.win.stride_h, p.stride_w = d.win.stride_w;
+    p.dilation_h = d.win.dilation_h, p.dilation_w = d.win.dilation_w;
+    p.pad_top = d.win.pad_top, p.pad_left = d.win.pad_left;
+    p.groups = group;
+    p.out_min = d.act.out_min;
+    p.out_max = d.act.out_max;
+    p.bias = bias;
+    d.bias = bias;
+    d.weights_oihw = w.as<float>();
+    d.num_threads = ctx.num_threads;
 
-    // OIHW -> [M][kH][kW][C/g], XNNPACK's grouped layout and the direct kernel's.
+    // OIHW -> [M][kH][kW][C/g], the layout most implementations start from.
     const float* src = w.as<float>();
-    weights_.resize(static_cast<size_t>(m * kh * kw * cg));
+    std::vector<float> ohwi(static_cast<size_t>(m * kh * kw * cg));
     for (int64_t o = 0; o < m; ++o)
       for (int64_t i = 0; i < cg; ++i)
         for (int64_t y0 = 0; y0 < kh; ++y0)
           for (int64_t x0 = 0; x0 < kw; ++x0)
-            weights_[((o * kh + y0) * kw + x0) * cg + i] = src[((o * cg + i) * kh + y0) * kw + x0];
-    p_.weights = weights_.data();
-    p_.bias = bias ? bias_.data() : nullptr;
-    flops_ = 2 * n * win.out_h * win.out_w * m * cg * kh * kw;
+            ohwi[((o * kh + y0) * kw + x0) * cg + i] = src[((o * cg + i) * kh + y0) * kw + x0];
+    d.weights_ohwi = ohwi.data();
+    p.weights = ohwi.data();
+    flops_ = 2 * n * d.win.out_h * d.win.out_w * m * cg * kh * kw;
+    post_ = d.act.post;
+    out_elements_ = n * d.win.out_h * d.win.out_w * m;
 
-    if (kernels::xnnpack_available() &&
-        fits_u32({win.pad_top, win.pad_left, win.pad_bottom, win.pad_right, kh, kw, win.stride_h, win.stride_w,
-                  win.dilation_h, win.dilation_w, group})) {
-      create_xnnpack(win, group, cg, m / group);
+    const std::vector<const ConvCandidate*> cands = candidates_for(d);
+    variants_.clear();
+    for (const ConvCandidate* cand : cands) variants_.push_back(cand->family);
+    impl_.reset();
+    chosen_ = -1;
+    const int want = ctx.variant;
+    if (want >= 0 && want < static_cast<int>(cands.size())) {
+      impl_ = cands[want]->create(d);
+      if (impl_) chosen_ = want;
     }
-    if (xnn_) {
-      weights_.clear();
-      weights_.shrink_to_fit();
-      p_.weights = nullptr;
+    for (size_t i = 0; !impl_ && i < cands.size(); ++i) {
+      impl_ = cands[i]->create(d);
+      if (impl_) chosen_ = static_cast<int>(i);
     }
+    d.weights_ohwi = nullptr;
+    if (!impl_) return ctx.fail(StatusCode::kUnsupported, "no convolution implementation accepts this shape");
+    ctx.scratch_bytes = impl_->scratch_bytes();
     return Status::Ok();
   }
 
   Status bind(OpContext& ctx) override {
-    if (!xnn_) return Status::Ok();
-    const xnn_status st = xnn_setup_convolution2d_nhwc_f32(xnn_.get(), static_cast<size_t>(p_.batch),
-                                                           static_cast<size_t>(p_.in_h), static_cast<size_t>(p_.in_w),
-                                                           ctx.in(0).as<float>(), ctx.out(0).as<float>(), ctx.pool);
-    if (st != xnn_status_success)
-      return ctx.fail(StatusCode::kInternal, "XNNPACK convolution setup failed for input " + shape_str(ctx.in(0).shape));
+    Status st = impl_->bind(ctx.in(0).as<float>(), ctx.out(0).as<float>(), ctx.pool);
+    if (!st.ok()) return ctx.fail(st.code(), st.message() + " for input " + shape_str(ctx.in(0).shape));
     return Status::Ok();
   }
 
   void run(OpContext& ctx) override {
     float* y = ctx.out(0).as<float>();
-    if (xnn_) xnn_run_operator(xnn_.get(), ctx.pool);
-    else kernels::conv2d_f32_scalar(p_, ctx.in(0).as<float>(), y, ctx.pool);
-    if (act_.has_post())
-      kernels::apply_activation_f32(act_.post, y, static_cast<size_t>(ctx.out(0).elements()), ctx.pool);
+    const float* r = ctx.has_input(3) ? ctx.in(3).as<float>() : nullptr;
+    impl_->run(ctx.in(0).as<float>(), r, y, ctx.scratch, ctx.pool);
+    if (post_.kind != kernels::Activation::None)
+      kernels::apply_activation_f32(post_, y, static_cast<size_t>(out_elements_), ctx.pool);
   }
 
-  std::string kernel_name() const override { return xnn_ ? (depthwise_ ? "xnnpack.dwconv" : "xnnpack.conv2d") : "scalar"; }
+  std::string kernel_name() const override { return impl_ ? impl_->name() : "none"; }
   int64_t flops(const OpContext&) const override { return flops_; }
+  std::vector<std::string> variants() const override { return variants_; }
+  int chosen_variant() const override { return chosen_; }
 
  private:
-  void create_xnnpack(const Window2d& win, int64_t group, int64_t cg, int64_t mg) {
-    const int64_t kh = p_.kernel_h, kw = p_.kernel_w, m = p_.out_c;
-    depthwise_ = cg == 1 && group > 1;
-    std::vector<float> hwg;
-    const float* kernel = weights_.data();
-    uint32_t flags = 0;
-    if (depthwise_) {
-      // Depthwise weights are [kH][kW][C * multiplier].
-      hwg.resize(static_cast<size_t>(kh * kw * m));
-      for (int64_t o = 0; o < m; ++o)
-        for (int64_t k = 0; k < kh * kw; ++k) hwg[k * m + o] = weights_[o * kh * kw + k];
-      kernel = hwg.data();
-      flags = XNN_FLAG_DEPTHWISE_CONVOLUTION;
-    }
-    const xnn_status st = xnn_create_convolution2d_nhwc_f32(
-        static_cast<uint32_t>(win.pad_top), static_cast<uint32_t>(win.pad_right), static_cast<uint32_t>(win.pad_bottom),
-        static_cast<uint32_t>(win.pad_left), static_cast<uint32_t>(kh), static_cast<uint32_t>(kw),
-        static_cast<uint32_t>(win.stride_h), static_cast<uint32_t>(win.stride_w), static_cast<uint32_t>(win.dilation_h),
-        static_cast<uint32_t>(win.dilation_w), static_cast<uint32_t>(group), static_cast<size_t>(cg),
-        static_cast<size_t>(mg), static_cast<size_t>(p_.in_c), static_cast<size_t>(m), kernel,
-        p_.bias, act_.out_min, act_.out_max, flags, xnn_.out());
-    if (st != xnn_status_success) xnn_.reset();
-  }
-
-  kernels::Conv2dF32Params p_;
-  std::vector<float> weights_, bias_;
-  FusedActivation act_;
-  XnnOp xnn_;
-  bool depthwise_ = false;
-  int64_t flops_ = 0;
+  std::unique_ptr<ConvImpl> impl_;
+  std::vector<std::string> variants_;
+  int chosen_ = -1;
+  kernels::ActivationParams post_;
+  int64_t flops_ = 0, out_elements_ = 0;
 };
 
 }  // namespace
