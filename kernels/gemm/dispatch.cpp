@@ -16,6 +16,16 @@ std::vector<GemmF32Kernel> make_variants() {
   return v;
 }
 
+std::vector<GemmF32PackedKernel> make_packed_variants() {
+  std::vector<GemmF32PackedKernel> v{{"scalar", &gemm_f32_micro_scalar, 4, 8}};
+  return v;
+}
+
+const std::vector<GemmF32PackedKernel>& packed_variants() {
+  static const std::vector<GemmF32PackedKernel> v = make_packed_variants();
+  return v;
+}
+
 const std::vector<GemmF32Kernel>& variants() {
   static const std::vector<GemmF32Kernel> v = make_variants();
   return v;
@@ -33,6 +43,13 @@ void run_tile(void* ctx, size_t i, size_t j, size_t ti, size_t tj) {
 }
 
 }  // namespace
+
+const GemmF32PackedKernel& gemm_f32_packed_kernel() { return packed_variants().back(); }
+
+const GemmF32PackedKernel* gemm_f32_packed_variants(size_t* count) {
+  *count = packed_variants().size();
+  return packed_variants().data();
+}
 
 const GemmF32Kernel& gemm_f32_kernel() { return variants().back(); }
 

@@ -1,6 +1,12 @@
-// f32 GEMM: C = clamp(alpha * A.B + bias, out_min, out_max), C row-major with contiguous columns.
-// A is read through two strides (so a transposed A needs no copy); B is [K][N] with row stride ldb.
-// gemm_f32_tile_scalar is the reference every other variant is tested against.
+// f32 GEMM, two APIs:
+// - packed (weights): B is packed once into NR-wide column panels for the best micro-kernel of
+//   this CPU, then C = clamp(A.B + bias + residual, out_min, out_max) runs register-blocked
+//   micro-kernels with cache blocking over K, M and N, the epilogue fused into the store, and a
+//   B-streaming GEMV path for M <= 3.
+// - unpacked: C = clamp(alpha * A.B + bias, out_min, out_max) on any B, for operands that change
+//   every run. A is read through two strides (so a transposed A needs no copy); B is [K][N] with
+//   row stride ldb.
+// The scalar variants are the references every other variant is tested against.
 #pragma once
 
 #include <pthreadpool.h>
@@ -10,6 +16,70 @@
 #include <limits>
 
 namespace pocket::kernels {
+
+// ---- Packed API --------------------------------------------------------------------------------
+
+struct GemmF32Epilogue {
+  const float* bias = nullptr;      // [n] or nullptr
+  const float* residual = nullptr;  // residual(i,j) = residual[i*ld_residual + j], added after bias; may be nullptr
+  int64_t ld_residual = 0;
+  float out_min = -std::numeric_limits<float>::infinity();  // clamp, applied last
+  float out_max = std::numeric_limits<float>::infinity();
+};
+
+// B packed once (weights, at Session creation) for the best kernel on this CPU.
+size_t gemm_f32_packed_b_floats(int64_t k, int64_t n);
+// B(p, j) = b[p * b_row_stride + j * b_col_stride] (so B^T needs no copy). Fill `packed`
+// (gemm_f32_packed_b_floats(k, n) floats, 64-byte aligned).
+void gemm_f32_pack_b(int64_t k, int64_t n, const float* b, int64_t b_row_stride, int64_t b_col_stride, float* packed);
+
+struct GemmF32PackedArgs {
+  int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  int64_t lda = 0;  // A(i, p) = a[i * lda + p]
+  const float* packed_b = nullptr;
+  float* c = nullptr;
+  int64_t ldc = 0;  // C(i, j) = c[i * ldc + j]
+  GemmF32Epilogue ep;
+};
+
+// C = clamp(A.B + bias + residual). c may equal residual (in place). Threads over tiles of C.
+void gemm_f32_packed(const GemmF32PackedArgs& args, pthreadpool_t pool);
+
+// Micro-kernel: the rows x cols block (rows <= mr, cols <= nr) of C at c from `rows` rows of A
+// (a, lda; kc elements each) and one packed B panel slice (kc x nr floats, zero-padded past cols).
+// flags: kGemmAccumulate adds to the partial sums already in C (otherwise bias and residual are
+// added, residual/bias pointers pre-offset to this block); kGemmFinal applies the clamp.
+enum : unsigned { kGemmAccumulate = 1u, kGemmFinal = 2u };
+using GemmF32MicroFn = void (*)(int64_t rows, int64_t cols, int64_t kc, const float* a, int64_t lda, const float* b,
+                                float* c, int64_t ldc, const GemmF32Epilogue& ep, unsigned flags);
+
+struct GemmF32PackedKernel {
+  const char* name;
+  GemmF32MicroFn micro;
+  int64_t mr, nr;  // register block; B panels are nr columns wide
+};
+
+void gemm_f32_micro_scalar(int64_t rows, int64_t cols, int64_t kc, const float* a, int64_t lda, const float* b,
+                           float* c, int64_t ldc, const GemmF32Epilogue& ep, unsigned flags);
+void gemm_f32_micro_avx2(int64_t rows, int64_t cols, int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                         int64_t ldc, const GemmF32Epilogue& ep, unsigned flags);
+void gemm_f32_micro_avx512(int64_t rows, int64_t cols, int64_t kc, const float* a, int64_t lda, const float* b,
+                           float* c, int64_t ldc, const GemmF32Epilogue& ep, unsigned flags);
+void gemm_f32_micro_neon(int64_t rows, int64_t cols, int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                         int64_t ldc, const GemmF32Epilogue& ep, unsigned flags);
+
+// The best packed variant for this CPU (chosen once from cpu_features()), and every packed variant
+// this CPU can run, the scalar reference first (tests and benchmarks). The packed layout depends
+// on the variant: pack with the same variant that multiplies.
+const GemmF32PackedKernel& gemm_f32_packed_kernel();
+const GemmF32PackedKernel* gemm_f32_packed_variants(size_t* count);
+size_t gemm_f32_packed_b_floats(const GemmF32PackedKernel& kernel, int64_t k, int64_t n);
+void gemm_f32_pack_b(const GemmF32PackedKernel& kernel, int64_t k, int64_t n, const float* b, int64_t b_row_stride,
+                     int64_t b_col_stride, float* packed);
+void gemm_f32_packed(const GemmF32PackedKernel& kernel, const GemmF32PackedArgs& args, pthreadpool_t pool);
+
+// ---- Unpacked API ------------------------------------------------------------------------------
 
 struct GemmF32Args {
   int64_t m = 0, n = 0, k = 0;

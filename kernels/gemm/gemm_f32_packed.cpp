@@ -1,0 +1,137 @@
+// Packed f32 GEMM driver: B lives in NR-wide column panels (each K x NR, zero-padded past N), so a
+// micro-kernel reads one panel slice as a contiguous stream. C is cut into MC x NC tiles (many
+// per thread); inside a tile, K is cut into KC blocks so one KC x NR panel slice stays in L1 while
+// every MR-row block of the tile passes over it, and the tile's A block (MC x KC) stays in L2.
+// The first K block adds bias and residual, later ones accumulate into C, the last one clamps.
+// M <= 3 (GEMV-like) streams each panel once over the whole K, split over N between threads.
+#include <algorithm>
+#include <cstdlib>
+
+#include "kernels/gemm/gemm_f32.h"
+
+namespace pocket::kernels {
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Largest K block: KC x NR floats of B (16 KiB for NR = 16) plus MR x KC of A fit in L1.
+constexpr int64_t kKcMax = 320;
+
+struct Plan {
+  const GemmF32PackedKernel* kernel;
+  const GemmF32PackedArgs* args;
+  int64_t panels, kc, mc, nc_panels, m_tiles;
+};
+
+void run_block(const Plan& pl, int64_t i0, int64_t i1, int64_t p0, int64_t p1, int64_t kc) {
+  const GemmF32PackedArgs& g = *pl.args;
+  const GemmF32PackedKernel& kr = *pl.kernel;
+  const int64_t nr = kr.nr, mr = kr.mr;
+  for (int64_t pc = 0; pc < g.k || (pc == 0 && g.k == 0); pc += kc) {
+    const int64_t kcur = std::min(kc, g.k - pc);
+    const unsigned flags = (pc > 0 ? kGemmAccumulate : 0u) | (pc + kcur >= g.k ? kGemmFinal : 0u);
+    for (int64_t panel = p0; panel < p1; ++panel) {
+      const int64_t j = panel * nr;
+      const int64_t cols = std::min(nr, g.n - j);
+      const float* b = g.packed_b + panel * g.k * nr + pc * nr;
+      for (int64_t i = i0; i < i1; i += mr) {
+        GemmF32Epilogue ep = g.ep;
+        if (ep.bias) ep.bias += j;
+        if (ep.residual) ep.residual += i * ep.ld_residual + j;
+        kr.micro(std::min(mr, i1 - i), cols, kcur, g.a + i * g.lda + pc, g.lda, b, g.c + i * g.ldc + j, g.ldc, ep, flags);
+      }
+    }
+    if (g.k == 0) break;
+  }
+}
+
+void run_tile(void* ctx, size_t t) {
+  const Plan& pl = *static_cast<const Plan*>(ctx);
+  const int64_t it = static_cast<int64_t>(t) % pl.m_tiles, jt = static_cast<int64_t>(t) / pl.m_tiles;
+  const int64_t i0 = it * pl.mc, i1 = std::min(pl.args->m, i0 + pl.mc);
+  const int64_t p0 = jt * pl.nc_panels, p1 = std::min(pl.panels, p0 + pl.nc_panels);
+  run_block(pl, i0, i1, p0, p1, pl.kc);
+}
+
+void run_gemv(void* ctx, size_t t) {
+  const Plan& pl = *static_cast<const Plan*>(ctx);
+  const int64_t p0 = static_cast<int64_t>(t) * pl.nc_panels, p1 = std::min(pl.panels, p0 + pl.nc_panels);
+  run_block(pl, 0, pl.args->m, p0, p1, std::max<int64_t>(pl.args->k, 1));
+}
+
+int64_t env_or(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoll(v) : fallback;
+}
+
+}  // namespace
+
+size_t gemm_f32_packed_b_floats(const GemmF32PackedKernel& kernel, int64_t k, int64_t n) {
+  if (k <= 0 || n <= 0) return 0;
+  return static_cast<size_t>(ceil_div(n, kernel.nr) * kernel.nr * k);
+}
+
+void gemm_f32_pack_b(const GemmF32PackedKernel& kernel, int64_t k, int64_t n, const float* b, int64_t b_row_stride,
+                     int64_t b_col_stride, float* packed) {
+  const int64_t nr = kernel.nr;
+  for (int64_t j0 = 0; j0 < n; j0 += nr) {
+    const int64_t cols = std::min(nr, n - j0);
+    for (int64_t p = 0; p < k; ++p) {
+      const float* src = b + p * b_row_stride + j0 * b_col_stride;
+      float* dst = packed + j0 * k + p * nr;
+      for (int64_t jj = 0; jj < cols; ++jj) dst[jj] = src[jj * b_col_stride];
+      for (int64_t jj = cols; jj < nr; ++jj) dst[jj] = 0.f;
+    }
+  }
+}
+
+void gemm_f32_packed(const GemmF32PackedKernel& kernel, const GemmF32PackedArgs& g, pthreadpool_t pool) {
+  if (g.m <= 0 || g.n <= 0) return;
+  const int64_t threads = pool ? static_cast<int64_t>(pthreadpool_get_threads_count(pool)) : 1;
+  Plan pl{&kernel, &g, ceil_div(g.n, kernel.nr), 0, 0, 0, 0};
+  const bool parallel = threads > 1 && g.m * g.n * std::max<int64_t>(g.k, 1) >= 65536;
+  if (g.m <= 3) {
+    // Memory-bound: every panel of B is read once; split N in >= 8 chunks per thread.
+    pl.nc_panels = parallel ? std::max<int64_t>(1, pl.panels / (8 * threads)) : pl.panels;
+    const int64_t tasks = ceil_div(pl.panels, pl.nc_panels);
+    if (!parallel || tasks == 1) {
+      run_gemv(&pl, 0);
+      return;
+    }
+    pthreadpool_parallelize_1d(pool, &run_gemv, &pl, static_cast<size_t>(tasks), 0);
+    return;
+  }
+  const int64_t kmax = env_or("POCKET_GEMM_KC", kKcMax);
+  pl.kc = g.k <= kmax ? std::max<int64_t>(g.k, 1) : ceil_div(g.k, ceil_div(g.k, kmax));
+  pl.mc = kernel.mr * env_or("POCKET_GEMM_MC", 16);
+  pl.nc_panels = env_or("POCKET_GEMM_NC", 8);
+  auto tiles = [&] { return ceil_div(g.m, pl.mc) * ceil_div(pl.panels, pl.nc_panels); };
+  if (parallel) {
+    while (tiles() < 8 * threads && (pl.mc > kernel.mr * 2 || pl.nc_panels > 1)) {
+      if (pl.nc_panels > 1 && (pl.nc_panels * kernel.nr >= pl.mc || pl.mc <= kernel.mr * 2))
+        pl.nc_panels = std::max<int64_t>(1, pl.nc_panels / 2);
+      else
+        pl.mc = std::max(kernel.mr * 2, ceil_div(pl.mc / 2, kernel.mr) * kernel.mr);
+    }
+  }
+  pl.m_tiles = ceil_div(g.m, pl.mc);
+  const int64_t n_tiles = tiles();
+  if (!parallel || n_tiles == 1) {
+    for (int64_t t = 0; t < n_tiles; ++t) run_tile(&pl, static_cast<size_t>(t));
+    return;
+  }
+  pthreadpool_parallelize_1d(pool, &run_tile, &pl, static_cast<size_t>(n_tiles), 0);
+}
+
+size_t gemm_f32_packed_b_floats(int64_t k, int64_t n) { return gemm_f32_packed_b_floats(gemm_f32_packed_kernel(), k, n); }
+
+void gemm_f32_pack_b(int64_t k, int64_t n, const float* b, int64_t b_row_stride, int64_t b_col_stride, float* packed) {
+  gemm_f32_pack_b(gemm_f32_packed_kernel(), k, n, b, b_row_stride, b_col_stride, packed);
+}
+
+void gemm_f32_packed(const GemmF32PackedArgs& args, pthreadpool_t pool) {
+  gemm_f32_packed(gemm_f32_packed_kernel(), args, pool);
+}
+
+}  // namespace pocket::kernels
