@@ -75,8 +75,12 @@ Status optimize(ir::Graph& g, const ConvertOptions& options, ConvertReport* repo
   g.remove_dead();
   POCKET_RETURN_IF_ERROR(infer_shapes(g));
   POCKET_RETURN_IF_ERROR(fold_batchnorm(g, &notes));
-  if (options.optimize) POCKET_RETURN_IF_ERROR(fuse_activations(g, &notes));
-  else notes.push_back("--no-optimize: activation fusion skipped");
+  if (options.optimize) {
+    POCKET_RETURN_IF_ERROR(fuse_residual(g, &notes));
+    POCKET_RETURN_IF_ERROR(fuse_activations(g, &notes));
+  } else {
+    notes.push_back("--no-optimize: residual and activation fusion skipped");
+  }
   POCKET_RETURN_IF_ERROR(normalize(g, &notes));
   if (!g.topo_sort()) return internal_error("the graph has a cycle after normalisation");
   POCKET_RETURN_IF_ERROR(infer_shapes(g));

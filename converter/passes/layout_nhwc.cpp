@@ -422,6 +422,7 @@ class LayoutPass {
       return finish(n, {p});
     }
     if (!only_data_input(n)) return false;  // operands not yet attributes: stay logical
+    if (op == "Reshape") return handle_reshape(n, p);
     if (op == "Pad") {
       Shape pads = n.ints("pads");
       if (pads.size() != 2 * r) return false;
@@ -535,6 +536,133 @@ class LayoutPass {
     return false;
   }
 
+  // A Reshape of permuted data stays permuted when every run of logical dims it merges or splits
+  // is contiguous and in order in the physical layout: it then reshapes the physical data, and
+  // its output's layout follows the runs' physical order (a channel split [N,C,H,W] ->
+  // [N,g,C/g,H,W] of NHWC data is [N,H,W,g,C/g]). When the runs are out of order but putting
+  // them in order makes the output channels-last again (the merge after a channel shuffle), the
+  // input gets that layout through one Transpose (there [N,H,W,C/g,g] -> [N,H,W,g,C/g]).
+  bool handle_reshape(ir::Node& n, const Perm& p) {
+    if (n.outputs.size() != 1 || !shape_of(n.outputs[0])) return false;
+    const Shape& in = logical_.at(n.inputs[0]).shape;
+    const Shape& out = logical_.at(n.outputs[0]).shape;
+    auto groups = reshape_groups(in, out);
+    if (!groups) return false;
+    std::string src = place(n.inputs[0]).phys;
+    std::optional<Perm> q = reshape_layout(*groups, in, out, p);
+    if (!q) {
+      Perm t = grouped_layout(*groups, in, p);
+      q = reshape_layout(*groups, in, out, t);
+      if (!q || *q != kToNhwc || is_identity(t)) return false;
+      src = materialize(n.inputs[0], t);
+    }
+    n.set_ints("shape", permuted(out, *q));
+    n.attrs.erase("allowzero");
+    n.inputs[0] = src;
+    set_output(n, 0, *q);
+    emit(std::move(n));
+    return true;
+  }
+
+  struct DimGroup {
+    Perm in, out;  // logical dims of the input and of the output, ascending
+    bool unit = true;  // all dims 1
+  };
+
+  // Splits a static reshape into minimal runs of input and output dims with equal products.
+  static std::optional<std::vector<DimGroup>> reshape_groups(const Shape& in, const Shape& out) {
+    for (const Shape* s : {&in, &out})
+      for (int64_t d : *s)
+        if (d <= 0) return std::nullopt;
+    std::vector<DimGroup> groups;
+    size_t i = 0, o = 0;
+    while (i < in.size() || o < out.size()) {
+      DimGroup gr;
+      int64_t pi = 1, po = 1;
+      if (i < in.size()) pi *= in[i], gr.in.push_back(static_cast<int64_t>(i++));
+      if (o < out.size()) po *= out[o], gr.out.push_back(static_cast<int64_t>(o++));
+      while (pi != po) {
+        if (pi < po) {
+          if (i >= in.size()) return std::nullopt;
+          pi *= in[i], gr.in.push_back(static_cast<int64_t>(i++));
+        } else {
+          if (o >= out.size()) return std::nullopt;
+          po *= out[o], gr.out.push_back(static_cast<int64_t>(o++));
+        }
+      }
+      gr.unit = pi == 1;
+      groups.push_back(std::move(gr));
+    }
+    return groups;
+  }
+
+  // Inserts the unit dims `units` (ascending) into `order`, each before the first larger entry.
+  static Perm with_units(Perm order, const Perm& units) {
+    for (int64_t u : units) {
+      auto at = std::find_if(order.begin(), order.end(), [u](int64_t v) { return v > u; });
+      order.insert(at, u);
+    }
+    return order;
+  }
+
+  // The output layout when the input, in layout p, is reshaped as it lies; nullopt when a
+  // group's non-unit dims are not contiguous and ascending in p.
+  static std::optional<Perm> reshape_layout(const std::vector<DimGroup>& groups, const Shape& in,
+                                            const Shape& out, const Perm& p) {
+    std::vector<int> group_of(in.size(), -1);
+    for (size_t k = 0; k < groups.size(); ++k)
+      for (int64_t d : groups[k].in) group_of[d] = static_cast<int>(k);
+    std::vector<bool> seen(groups.size(), false);
+    int current = -1;
+    int64_t last = -1;
+    Perm order, units;
+    for (int64_t d : p) {
+      if (in[d] == 1) continue;
+      int k = group_of[d];
+      if (k != current) {
+        if (seen[k]) return std::nullopt;
+        seen[k] = true, current = k, last = -1;
+        for (int64_t od : groups[k].out) order.push_back(od);
+      }
+      if (d < last) return std::nullopt;
+      last = d;
+    }
+    for (const DimGroup& gr : groups)
+      if (gr.unit) units.insert(units.end(), gr.out.begin(), gr.out.end());
+    std::sort(units.begin(), units.end());
+    // Unit dims may sit anywhere: channels-last when that fits, else near their logical place.
+    if (out.size() == 4) {
+      Perm nonunit;
+      for (int64_t d : kToNhwc)
+        if (out[d] != 1) nonunit.push_back(d);
+      Perm have;
+      for (int64_t d : order)
+        if (out[d] != 1) have.push_back(d);
+      if (have == nonunit) return kToNhwc;
+    }
+    return with_units(std::move(order), units);
+  }
+
+  // p with each group's dims gathered, in ascending order, where the group first appears.
+  static Perm grouped_layout(const std::vector<DimGroup>& groups, const Shape& in, const Perm& p) {
+    std::vector<int> group_of(in.size(), -1);
+    for (size_t k = 0; k < groups.size(); ++k)
+      for (int64_t d : groups[k].in) group_of[d] = static_cast<int>(k);
+    std::vector<bool> seen(groups.size(), false);
+    Perm order, units;
+    for (int64_t d : p) {
+      int k = group_of[d];
+      if (groups[k].unit) continue;
+      if (seen[k]) continue;
+      seen[k] = true;
+      order.insert(order.end(), groups[k].in.begin(), groups[k].in.end());
+    }
+    for (const DimGroup& gr : groups)
+      if (gr.unit) units.insert(units.end(), gr.in.begin(), gr.in.end());
+    std::sort(units.begin(), units.end());
+    return with_units(std::move(order), units);
+  }
+
   bool handle_reduce(ir::Node& n, const Perm& p) {
     size_t r = p.size();
     Perm pinv = inverse(p);
@@ -578,8 +706,10 @@ class LayoutPass {
       if (!n.outputs[k].empty() && used_.count(n.outputs[k])) return false;
     n.outputs.resize(1);
     n.inputs[0] = materialize(n.inputs[0], kToNhwc);
+    // Conv's residual input R (index 3) is shaped like the output: channels-last too.
     for (size_t k = 1; k < n.inputs.size(); ++k)
-      if (!n.inputs[k].empty()) n.inputs[k] = materialize(n.inputs[k], {});
+      if (!n.inputs[k].empty())
+        n.inputs[k] = materialize(n.inputs[k], n.op == "Conv" && k == 3 ? kToNhwc : Perm{});
     n.set_s("layout", "NHWC");
     set_output(n, 0, kToNhwc);
     emit(std::move(n));

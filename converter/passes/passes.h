@@ -25,6 +25,9 @@ Status fold_batchnorm(ir::Graph& g, std::vector<std::string>* notes);
 // (x * Sigmoid(x)), Tanh, LeakyRelu into the producing Conv/ConvTranspose/Gemm/MatMul
 // (fuse_activations.cpp).
 Status fuse_activations(ir::Graph& g, std::vector<std::string>* notes);
+// Fuses Conv -> Add(conv_out, other) into the Conv as its residual input R (fuse_residual.cpp);
+// run before fuse_activations so that an activation after the Add joins the Conv too.
+Status fuse_residual(ir::Graph& g, std::vector<std::string>* notes);
 // Moves operands that must be known ahead of time into attributes, lifts 1-D conv/pool to 2-D,
 // maps old-opset forms to the format's semantics (normalize.cpp).
 Status normalize(ir::Graph& g, std::vector<std::string>* notes);

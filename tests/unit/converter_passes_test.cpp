@@ -175,6 +175,10 @@ Tensor eval_node(const ir::Node& n, const std::vector<const Tensor*>& in) {
   if (op == "Conv" || op == "ConvTranspose") {
     Tensor x = nhwc(n) ? transpose(*in[0], {0, 3, 1, 2}) : *in[0];
     Tensor y = conv_nchw(n, x, *in[1], in.size() > 2 ? in[2] : nullptr);
+    if (in.size() > 3 && in[3]) {  // residual R, in the conv's layout, added before the activation
+      Tensor r = nhwc(n) ? transpose(*in[3], {0, 3, 1, 2}) : *in[3];
+      y = broadcast_binary(y, r, [](float a, float b) { return a + b; });
+    }
     apply_fused(n, &y);
     return nhwc(n) ? transpose(y, {0, 2, 3, 1}) : y;
   }
@@ -302,6 +306,35 @@ Tensor eval_node(const ir::Node& n, const std::vector<const Tensor*>& in) {
         int64_t chunk = t->shape[axis] * inner;
         y.v.insert(y.v.end(), t->v.begin() + o * chunk, t->v.begin() + (o + 1) * chunk);
       }
+    return y;
+  }
+  if (op == "Slice") {
+    const Tensor& x = *in[0];
+    size_t r = x.shape.size();
+    Shape starts = n.ints("starts"), ends = n.ints("ends"), axes = n.ints("axes");
+    Shape lo(r, 0), hi = x.shape;
+    for (size_t k = 0; k < starts.size(); ++k) {
+      int64_t a = axes.empty() ? static_cast<int64_t>(k) : axes[k];
+      if (a < 0) a += static_cast<int64_t>(r);
+      auto clampi = [&](int64_t v) {
+        if (v < 0) v += x.shape[a];
+        return std::min(std::max<int64_t>(v, 0), x.shape[a]);
+      };
+      lo[a] = clampi(starts[k]), hi[a] = clampi(ends[k]);
+    }
+    Shape out(r);
+    for (size_t d = 0; d < r; ++d) out[d] = hi[d] - lo[d];
+    Tensor y{out, std::vector<float>(count(out))};
+    Shape xst = strides_of(x.shape), idx(r, 0);
+    for (int64_t o = 0; o < count(out); ++o) {
+      int64_t s0 = 0;
+      for (size_t d = 0; d < r; ++d) s0 += (idx[d] + lo[d]) * xst[d];
+      y.v[o] = x.v[s0];
+      for (size_t d = r; d-- > 0;) {
+        if (++idx[d] < out[d]) break;
+        idx[d] = 0;
+      }
+    }
     return y;
   }
   if (op == "Pad") {
@@ -1101,6 +1134,201 @@ TEST(ConverterPasses, LongConvChainConvertsInLinearTime) {
   EXPECT_EQ(op_count(b.g, "Transpose"), 2);
   EXPECT_EQ(op_count(b.g, "Conv"), kLayers);
   EXPECT_EQ(op_count(b.g, "Relu") + op_count(b.g, "Sigmoid"), 0);
+}
+
+// ---- fuse_residual -------------------------------------------------------------------------------
+
+TEST(ConverterPasses, ResidualAddAndReluFuseIntoTheConv) {
+  Builder b;
+  b.input("x", {1, 3, 5, 5});
+  b.conv("x", "c1", 3, 4, 3, {1, 4, 5, 5});
+  b.node("Relu", {"c1"}, "r1", {1, 4, 5, 5});
+  b.conv("r1", "c2", 4, 4, 3, {1, 4, 5, 5});
+  b.batchnorm("c2", "bn2", 4, {1, 4, 5, 5});
+  b.node("Add", {"bn2", "r1"}, "s", {1, 4, 5, 5});
+  b.node("Relu", {"s"}, "r2", {1, 4, 5, 5});
+  b.conv("r2", "y", 4, 2, 1, {1, 2, 5, 5});
+  b.output("y");
+  EXPECT_EQ(b.g.nodes.size(), 7u);
+  run_and_compare(b, {fold_batchnorm, fuse_residual, fuse_activations, convert_to_nhwc});
+  EXPECT_EQ(op_count(b.g, "Add"), 0);
+  EXPECT_EQ(op_count(b.g, "Relu"), 0);
+  EXPECT_EQ(op_count(b.g, "Conv"), 3);
+  EXPECT_EQ(op_count(b.g, "Transpose"), 2);  // input and output only: R is read channels-last
+  EXPECT_EQ(b.g.nodes.size(), 5u);
+  const ir::Node* fused = producer_of(b.g, "r2");
+  ASSERT_TRUE(fused);
+  EXPECT_EQ(fused->op, "Conv");
+  ASSERT_EQ(fused->inputs.size(), 4u);
+  EXPECT_EQ(fused->inputs[3], "r1");
+  EXPECT_EQ(fused->i("activation", 0), static_cast<int64_t>(fb::ActivationKind::Relu));
+  EXPECT_EQ(b.g.find("r1")->shape, (Shape{1, 5, 5, 4}));  // NHWC like the conv output
+}
+
+TEST(ConverterPasses, ResidualOfTwoConvsGoesToTheLaterOneAndBiaslessConvKeepsAnEmptyBias) {
+  Builder b;
+  b.input("x", {1, 2, 4, 4});
+  b.conv("x", "a", 2, 3, 3, {1, 3, 4, 4});
+  b.conv("x", "c", 2, 3, 1, {1, 3, 4, 4}, 1, /*bias=*/false);
+  b.node("Add", {"c", "a"}, "y", {1, 3, 4, 4});
+  b.output("y");
+  run_and_compare(b, {fuse_residual, convert_to_nhwc});
+  EXPECT_EQ(op_count(b.g, "Add"), 0);
+  ASSERT_EQ(op_count(b.g, "Conv"), 2);
+  const ir::Node* first = find_op(b.g, "Conv");
+  EXPECT_EQ(first->inputs.size(), 3u);  // "a" is unchanged
+  const ir::Node* later = nullptr;
+  for (const auto& n : b.g.nodes)
+    if (n.op == "Conv" && n.inputs.size() == 4) later = &n;
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->name, "c_node");
+  EXPECT_EQ(later->inputs[2], "");
+  EXPECT_EQ(b.g.outputs, (std::vector<std::string>{"y"}));
+  EXPECT_EQ(producer_of(b.g, "y")->op, "Transpose");  // the output keeps its name and NCHW
+}
+
+TEST(ConverterPasses, ResidualProducedAfterTheConvIsReorderedBeforeIt) {
+  Builder b;
+  b.input("x", {1, 2, 3, 3});
+  b.conv("x", "c", 2, 2, 3, {1, 2, 3, 3});
+  b.node("Sigmoid", {"x"}, "other", {1, 2, 3, 3});
+  b.node("Add", {"other", "c"}, "s", {1, 2, 3, 3});
+  ir::Node& clip = b.node("Clip", {"s"}, "y", {1, 2, 3, 3});
+  clip.set_f("min", -0.25f);
+  clip.set_f("max", 0.5f);
+  b.output("y");
+  run_and_compare(b, {fuse_residual, fuse_activations, convert_to_nhwc});
+  EXPECT_EQ(op_count(b.g, "Add"), 0);
+  EXPECT_EQ(op_count(b.g, "Clip"), 0);
+  int sig = -1, conv = -1;
+  for (size_t k = 0; k < b.g.nodes.size(); ++k) {
+    if (b.g.nodes[k].op == "Sigmoid") sig = static_cast<int>(k);
+    if (b.g.nodes[k].op == "Conv") conv = static_cast<int>(k);
+  }
+  ASSERT_GE(sig, 0);
+  ASSERT_GE(conv, 0);
+  EXPECT_LT(sig, conv);
+  EXPECT_EQ(b.g.nodes[conv].i("activation", 0), static_cast<int64_t>(fb::ActivationKind::Clip));
+  EXPECT_EQ(b.g.nodes[conv].f("act_alpha", 0.f), -0.25f);
+}
+
+TEST(ConverterPasses, ResidualIsNotFusedWhenItWouldChangeTheResult) {
+  Builder b;
+  b.input("x", {1, 2, 3, 3});
+  // 1: the conv output is also read elsewhere.
+  b.conv("x", "c1", 2, 2, 1, {1, 2, 3, 3});
+  b.node("Add", {"c1", "x"}, "s1", {1, 2, 3, 3});
+  b.node("Sigmoid", {"c1"}, "t1", {1, 2, 3, 3});
+  // 2: the conv already has an activation (applied before the Add).
+  b.conv("x", "c2", 2, 2, 1, {1, 2, 3, 3}).set_i("activation", 1);
+  b.node("Add", {"c2", "x"}, "s2", {1, 2, 3, 3});
+  // 3: the other operand broadcasts.
+  b.conv("x", "c3", 2, 2, 1, {1, 2, 3, 3});
+  b.node("GlobalAveragePool", {"x"}, "gp", {1, 2, 1, 1});
+  b.node("Add", {"c3", "gp"}, "s3", {1, 2, 3, 3});
+  // 4: the other operand is a constant (a bias, not a residual).
+  b.conv("x", "c4", 2, 2, 1, {1, 2, 3, 3});
+  std::string k = b.random_constant("k", {1, 2, 3, 3});
+  b.node("Add", {"c4", k}, "s4", {1, 2, 3, 3});
+  // 5: the conv output is a graph output.
+  b.conv("x", "c5", 2, 2, 1, {1, 2, 3, 3});
+  b.node("Add", {"c5", "x"}, "s5", {1, 2, 3, 3});
+  for (const char* o : {"s1", "t1", "s2", "s3", "s4", "c5", "s5"}) b.output(o);
+  run_and_compare(b, {fuse_residual});
+  EXPECT_EQ(op_count(b.g, "Add"), 5);
+  for (const auto& n : b.g.nodes) {
+    if (n.op == "Conv") {
+      EXPECT_LE(n.inputs.size(), 3u) << n.name;
+    }
+  }
+}
+
+// ---- convert_to_nhwc: channel shuffle --------------------------------------------------------------
+
+// One ShuffleNetV2 unit: concat of two branches, channel shuffle, channel split.
+void shufflenet_unit(Builder& b) {
+  b.input("x", {1, 4, 3, 5});
+  b.conv("x", "a", 4, 4, 1, {1, 4, 3, 5});
+  b.conv("x", "c", 4, 4, 3, {1, 4, 3, 5}, /*group=*/4);
+  b.node("Concat", {"a", "c"}, "cat", {1, 8, 3, 5}).set_i("axis", 1);
+  b.node("Reshape", {"cat"}, "r5", {1, 2, 4, 3, 5}).set_ints("shape", {1, 2, 4, 3, 5});
+  b.node("Transpose", {"r5"}, "t5", {1, 4, 2, 3, 5}).set_ints("perm", {0, 2, 1, 3, 4});
+  b.node("Reshape", {"t5"}, "sh", {1, 8, 3, 5}).set_ints("shape", {1, -1, 3, 5});
+  ir::Node& s0 = b.node("Slice", {"sh"}, "left", {1, 4, 3, 5});
+  s0.set_ints("starts", {0});
+  s0.set_ints("ends", {4});
+  s0.set_ints("axes", {1});
+  ir::Node& s1 = b.node("Slice", {"sh"}, "right", {1, 4, 3, 5});
+  s1.set_ints("starts", {4});
+  s1.set_ints("ends", {8});
+  s1.set_ints("axes", {1});
+  b.conv("right", "rc", 4, 4, 1, {1, 4, 3, 5});
+  b.node("Concat", {"left", "rc"}, "cat2", {1, 8, 3, 5}).set_i("axis", 1);
+  b.conv("cat2", "y", 8, 3, 1, {1, 3, 3, 5});
+  b.output("y");
+}
+
+TEST(ConverterPasses, ChannelShuffleAndSplitStayChannelsLast) {
+  Builder b;
+  shufflenet_unit(b);
+  run_and_compare(b, {convert_to_nhwc});
+  expect_all_conv_ops_nhwc(b.g);
+  EXPECT_EQ(op_count(b.g, "Transpose"), 3);  // input, output and the shuffle itself
+  EXPECT_EQ(op_count(b.g, "Reshape"), 2);
+  int shuffles = 0;
+  for (const auto& n : b.g.nodes) {
+    if (n.op == "Transpose" && n.ints("perm").size() == 5) {
+      EXPECT_EQ(n.ints("perm"), (Shape{0, 1, 2, 4, 3}));
+      ++shuffles;
+    }
+    if (n.op == "Slice") {
+      EXPECT_EQ(n.ints("axes"), (Shape{3}));
+    }
+    if (n.op == "Concat") {
+      EXPECT_EQ(n.i("axis", -1), 3);
+    }
+  }
+  EXPECT_EQ(shuffles, 1);
+  // Reshape [N,H,W,g,C/g] -> Transpose(0,1,2,4,3) -> Reshape [N,H,W,C] -> Slice on axis 3.
+  const ir::Node* merge = producer_of(b.g, find_op(b.g, "Slice")->inputs[0]);
+  ASSERT_TRUE(merge);
+  EXPECT_EQ(merge->op, "Reshape");
+  EXPECT_EQ(merge->ints("shape"), (Shape{1, 3, 5, 8}));
+  const ir::Node* shuffle = producer_of(b.g, merge->inputs[0]);
+  ASSERT_TRUE(shuffle);
+  EXPECT_EQ(shuffle->op, "Transpose");
+  const ir::Node* split = producer_of(b.g, shuffle->inputs[0]);
+  ASSERT_TRUE(split);
+  EXPECT_EQ(split->op, "Reshape");
+  EXPECT_EQ(split->ints("shape"), (Shape{1, 3, 5, 2, 4}));
+  EXPECT_EQ(producer_of(b.g, split->inputs[0])->op, "Concat");
+}
+
+TEST(ConverterPasses, ReshapeOfSpatialDimsFollowsTheLayoutAndCancelsTheModelTranspose) {
+  Builder b;
+  b.input("x", {1, 3, 4, 5});
+  b.conv("x", "c", 3, 6, 3, {1, 6, 4, 5});
+  b.node("Reshape", {"c"}, "seq", {1, 6, 20}).set_ints("shape", {1, 6, 20});
+  b.node("Transpose", {"seq"}, "y", {1, 20, 6}).set_ints("perm", {0, 2, 1});
+  b.output("y");
+  run_and_compare(b, {convert_to_nhwc});
+  EXPECT_EQ(op_count(b.g, "Transpose"), 1);  // the input only
+  EXPECT_EQ(producer_of(b.g, "y")->op, "Reshape");
+  EXPECT_EQ(producer_of(b.g, "y")->ints("shape"), (Shape{1, 20, 6}));
+}
+
+TEST(ConverterPasses, ReshapeThatMixesChannelsAndSpaceStaysLogical) {
+  Builder b;
+  b.input("x", {1, 2, 4, 4});
+  b.conv("x", "c", 2, 4, 3, {1, 4, 4, 4});
+  b.node("Reshape", {"c"}, "r", {1, 16, 4}).set_ints("shape", {1, 16, 4});
+  b.node("Sigmoid", {"r"}, "y", {1, 16, 4});
+  b.output("y");
+  run_and_compare(b, {convert_to_nhwc});
+  EXPECT_EQ(op_count(b.g, "Transpose"), 2);  // input, and NCHW before the Reshape
+  const ir::Node* r = find_op(b.g, "Reshape");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(producer_of(b.g, r->inputs[0])->op, "Transpose");
 }
 
 }  // namespace
