@@ -10,6 +10,7 @@
 
 #include "engine/status.h"
 #include "engine/tensor.h"
+#include "engine/weight_cache.h"
 #include "format/pocket_generated.h"
 
 namespace pocket {
@@ -35,6 +36,8 @@ class Model {
   // Convenience views of the metadata.
   std::vector<std::string> labels() const;
   std::string property(const std::string& key) const;  // "" when absent
+  // Packed weights shared by this model's sessions (see weight_cache.h).
+  WeightCache& weight_cache() const { return cache_; }
 
  private:
   Model() = default;
@@ -45,6 +48,7 @@ class Model {
   size_t size_ = 0;
   bool mapped_ = false;        // munmap vs free
   const fb::Model* model_ = nullptr;
+  mutable WeightCache cache_;
 };
 
 }  // namespace pocket

@@ -16,6 +16,7 @@
 
 #include "engine/status.h"
 #include "engine/tensor.h"
+#include "engine/weight_cache.h"
 
 namespace pocket {
 
@@ -48,6 +49,9 @@ struct OpContext {
   // Set by the session when tuning (SessionOptions::tune) or from a saved tuning file. An index
   // the op does not have falls back to the heuristic.
   int variant = -1;
+  // prepare: the model's packed-weight cache (nullptr in tests that run an op alone). Key entries
+  // by op_name() plus whatever the packed bytes depend on.
+  WeightCache* weight_cache = nullptr;
 
   Attrs attrs() const { return Attrs(node); }
   std::string op_name() const;     // "Conv 'features.0.0'"

@@ -103,6 +103,8 @@ class ConvOp final : public Op {
     d.bias = bias;
     d.weights_oihw = w.as<float>();
     d.num_threads = ctx.num_threads;
+    d.weight_cache = ctx.weight_cache;
+    d.cache_key = ctx.op_name() + "/" + shape_str(x.shape) + "/" + shape_str(w.shape);
 
     // OIHW -> [M][kH][kW][C/g], the layout most implementations start from.
     const float* src = w.as<float>();

@@ -15,6 +15,7 @@
 
 #include "engine/ops/nn_common.h"
 #include "engine/status.h"
+#include "engine/weight_cache.h"
 #include "kernels/conv/conv2d_f32.h"
 
 namespace pocket {
@@ -30,6 +31,11 @@ struct ConvDesc {
   FusedActivation act;
   bool residual = false;              // input 3, shaped like Y, is added before the clamp
   int num_threads = 1;
+  // Packed weights shared between sessions of one model: impls call
+  // weight_cache->get_or_pack(cache_key + "/" + their name, ...) when weight_cache is set,
+  // else pack into a buffer of their own. cache_key names the node and its shapes.
+  WeightCache* weight_cache = nullptr;
+  std::string cache_key;
 
   bool depthwise() const { return p.groups > 1 && p.groups == p.in_c && p.out_c == p.in_c; }
   bool pointwise() const {
