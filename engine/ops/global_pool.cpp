@@ -1,5 +1,8 @@
 // GlobalAveragePool and GlobalMaxPool, channels-last: X [N,H,W,C] -> [N,1,1,C]. Channels are
-// contiguous, so both are vector sums/maxima over H*W rows (kernels/pool/).
+// contiguous, so both are vector sums/maxima over H*W rows (kernels/pool/, AVX2/NEON/scalar),
+// a few channel vectors held in registers across all pixels.
+#include <string>
+
 #include "engine/ops/nn_common.h"
 #include "engine/ops/nn_ops.h"
 #include "kernels/pool/pool_f32.h"
@@ -28,7 +31,9 @@ class GlobalPoolOp final : public Op {
     else kernels::global_avg_pool_f32(n, pixels, c, x.as<float>(), ctx.out(0).as<float>(), ctx.pool);
   }
 
-  std::string kernel_name() const override { return "nhwc"; }
+  std::string kernel_name() const override {
+    return std::string(max_ ? "pocket.globalmaxpool." : "pocket.globalavgpool.") + kernels::pool_f32_kernel().name;
+  }
   int64_t flops(const OpContext& ctx) const override { return ctx.in(0).elements(); }
 
  private:

@@ -1,13 +1,19 @@
 // MaxPool and AveragePool, channels-last X [N,H,W,C]. Attributes: kernel_shape[2], strides,
 // pads [top, left, bottom, right], dilations (MaxPool only), ceil_mode, count_include_pad
 // (AveragePool), auto_pad. One output (MaxPool indices are not supported).
-// XNNPACK runs the cases where its semantics equal ONNX's exactly; the NHWC kernels in
-// kernels/pool/ run the rest:
+// Two implementations (variants(), default order first):
+//  - "pocket.pool": the NHWC kernels of kernels/pool/ (AVX2/NEON/scalar), every case;
+//  - "xnnpack": only where its semantics equal ONNX's exactly (below).
+// By default Pocket's kernels run: in bench/kernels/pool_bench.cpp they beat XNNPACK's on the
+// fixture models' shapes (1 thread). A tuner may still pick XNNPACK where it is exact.
 //  - XNNPACK max pooling reads padded positions as the nearest edge pixel, which equals ignoring
 //    them only when every window holds the edge pixel it is clamped to: dilation 1 and pads
 //    (ceil_mode extension included) smaller than the kernel;
 //  - XNNPACK average pooling divides by the number of input (non-pad) elements when there is any
 //    padding and by kH*kW otherwise: that is count_include_pad=0, or any mode without padding.
+#include <string>
+#include <vector>
+
 #include "engine/ops/nn_common.h"
 #include "engine/ops/nn_ops.h"
 #include "kernels/pool/pool_f32.h"
@@ -57,7 +63,11 @@ class Pool2dOp final : public Op {
     bool exact = small && pads_inside;
     if (max_) exact = exact && w.dilation_h == 1 && w.dilation_w == 1;
     else exact = exact && (!include_pad || !any_pad);
-    if (exact && kernels::xnnpack_available() && y.elements() > 0) {
+    xnn_.reset();
+    variants_ = {"pocket.pool"};
+    if (exact && kernels::xnnpack_available() && y.elements() > 0) variants_.push_back("xnnpack");
+    chosen_ = ctx.variant >= 0 && ctx.variant < static_cast<int>(variants_.size()) ? ctx.variant : 0;
+    if (variants_[static_cast<size_t>(chosen_)] == "xnnpack") {
       const float inf = std::numeric_limits<float>::infinity();
       const size_t c = static_cast<size_t>(x.shape[3]);
       xnn_status st;
@@ -73,7 +83,10 @@ class Pool2dOp final : public Op {
             static_cast<uint32_t>(w.pad_left), static_cast<uint32_t>(w.kernel_h), static_cast<uint32_t>(w.kernel_w),
             static_cast<uint32_t>(w.stride_h), static_cast<uint32_t>(w.stride_w), c, c, c, -inf, inf, 0, xnn_.out());
       }
-      if (st != xnn_status_success) xnn_.reset();
+      if (st != xnn_status_success) {
+        xnn_.reset();
+        chosen_ = 0;
+      }
     }
     return Status::Ok();
   }
@@ -85,7 +98,10 @@ class Pool2dOp final : public Op {
     float* y = ctx.out(0).as<float>();
     const xnn_status st = max_ ? xnn_setup_max_pooling2d_nhwc_f32(xnn_.get(), n, h, w, x, y, ctx.pool)
                                : xnn_setup_average_pooling2d_nhwc_f32(xnn_.get(), n, h, w, x, y, ctx.pool);
-    if (st != xnn_status_success) xnn_.reset();  // the NHWC kernel covers every case
+    if (st != xnn_status_success) {
+      xnn_.reset();  // the NHWC kernel covers every case
+      chosen_ = 0;
+    }
     return Status::Ok();
   }
 
@@ -94,20 +110,25 @@ class Pool2dOp final : public Op {
       xnn_run_operator(xnn_.get(), ctx.pool);
       return;
     }
-    if (max_) kernels::max_pool2d_f32(p_, ctx.in(0).as<float>(), ctx.out(0).as<float>(), ctx.pool);
-    else kernels::avg_pool2d_f32(p_, ctx.in(0).as<float>(), ctx.out(0).as<float>(), ctx.pool);
+    if (max_) kernels::max_pool2d_f32(kernel_, p_, ctx.in(0).as<float>(), ctx.out(0).as<float>(), ctx.pool);
+    else kernels::avg_pool2d_f32(kernel_, p_, ctx.in(0).as<float>(), ctx.out(0).as<float>(), ctx.pool);
   }
 
   std::string kernel_name() const override {
     if (xnn_) return max_ ? "xnnpack.maxpool2d" : "xnnpack.avgpool2d";
-    return "nhwc";
+    return std::string(max_ ? "pocket.maxpool2d." : "pocket.avgpool2d.") + kernel_.name;
   }
   int64_t flops(const OpContext&) const override { return flops_; }
+  std::vector<std::string> variants() const override { return variants_; }
+  int chosen_variant() const override { return chosen_; }
 
  private:
   bool max_;
+  const kernels::PoolF32Kernel& kernel_ = kernels::pool_f32_kernel();
   kernels::Pool2dF32Params p_;
   XnnOp xnn_;
+  std::vector<std::string> variants_;
+  int chosen_ = 0;
   int64_t flops_ = 0;
 };
 

@@ -1,113 +1,84 @@
+// Pooling: the variant table (filled once from cpu_features()) and the threaded drivers; LRN.
+#include "kernels/pool/pool_f32.h"
+
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <limits>
+#include <vector>
 
-#include "kernels/pool/pool_f32.h"
+#include "kernels/cpu_features.h"
 
 namespace pocket::kernels {
 
 namespace {
 
-typedef float v4 __attribute__((vector_size(16)));
-
-inline v4 load4(const float* p) {
-  v4 v;
-  std::memcpy(&v, p, sizeof(v));
+std::vector<PoolF32Kernel> make_variants() {
+  std::vector<PoolF32Kernel> v{{"scalar", &max_pool2d_f32_row_scalar, &avg_pool2d_f32_row_scalar,
+                                &global_avg_pool_f32_scalar, &global_max_pool_f32_scalar}};
+#if defined(__x86_64__)
+  if (cpu_features().avx2_fma)
+    v.push_back({"avx2", &max_pool2d_f32_row_avx2, &avg_pool2d_f32_row_avx2, &global_avg_pool_f32_avx2,
+                 &global_max_pool_f32_avx2});
+#elif defined(__aarch64__)
+  if (cpu_features().neon)
+    v.push_back({"neon", &max_pool2d_f32_row_neon, &avg_pool2d_f32_row_neon, &global_avg_pool_f32_neon,
+                 &global_max_pool_f32_neon});
+#endif
   return v;
 }
-inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof(v)); }
-inline v4 vmax(v4 a, v4 b) { return a > b ? a : b; }
 
-// out[c] = max(out[c], in[c]) / out[c] += in[c] over a channel row.
-inline void row_max(float* out, const float* in, int64_t n) {
-  int64_t c = 0;
-  for (; c + 4 <= n; c += 4) store4(out + c, vmax(load4(out + c), load4(in + c)));
-  for (; c < n; ++c) out[c] = std::max(out[c], in[c]);
-}
-inline void row_add(float* out, const float* in, int64_t n) {
-  int64_t c = 0;
-  for (; c + 4 <= n; c += 4) store4(out + c, load4(out + c) + load4(in + c));
-  for (; c < n; ++c) out[c] += in[c];
-}
-inline void row_scale(float* out, float s, int64_t n) {
-  int64_t c = 0;
-  const v4 sv = {s, s, s, s};
-  for (; c + 4 <= n; c += 4) store4(out + c, load4(out + c) * sv);
-  for (; c < n; ++c) out[c] *= s;
+const std::vector<PoolF32Kernel>& variants() {
+  static const std::vector<PoolF32Kernel> v = make_variants();
+  return v;
 }
 
 struct PoolTask {
+  Pool2dF32RowFn fn;
   const Pool2dF32Params* p;
   const float* x;
   float* y;
 };
 
-void max_row(void* ctx, size_t row) {
-  const PoolTask& t = *static_cast<PoolTask*>(ctx);
-  const Pool2dF32Params& p = *t.p;
-  const int64_t b = static_cast<int64_t>(row) / p.out_h, oy = static_cast<int64_t>(row) % p.out_h;
-  const int64_t C = p.channels;
-  for (int64_t ox = 0; ox < p.out_w; ++ox) {
-    float* out = t.y + ((b * p.out_h + oy) * p.out_w + ox) * C;
-    std::fill(out, out + C, -std::numeric_limits<float>::infinity());
-    for (int64_t ky = 0; ky < p.kernel_h; ++ky) {
-      const int64_t iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-      if (iy < 0 || iy >= p.in_h) continue;
-      for (int64_t kx = 0; kx < p.kernel_w; ++kx) {
-        const int64_t ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-        if (ix < 0 || ix >= p.in_w) continue;
-        row_max(out, t.x + ((b * p.in_h + iy) * p.in_w + ix) * C, C);
-      }
-    }
-  }
-}
-
-void avg_row(void* ctx, size_t row) {
-  const PoolTask& t = *static_cast<PoolTask*>(ctx);
-  const Pool2dF32Params& p = *t.p;
-  const int64_t b = static_cast<int64_t>(row) / p.out_h, oy = static_cast<int64_t>(row) % p.out_h;
-  const int64_t C = p.channels;
-  const int64_t hs = oy * p.stride_h - p.pad_top;
-  const int64_t he = std::min(hs + p.kernel_h, p.in_h + p.pad_bottom);
-  const int64_t y0 = std::max<int64_t>(hs, 0), y1 = std::min(he, p.in_h);
-  for (int64_t ox = 0; ox < p.out_w; ++ox) {
-    const int64_t ws = ox * p.stride_w - p.pad_left;
-    const int64_t we = std::min(ws + p.kernel_w, p.in_w + p.pad_right);
-    const int64_t x0 = std::max<int64_t>(ws, 0), x1 = std::min(we, p.in_w);
-    float* out = t.y + ((b * p.out_h + oy) * p.out_w + ox) * C;
-    std::fill(out, out + C, 0.f);
-    for (int64_t iy = y0; iy < y1; ++iy)
-      for (int64_t ix = x0; ix < x1; ++ix) row_add(out, t.x + ((b * p.in_h + iy) * p.in_w + ix) * C, C);
-    const int64_t count = p.count_include_pad ? (he - hs) * (we - ws)
-                                              : std::max<int64_t>(y1 - y0, 0) * std::max<int64_t>(x1 - x0, 0);
-    if (count > 0) row_scale(out, 1.f / static_cast<float>(count), C);
-  }
+void pool_rows(void* ctx, size_t row) {
+  const auto* t = static_cast<const PoolTask*>(ctx);
+  t->fn(*t->p, t->x, t->y, static_cast<int64_t>(row));
 }
 
 struct GlobalTask {
+  GlobalPoolF32Fn fn;
   int64_t pixels, channels;
+  float scale;
   const float* x;
   float* y;
 };
 
-constexpr size_t kChannelTile = 64;
-
-void global_avg(void* ctx, size_t b, size_t c0, size_t nc) {
-  const GlobalTask& t = *static_cast<GlobalTask*>(ctx);
-  float* out = t.y + b * t.channels + c0;
-  std::fill(out, out + nc, 0.f);
-  const float* in = t.x + b * t.pixels * t.channels + c0;
-  for (int64_t i = 0; i < t.pixels; ++i) row_add(out, in + i * t.channels, static_cast<int64_t>(nc));
-  row_scale(out, t.pixels > 0 ? 1.f / static_cast<float>(t.pixels) : 0.f, static_cast<int64_t>(nc));
+void global_tile(void* ctx, size_t b, size_t c0, size_t nc) {
+  const auto* t = static_cast<const GlobalTask*>(ctx);
+  const int64_t off = static_cast<int64_t>(b) * t->channels + static_cast<int64_t>(c0);
+  t->fn(t->pixels, t->channels, t->x + static_cast<int64_t>(b) * t->pixels * t->channels + static_cast<int64_t>(c0),
+        t->y + off, static_cast<int64_t>(nc), t->scale);
 }
 
-void global_max(void* ctx, size_t b, size_t c0, size_t nc) {
-  const GlobalTask& t = *static_cast<GlobalTask*>(ctx);
-  float* out = t.y + b * t.channels + c0;
-  std::fill(out, out + nc, -std::numeric_limits<float>::infinity());
-  const float* in = t.x + b * t.pixels * t.channels + c0;
-  for (int64_t i = 0; i < t.pixels; ++i) row_max(out, in + i * t.channels, static_cast<int64_t>(nc));
+void run_pool(Pool2dF32RowFn fn, const Pool2dF32Params& p, const float* x, float* y, pthreadpool_t pool) {
+  if (p.batch * p.out_h <= 0 || p.out_w <= 0 || p.channels <= 0) return;
+  PoolTask t{fn, &p, x, y};
+  pthreadpool_parallelize_1d(pool, &pool_rows, &t, static_cast<size_t>(p.batch * p.out_h), 0);
+}
+
+void run_global(GlobalPoolF32Fn fn, float scale, int64_t batch, int64_t pixels, int64_t channels, const float* x,
+                float* y, pthreadpool_t pool) {
+  if (batch <= 0 || channels <= 0) return;
+  // Channel tiles of whole 32-channel register blocks; small tensors stay on the calling thread.
+  const int64_t threads = pool ? static_cast<int64_t>(pthreadpool_get_threads_count(pool)) : 1;
+  int64_t tile = channels;
+  if (threads > 1 && batch * pixels * channels >= 16384) {
+    const int64_t want = (4 * threads + batch - 1) / batch;
+    tile = std::max<int64_t>(32, (channels / want + 31) / 32 * 32);
+  } else {
+    pool = nullptr;
+  }
+  GlobalTask t{fn, pixels, channels, scale, x, y};
+  pthreadpool_parallelize_2d_tile_1d(pool, &global_tile, &t, static_cast<size_t>(batch), static_cast<size_t>(channels),
+                                     static_cast<size_t>(tile), 0);
 }
 
 struct LrnTask {
@@ -132,28 +103,29 @@ void lrn_pixel(void* ctx, size_t i) {
 
 }  // namespace
 
-void max_pool2d_f32(const Pool2dF32Params& p, const float* x, float* y, pthreadpool_t pool) {
-  PoolTask t{&p, x, y};
-  pthreadpool_parallelize_1d(pool, &max_row, &t, static_cast<size_t>(p.batch * p.out_h), 0);
+const PoolF32Kernel& pool_f32_kernel() { return variants().back(); }
+
+const PoolF32Kernel* pool_f32_variants(size_t* count) {
+  *count = variants().size();
+  return variants().data();
 }
 
-void avg_pool2d_f32(const Pool2dF32Params& p, const float* x, float* y, pthreadpool_t pool) {
-  PoolTask t{&p, x, y};
-  pthreadpool_parallelize_1d(pool, &avg_row, &t, static_cast<size_t>(p.batch * p.out_h), 0);
+void max_pool2d_f32(const PoolF32Kernel& k, const Pool2dF32Params& p, const float* x, float* y, pthreadpool_t pool) {
+  run_pool(k.max_row, p, x, y, pool);
 }
 
-void global_avg_pool_f32(int64_t batch, int64_t pixels, int64_t channels, const float* x, float* y,
-                         pthreadpool_t pool) {
-  GlobalTask t{pixels, channels, x, y};
-  pthreadpool_parallelize_2d_tile_1d(pool, &global_avg, &t, static_cast<size_t>(batch), static_cast<size_t>(channels),
-                                     kChannelTile, 0);
+void avg_pool2d_f32(const PoolF32Kernel& k, const Pool2dF32Params& p, const float* x, float* y, pthreadpool_t pool) {
+  run_pool(k.avg_row, p, x, y, pool);
 }
 
-void global_max_pool_f32(int64_t batch, int64_t pixels, int64_t channels, const float* x, float* y,
-                         pthreadpool_t pool) {
-  GlobalTask t{pixels, channels, x, y};
-  pthreadpool_parallelize_2d_tile_1d(pool, &global_max, &t, static_cast<size_t>(batch), static_cast<size_t>(channels),
-                                     kChannelTile, 0);
+void global_avg_pool_f32(const PoolF32Kernel& k, int64_t batch, int64_t pixels, int64_t channels, const float* x,
+                         float* y, pthreadpool_t pool) {
+  run_global(k.global_avg, pixels > 0 ? 1.f / static_cast<float>(pixels) : 0.f, batch, pixels, channels, x, y, pool);
+}
+
+void global_max_pool_f32(const PoolF32Kernel& k, int64_t batch, int64_t pixels, int64_t channels, const float* x,
+                         float* y, pthreadpool_t pool) {
+  run_global(k.global_max, 1.f, batch, pixels, channels, x, y, pool);
 }
 
 void lrn_f32(int64_t pixels, int64_t channels, int64_t size, float alpha, float beta, float bias, const float* x,
