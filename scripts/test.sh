@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Set up, build, run every test. Usage: scripts/test.sh [extra ctest args]
+# Set up, build, run every test: the native suite, then the ARM leg (aarch64 cross build under
+# qemu, scripts/test_arm64.sh; POCKET_SKIP_ARM=1 skips it). Usage: scripts/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 scripts/setup.sh
 scripts/build.sh
 build_dir="${POCKET_BUILD_DIR:-build}"
-ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 900 "$@"
-echo "test.sh: finished in $(( $(date +%s) - start )) s"
+native_rc=0
+ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 900 "$@" || native_rc=$?
+# The ARM leg: aarch64 cross build, kernel and op tests under qemu (-cpu max and -cpu cortex-a72).
+arm_rc=0
+if [[ "${POCKET_SKIP_ARM:-0}" == 1 ]]; then
+  echo "test.sh: ARM leg skipped (POCKET_SKIP_ARM=1)"
+else
+  scripts/test_arm64.sh || arm_rc=$?
+fi
+echo "test.sh: finished in $(( $(date +%s) - start )) s (native ctest rc $native_rc, ARM leg rc $arm_rc)"
+((native_rc == 0 && arm_rc == 0))
