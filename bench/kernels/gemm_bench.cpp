@@ -1,11 +1,17 @@
-// f32 GEMM on shapes taken from real models: every Pocket variant this CPU runs, and XNNPACK's
-// fully_connected_nc_f32 on the same operands, single thread. Counters: GFLOP/s (2*M*N*K per
-// iteration) and pct_peak (percent of the single-core FMA peak probed at startup).
+// f32 GEMM on shapes taken from real models: every Pocket variant this CPU runs (packed B as used
+// for weights: pocket_packed_<isa>; unpacked B: pocket_<isa>), and XNNPACK's
+// fully_connected_nc_f32 on the same operands, 1 thread, plus 2-thread rows (suffix /threads:2)
+// of the packed best variant and XNNPACK on the big shapes. Counters: GFLOP/s (2*M*N*K per
+// iteration) and pct_peak (percent of threads x the single-core FMA peak probed at startup).
 #include <benchmark/benchmark.h>
 #include <xnnpack.h>
 
+#include <pthreadpool.h>
+
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -23,15 +29,16 @@ namespace {
 struct GemmShape {
   const char* model;
   int64_t m, k, n;
+  bool big;  // also benchmarked with 2 threads
 };
 
 constexpr GemmShape kShapes[] = {
-    {"distilbert_qkv", 128, 768, 768},
-    {"distilbert_ffn_up", 128, 768, 3072},
-    {"distilbert_ffn_down", 128, 3072, 768},
-    {"whisper_tiny_attn", 1500, 384, 384},
-    {"whisper_tiny_ffn_up", 1500, 384, 1536},
-    {"llm_decode", 1, 4096, 4096},
+    {"distilbert_qkv", 128, 768, 768, true},
+    {"distilbert_ffn_up", 128, 768, 3072, true},
+    {"distilbert_ffn_down", 128, 3072, 768, true},
+    {"whisper_tiny_attn", 1500, 384, 384, true},
+    {"whisper_tiny_ffn_up", 1500, 384, 1536, true},
+    {"llm_decode", 1, 4096, 4096, true},
     {"mobilenetv3_1x1_expand", 56 * 56, 16, 72},
     {"mobilenetv3_1x1_project", 28 * 28, 72, 24},
 };
@@ -77,12 +84,48 @@ std::string check_sample(const GemmShape& s, const GemmOperands& o) {
   return {};
 }
 
-void set_counters(benchmark::State& state, const GemmShape& s) {
+struct PoolDeleter {
+  void operator()(pthreadpool_t p) const { pthreadpool_destroy(p); }
+};
+using Pool = std::unique_ptr<pthreadpool, PoolDeleter>;
+Pool make_pool(int threads) { return Pool(threads > 1 ? pthreadpool_create(static_cast<size_t>(threads)) : nullptr); }
+
+void set_counters(benchmark::State& state, const GemmShape& s, int threads = 1) {
   const double gflop = 2.0 * static_cast<double>(s.m) * static_cast<double>(s.n) * static_cast<double>(s.k) * 1e-9;
   const double total = gflop * static_cast<double>(state.iterations());
   state.counters["GFLOP/s"] = benchmark::Counter(total, benchmark::Counter::kIsRate);
   if (peak_gflops() > 0)
-    state.counters["pct_peak"] = benchmark::Counter(total * 100.0 / peak_gflops(), benchmark::Counter::kIsRate);
+    state.counters["pct_peak"] =
+        benchmark::Counter(total * 100.0 / (peak_gflops() * threads), benchmark::Counter::kIsRate);
+}
+
+void bench_pocket_packed(benchmark::State& state, GemmShape s, kernels::GemmF32PackedKernel kernel, int threads) {
+  GemmOperands o = make_operands(s);
+  const size_t floats = kernels::gemm_f32_packed_b_floats(kernel, s.k, s.n);
+  std::unique_ptr<float, decltype(&std::free)> packed(
+      static_cast<float*>(std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64)), &std::free);
+  kernels::gemm_f32_pack_b(kernel, s.k, s.n, o.b.data(), s.n, 1, packed.get());
+  kernels::GemmF32PackedArgs args;
+  args.m = s.m;
+  args.n = s.n;
+  args.k = s.k;
+  args.a = o.a.data();
+  args.lda = s.k;
+  args.packed_b = packed.get();
+  args.c = o.c.data();
+  args.ldc = s.n;
+  args.ep.bias = o.bias.data();
+  Pool pool = make_pool(threads);
+  for (auto _ : state) {
+    kernels::gemm_f32_packed(kernel, args, pool.get());
+    benchmark::DoNotOptimize(o.c.data());
+    benchmark::ClobberMemory();
+  }
+  if (std::string err = check_sample(s, o); !err.empty()) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  set_counters(state, s, threads);
 }
 
 void bench_pocket(benchmark::State& state, GemmShape s, kernels::GemmF32Kernel kernel) {
@@ -111,7 +154,7 @@ void bench_pocket(benchmark::State& state, GemmShape s, kernels::GemmF32Kernel k
   set_counters(state, s);
 }
 
-void bench_xnnpack(benchmark::State& state, GemmShape s) {
+void bench_xnnpack(benchmark::State& state, GemmShape s, int threads) {
   GemmOperands o = make_operands(s);
   xnn_operator_t op = nullptr;
   // B is [K][N], the same buffer Pocket reads: XNN_FLAG_TRANSPOSE_WEIGHTS says so.
@@ -127,8 +170,9 @@ void bench_xnnpack(benchmark::State& state, GemmShape s) {
     state.SkipWithError("xnn_setup_fully_connected_nc_f32 failed");
     return;
   }
+  Pool pool = make_pool(threads);
   for (auto _ : state) {
-    xnn_run_operator(op, nullptr);
+    xnn_run_operator(op, pool.get());
     benchmark::DoNotOptimize(o.c.data());
     benchmark::ClobberMemory();
   }
@@ -137,7 +181,7 @@ void bench_xnnpack(benchmark::State& state, GemmShape s) {
     state.SkipWithError(err.c_str());
     return;
   }
-  set_counters(state, s);
+  set_counters(state, s, threads);
 }
 
 std::string shape_name(const GemmShape& s) {
@@ -151,14 +195,30 @@ void register_gemm_benchmarks() {
   const kernels::GemmF32Kernel* variants = kernels::gemm_f32_variants(&count);
   const bool have_xnnpack = xnn_initialize(nullptr) == xnn_status_success;
   if (!have_xnnpack) std::printf("XNNPACK does not support this CPU: its GEMM benchmarks are left out\n");
+  size_t packed_count = 0;
+  const kernels::GemmF32PackedKernel* packed = kernels::gemm_f32_packed_variants(&packed_count);
   for (const GemmShape& s : kShapes) {
+    for (size_t v = 0; v < packed_count; ++v) {
+      const std::string name = "gemm_f32/" + shape_name(s) + "/pocket_packed_" + packed[v].name;
+      benchmark::RegisterBenchmark(name.c_str(), bench_pocket_packed, s, packed[v], 1)->Unit(benchmark::kMicrosecond);
+    }
     for (size_t v = 0; v < count; ++v) {
       const std::string name = "gemm_f32/" + shape_name(s) + "/pocket_" + variants[v].name;
       benchmark::RegisterBenchmark(name.c_str(), bench_pocket, s, variants[v])->Unit(benchmark::kMicrosecond);
     }
     if (have_xnnpack) {
       const std::string name = "gemm_f32/" + shape_name(s) + "/xnnpack";
-      benchmark::RegisterBenchmark(name.c_str(), bench_xnnpack, s)->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(name.c_str(), bench_xnnpack, s, 1)->Unit(benchmark::kMicrosecond);
+    }
+    if (s.big) {
+      const std::string name = "gemm_f32/" + shape_name(s) + "/pocket_packed_" + packed[packed_count - 1].name;
+      benchmark::RegisterBenchmark((name + "/threads:2").c_str(), bench_pocket_packed, s, packed[packed_count - 1], 2)
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
+      if (have_xnnpack)
+        benchmark::RegisterBenchmark(("gemm_f32/" + shape_name(s) + "/xnnpack/threads:2").c_str(), bench_xnnpack, s, 2)
+            ->Unit(benchmark::kMicrosecond)
+            ->UseRealTime();
     }
   }
 }

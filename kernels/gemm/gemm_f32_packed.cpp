@@ -5,7 +5,6 @@
 // The first K block adds bias and residual, later ones accumulate into C, the last one clamps.
 // M <= 3 (GEMV-like) streams each panel once over the whole K, split over N between threads.
 #include <algorithm>
-#include <cstdlib>
 
 #include "kernels/gemm/gemm_f32.h"
 
@@ -17,6 +16,8 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Largest K block: KC x NR floats of B (16 KiB for NR = 16) plus MR x KC of A fit in L1.
 constexpr int64_t kKcMax = 320;
+// One thread's tile: 16 row blocks (A block of MC x KC in L2) by 8 panels (KC x NC of B in L2).
+constexpr int64_t kMcBlocks = 16, kNcPanels = 8;
 
 struct Plan {
   const GemmF32PackedKernel* kernel;
@@ -60,11 +61,6 @@ void run_gemv(void* ctx, size_t t) {
   run_block(pl, 0, pl.args->m, p0, p1, std::max<int64_t>(pl.args->k, 1));
 }
 
-int64_t env_or(const char* name, int64_t fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoll(v) : fallback;
-}
-
 }  // namespace
 
 size_t gemm_f32_packed_b_floats(const GemmF32PackedKernel& kernel, int64_t k, int64_t n) {
@@ -102,10 +98,9 @@ void gemm_f32_packed(const GemmF32PackedKernel& kernel, const GemmF32PackedArgs&
     pthreadpool_parallelize_1d(pool, &run_gemv, &pl, static_cast<size_t>(tasks), 0);
     return;
   }
-  const int64_t kmax = env_or("POCKET_GEMM_KC", kKcMax);
-  pl.kc = g.k <= kmax ? std::max<int64_t>(g.k, 1) : ceil_div(g.k, ceil_div(g.k, kmax));
-  pl.mc = kernel.mr * env_or("POCKET_GEMM_MC", 16);
-  pl.nc_panels = env_or("POCKET_GEMM_NC", 8);
+  pl.kc = g.k <= kKcMax ? std::max<int64_t>(g.k, 1) : ceil_div(g.k, ceil_div(g.k, kKcMax));
+  pl.mc = kernel.mr * kMcBlocks;
+  pl.nc_panels = kNcPanels;
   auto tiles = [&] { return ceil_div(g.m, pl.mc) * ceil_div(pl.panels, pl.nc_panels); };
   if (parallel) {
     while (tiles() < 8 * threads && (pl.mc > kernel.mr * 2 || pl.nc_panels > 1)) {

@@ -1,9 +1,13 @@
-// Every GEMM variant this CPU runs against the scalar reference (and the scalar reference against
-// a double-precision product), over edge sizes, strides, bias, alpha and clamps, 1 and 2 threads.
+// Every GEMM variant this CPU runs, packed and unpacked, against a double-precision product (the
+// scalar variants included, so they are the checked reference), over edge sizes (non-multiples
+// of MR/NR, K past the K-block size, M <= 3 GEMV), strides, bias, residual (in place too), alpha
+// and clamps, 1 and 2 threads.
 #include <gtest/gtest.h>
 #include <pthreadpool.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -70,7 +74,9 @@ TEST(GemmKernels, VariantsMatchScalarReference) {
               for (int64_t j = 0; j < n; ++j)
                 ASSERT_NEAR(c[i * g.ldc + j], want[i * n + j], 1e-4 * (1 + k))
                     << variants[vi].name << " m" << m << " n" << n << " k" << k << " at " << i << "," << j;
-              if (i + 1 < m) ASSERT_EQ(c[i * g.ldc + n], 12345.f) << "wrote past the row end";
+              if (i + 1 < m) {
+                ASSERT_EQ(c[i * g.ldc + n], 12345.f) << "wrote past the row end";
+              }
             }
             ASSERT_EQ(c.back(), 12345.f);
           }
@@ -92,6 +98,126 @@ TEST(GemmKernels, LargeThreadedProductMatchesSingleThread) {
   g.c = c2.data();
   kernels::gemm_f32(g, pool.p);
   EXPECT_EQ(c1, c2);  // tiles only partition the work: identical sums
+}
+
+struct PackedCase {
+  int64_t m, n, k;
+  bool trans_b, bias, residual, in_place, clamp;
+  int64_t ldc_pad;
+};
+
+// Runs one case on every packed variant, 1 and 2 threads, against a double-precision product.
+void check_packed_case(const PackedCase& t, uint32_t seed, pthreadpool_t pool) {
+  size_t count = 0;
+  const kernels::GemmF32PackedKernel* variants = kernels::gemm_f32_packed_variants(&count);
+  const int64_t m = t.m, n = t.n, k = t.k;
+  const int64_t lda = k + 2, ldc = n + t.ldc_pad, ldr = n + 5;
+  std::vector<float> a = random_vec(static_cast<size_t>(m * lda), seed);
+  std::vector<float> b = random_vec(static_cast<size_t>(k * n), seed + 1);
+  std::vector<float> bias = random_vec(static_cast<size_t>(n), seed + 2);
+  std::vector<float> res = random_vec(static_cast<size_t>(m * ldr), seed + 3);
+  const int64_t brs = t.trans_b ? 1 : n, bcs = t.trans_b ? k : 1;  // B^T stored [N][K]
+  const float lo = t.clamp ? -0.5f : -INFINITY, hi = t.clamp ? 0.6f : INFINITY;
+  std::vector<double> want(static_cast<size_t>(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int64_t p = 0; p < k; ++p) acc += static_cast<double>(a[i * lda + p]) * b[p * brs + j * bcs];
+      if (t.bias) acc += bias[j];
+      if (t.residual) acc += res[i * ldr + j];
+      want[i * n + j] = std::min(std::max(acc, static_cast<double>(lo)), static_cast<double>(hi));
+    }
+  for (size_t vi = 0; vi < count; ++vi) {
+    const kernels::GemmF32PackedKernel& kr = variants[vi];
+    const size_t floats = kernels::gemm_f32_packed_b_floats(kr, k, n);
+    std::unique_ptr<float, decltype(&std::free)> packed(
+        static_cast<float*>(std::aligned_alloc(64, (floats * sizeof(float) + 64) / 64 * 64)), &std::free);
+    kernels::gemm_f32_pack_b(kr, k, n, b.data(), brs, bcs, packed.get());
+    for (pthreadpool_t tp : {static_cast<pthreadpool_t>(nullptr), pool}) {
+      std::vector<float> c(static_cast<size_t>((m - 1) * ldc + n + 1), 12345.f);
+      kernels::GemmF32PackedArgs g;
+      g.m = m, g.n = n, g.k = k;
+      g.a = a.data(), g.lda = lda;
+      g.packed_b = packed.get();
+      g.c = c.data(), g.ldc = ldc;
+      g.ep.bias = t.bias ? bias.data() : nullptr;
+      g.ep.out_min = lo, g.ep.out_max = hi;
+      if (t.residual && t.in_place) {  // C starts as the residual, same stride
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = res[i * ldr + j];
+        g.ep.residual = c.data(), g.ep.ld_residual = ldc;
+      } else if (t.residual) {
+        g.ep.residual = res.data(), g.ep.ld_residual = ldr;
+      }
+      kernels::gemm_f32_packed(kr, g, tp);
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j)
+          ASSERT_NEAR(c[i * ldc + j], want[i * n + j], 2e-5 * (4 + k))
+              << kr.name << (tp ? " 2 threads" : " 1 thread") << " m" << m << " n" << n << " k" << k << " trans_b "
+              << t.trans_b << " bias " << t.bias << " residual " << t.residual << " in_place " << t.in_place
+              << " clamp " << t.clamp << " at " << i << "," << j;
+        if (i + 1 < m && ldc > n) {
+          ASSERT_EQ(c[i * ldc + n], 12345.f) << kr.name << " wrote past the row end";
+        }
+      }
+      ASSERT_EQ(c.back(), 12345.f) << kr.name << " wrote past C";
+    }
+  }
+}
+
+TEST(GemmKernels, PackedVariantsMatchReference) {
+  size_t count = 0;
+  const kernels::GemmF32PackedKernel* variants = kernels::gemm_f32_packed_variants(&count);
+  ASSERT_GE(count, 1u);
+  EXPECT_STREQ(variants[0].name, "scalar");
+  Pool pool;
+  const int64_t sizes[] = {1, 2, 3, 4, 5, 6, 7, 8, 13, 16, 17, 24, 33, 70};
+  uint32_t seed = 11;
+  for (int64_t m : sizes)
+    for (int64_t n : sizes)
+      for (int64_t k : {int64_t{0}, int64_t{1}, int64_t{3}, int64_t{16}, int64_t{37}}) {
+        ++seed;
+        const PackedCase t{m, n, k, seed % 3 == 0, seed % 2 == 0, seed % 4 < 2, seed % 8 == 1, seed % 5 == 0,
+                           (seed % 7) % 3};
+        check_packed_case(t, seed, pool.p);
+      }
+}
+
+TEST(GemmKernels, PackedLargeKAndGemv) {
+  Pool pool;
+  uint32_t seed = 5000;
+  // K past the K-block size (several accumulate passes), in place residual across them; M <= 3
+  // takes the GEMV path over long K and many panels.
+  const PackedCase cases[] = {
+      {70, 45, 700, false, true, true, true, true, 3},   {13, 70, 1000, true, true, true, false, false, 0},
+      {64, 64, 641, false, false, true, true, false, 1}, {1, 300, 1100, false, true, false, false, false, 0},
+      {2, 77, 2000, true, true, true, true, true, 2},    {3, 257, 513, false, false, true, false, true, 0},
+      {1, 1, 4099, false, true, true, true, false, 0},
+  };
+  for (const PackedCase& t : cases) check_packed_case(t, ++seed, pool.p);
+}
+
+TEST(GemmKernels, PackedThreadedMatchesSingleThread) {
+  Pool pool;
+  const kernels::GemmF32PackedKernel& kr = kernels::gemm_f32_packed_kernel();
+  for (int64_t m : {int64_t{1}, int64_t{3}, int64_t{200}}) {
+    const int64_t n = 150, k = 700;
+    std::vector<float> a = random_vec(m * k, 7), b = random_vec(k * n, 8), bias = random_vec(n, 9);
+    std::vector<float> packed(kernels::gemm_f32_packed_b_floats(kr, k, n));
+    kernels::gemm_f32_pack_b(kr, k, n, b.data(), n, 1, packed.data());
+    kernels::GemmF32PackedArgs g;
+    g.m = m, g.n = n, g.k = k;
+    g.a = a.data(), g.lda = k;
+    g.packed_b = packed.data();
+    g.ldc = n;
+    g.ep.bias = bias.data();
+    std::vector<float> c1(m * n), c2(m * n);
+    g.c = c1.data();
+    kernels::gemm_f32_packed(kr, g, nullptr);
+    g.c = c2.data();
+    kernels::gemm_f32_packed(kr, g, pool.p);
+    EXPECT_EQ(c1, c2) << "m" << m;  // tiles only partition the work: identical sums
+  }
 }
 
 }  // namespace
