@@ -302,7 +302,7 @@ class LayoutPass {
     // gets its own name back.
     std::string name;
     if (is_identity(target) && p.phys != v && !g_.find(v)->is_constant()) name = v;
-    else name = g_.unique_name(v + (target == kToNhwc ? "_nhwc" : "_nchw"));
+    else name = g_.unique_name(v + (target == kToNhwc ? "_nhwc" : is_identity(target) ? "_nchw" : "_perm"));
     cache_[key] = name;
     size_t esize = element_size(src.dtype);
     if (src.is_constant() && esize) {
