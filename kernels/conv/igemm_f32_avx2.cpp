@@ -22,98 +22,105 @@ inline __m256i lane_mask(size_t n) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - n));
 }
 
-template <int NV>  // 8-float vectors per row: 2 (16 channels) or 1 (8)
-void igemm_block_avx2(const IgemmF32Block& b) {
+// Stores rows [0, mr) of acc[row][vector] with residual and clamp; nc columns (partial: masked).
+template <int NV>
+inline void store_rows(const IgemmF32Block& b, const __m256 (&acc)[kMR][NV]) {
   constexpr size_t NR = 8 * NV;
-  __m256 acc[kMR][NV];
-  const float* w = b.w;
-#pragma GCC unroll 2
-  for (int v = 0; v < NV; ++v) {
-    const __m256 bias = _mm256_loadu_ps(w + 8 * v);
-#pragma GCC unroll 6
-    for (size_t i = 0; i < kMR; ++i) acc[i][v] = bias;
-  }
-  w += NR;
-  const float* const* a = b.a;
-  const size_t kc = b.kc;
-  for (size_t t = b.ks; t != 0; --t, a += kMR) {
-    const float* a0 = offset_row(a[0], b.zero, b.a_offset);
-    const float* a1 = offset_row(a[1], b.zero, b.a_offset);
-    const float* a2 = offset_row(a[2], b.zero, b.a_offset);
-    const float* a3 = offset_row(a[3], b.zero, b.a_offset);
-    const float* a4 = offset_row(a[4], b.zero, b.a_offset);
-    const float* a5 = offset_row(a[5], b.zero, b.a_offset);
-    for (size_t k = 0; k < kc; ++k, w += NR) {
-      __m256 wv[NV];
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) wv[v] = _mm256_loadu_ps(w + 8 * v);
-      __m256 x;
-      x = _mm256_broadcast_ss(a0 + k);
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[0][v] = _mm256_fmadd_ps(x, wv[v], acc[0][v]);
-      x = _mm256_broadcast_ss(a1 + k);
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[1][v] = _mm256_fmadd_ps(x, wv[v], acc[1][v]);
-      x = _mm256_broadcast_ss(a2 + k);
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[2][v] = _mm256_fmadd_ps(x, wv[v], acc[2][v]);
-      x = _mm256_broadcast_ss(a3 + k);
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[3][v] = _mm256_fmadd_ps(x, wv[v], acc[3][v]);
-      x = _mm256_broadcast_ss(a4 + k);
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[4][v] = _mm256_fmadd_ps(x, wv[v], acc[4][v]);
-      x = _mm256_broadcast_ss(a5 + k);
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[5][v] = _mm256_fmadd_ps(x, wv[v], acc[5][v]);
-    }
-  }
-
   const __m256 lo = _mm256_set1_ps(b.out_min), hi = _mm256_set1_ps(b.out_max);
   if (b.nc == NR) {
-#pragma GCC unroll 6
-    for (size_t i = 0; i < kMR; ++i) {
-      if (i >= b.mr) break;
+    for (size_t i = 0; i < b.mr; ++i) {
       float* c = b.c + i * b.ldc;
       const float* r = b.residual ? b.residual + i * b.ldr : nullptr;
-#pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) {
         __m256 y = acc[i][v];
         if (r) y = _mm256_add_ps(y, _mm256_loadu_ps(r + 8 * v));
-        y = _mm256_min_ps(_mm256_max_ps(y, lo), hi);
-        _mm256_storeu_ps(c + 8 * v, y);
+        _mm256_storeu_ps(c + 8 * v, _mm256_min_ps(_mm256_max_ps(y, lo), hi));
       }
     }
     return;
   }
-  // Partial width: full vectors, then one masked vector.
-  for (size_t i = 0; i < kMR && i < b.mr; ++i) {
+  for (size_t i = 0; i < b.mr; ++i) {
     float* c = b.c + i * b.ldc;
     const float* r = b.residual ? b.residual + i * b.ldr : nullptr;
     size_t done = 0;
-    for (int v = 0; v < NV; ++v) {
+    for (int v = 0; v < NV && done < b.nc; ++v) {
       const size_t n = b.nc - done;
-      if (n == 0) break;
       __m256 y = acc[i][v];
       if (n >= 8) {
         if (r) y = _mm256_add_ps(y, _mm256_loadu_ps(r + done));
-        y = _mm256_min_ps(_mm256_max_ps(y, lo), hi);
-        _mm256_storeu_ps(c + done, y);
+        _mm256_storeu_ps(c + done, _mm256_min_ps(_mm256_max_ps(y, lo), hi));
         done += 8;
       } else {
         const __m256i mask = lane_mask(n);
         if (r) y = _mm256_add_ps(y, _mm256_maskload_ps(r + done, mask));
-        y = _mm256_min_ps(_mm256_max_ps(y, lo), hi);
-        _mm256_maskstore_ps(c + done, mask, y);
+        _mm256_maskstore_ps(c + done, mask, _mm256_min_ps(_mm256_max_ps(y, lo), hi));
         done = b.nc;
       }
     }
   }
 }
 
+#define POCKET_IGEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
+// Accumulators are named variables, not an array: GCC keeps them in registers only then.
+void block_6x16(const IgemmF32Block& b) {
+  const float* w = b.w;
+  const __m256 bias0 = _mm256_loadu_ps(w), bias1 = _mm256_loadu_ps(w + 8);
+#define DECL(i) __m256 c##i##0 = bias0, c##i##1 = bias1;
+  POCKET_IGEMM_ROWS(DECL)
+#undef DECL
+  w += 16;
+  const float* const* a = b.a;
+  const size_t kc = b.kc;
+  for (size_t t = b.ks; t != 0; --t, a += kMR) {
+#define ROW(i) const float* a##i = offset_row(a[i], b.zero, b.a_offset);
+    POCKET_IGEMM_ROWS(ROW)
+#undef ROW
+    for (size_t k = 0; k < kc; ++k, w += 16) {
+      const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+#define FMA(i)                                        \
+  {                                                   \
+    const __m256 x = _mm256_broadcast_ss(a##i + k);   \
+    c##i##0 = _mm256_fmadd_ps(x, w0, c##i##0);        \
+    c##i##1 = _mm256_fmadd_ps(x, w1, c##i##1);        \
+  }
+      POCKET_IGEMM_ROWS(FMA)
+#undef FMA
+    }
+  }
+  const __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  store_rows<2>(b, acc);
+}
+
+void block_6x8(const IgemmF32Block& b) {
+  const float* w = b.w;
+  const __m256 bias = _mm256_loadu_ps(w);
+#define DECL(i) __m256 c##i = bias;
+  POCKET_IGEMM_ROWS(DECL)
+#undef DECL
+  w += 8;
+  const float* const* a = b.a;
+  const size_t kc = b.kc;
+  for (size_t t = b.ks; t != 0; --t, a += kMR) {
+#define ROW(i) const float* a##i = offset_row(a[i], b.zero, b.a_offset);
+    POCKET_IGEMM_ROWS(ROW)
+#undef ROW
+    for (size_t k = 0; k < kc; ++k, w += 8) {
+      const __m256 w0 = _mm256_loadu_ps(w);
+#define FMA(i) c##i = _mm256_fmadd_ps(_mm256_broadcast_ss(a##i + k), w0, c##i);
+      POCKET_IGEMM_ROWS(FMA)
+#undef FMA
+    }
+  }
+  const __m256 acc[kMR][1] = {{c0}, {c1}, {c2}, {c3}, {c4}, {c5}};
+  store_rows<1>(b, acc);
+}
+
+#undef POCKET_IGEMM_ROWS
+
 }  // namespace
 
-void igemm_f32_ukernel_6x16_avx2(const IgemmF32Block& b) { igemm_block_avx2<2>(b); }
-void igemm_f32_ukernel_6x8_avx2(const IgemmF32Block& b) { igemm_block_avx2<1>(b); }
+void igemm_f32_ukernel_6x16_avx2(const IgemmF32Block& b) { block_6x16(b); }
+void igemm_f32_ukernel_6x8_avx2(const IgemmF32Block& b) { block_6x8(b); }
 
 }  // namespace pocket::kernels
