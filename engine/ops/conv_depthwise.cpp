@@ -3,6 +3,7 @@
 // clamp are applied in the kernel's store. 3x3 and 5x5 at stride 1 or 2 run register-blocked
 // interiors; other kernel sizes and strides (up to 16x16) run the per-pixel path, still vectorised
 // over channels.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,20 @@ class DepthwiseConv final : public ConvImpl {
  public:
   explicit DepthwiseConv(const ConvDesc& d) : kernel_(kernels::dwconv_f32_kernel()) {
     const auto& q = d.p;
-    packed_.resize(kernels::dwconv_f32_packed_floats(q.in_c, q.kernel_h, q.kernel_w, kernel_.channel_tile));
-    kernels::dwconv_f32_pack(q.in_c, q.kernel_h, q.kernel_w, kernel_.channel_tile, d.weights_ohwi, d.bias,
-                             packed_.data());
+    const size_t floats = kernels::dwconv_f32_packed_floats(q.in_c, q.kernel_h, q.kernel_w, kernel_.channel_tile);
+    auto pack = [&](void* dst) {
+      kernels::dwconv_f32_pack(q.in_c, q.kernel_h, q.kernel_w, kernel_.channel_tile, d.weights_ohwi, d.bias,
+                               static_cast<float*>(dst));
+    };
+    if (d.weight_cache) {
+      shared_ = d.weight_cache->get_or_pack(d.cache_key + "/pocket.dwconv." + kernel_.name, floats * sizeof(float),
+                                            pack);
+      p_.packed = shared_->as<float>();
+    } else {
+      own_.resize(floats);
+      pack(own_.data());
+      p_.packed = own_.data();
+    }
     zeros_.assign(kernels::dwconv_f32_zero_floats(q.in_w, q.in_c), 0.f);
     p_.batch = q.batch;
     p_.in_h = q.in_h, p_.in_w = q.in_w, p_.channels = q.in_c;
@@ -27,7 +39,6 @@ class DepthwiseConv final : public ConvImpl {
     p_.kernel_h = q.kernel_h, p_.kernel_w = q.kernel_w;
     p_.stride_h = q.stride_h, p_.stride_w = q.stride_w;
     p_.pad_top = q.pad_top, p_.pad_left = q.pad_left;
-    p_.packed = packed_.data();
     p_.zeros = zeros_.data();
     p_.out_min = q.out_min, p_.out_max = q.out_max;
   }
@@ -47,7 +58,9 @@ class DepthwiseConv final : public ConvImpl {
  private:
   const kernels::DwConvF32Kernel& kernel_;
   kernels::DwConvF32Params p_;
-  std::vector<float> packed_, zeros_;
+  std::shared_ptr<const PackedWeights> shared_;  // from the model's weight cache, or
+  std::vector<float> own_;                        // packed here when there is none
+  std::vector<float> zeros_;
 };
 
 bool dw_supports(const ConvDesc& d) {

@@ -3,9 +3,10 @@
 // its own ISA flags. V provides: reg, kWidth, load, load_part (n < kWidth lanes, rest 0), store,
 // store_part, fma(a, b, c) = a * b + c, add, min, max, set1.
 //
-// One call covers output pixels [ox0, ox1) of one output row, for all channels, one channel group
-// (kWidth channels) at a time. Within a group the row splits into a left border, an interior whose
-// windows lie inside the image horizontally, and a right border. 3x3 and 5x5 interiors (stride 1
+// One call covers output pixels [ox0, ox1) of one output row, for all channels. The row splits into
+// a left border, an interior whose windows lie inside the image horizontally, and a right border;
+// each pixel (or block of pixels) runs every channel group (kWidth channels) before moving on, so
+// the input columns it reads stay in L1. 3x3 and 5x5 interiors (stride 1
 // or 2) run register blocks of 8/4/2/1 output pixels: each input vector is loaded once per kernel
 // row and feeds every (pixel, tap) pair that uses it. Borders and other kernel sizes go pixel by
 // pixel with the column range of the window clipped to the image. Rows above and below the image
@@ -43,19 +44,41 @@ inline void finish(const Row<V>& c, typename V::reg acc, int64_t ox, int64_t c0,
   else V::store(c.y + off, acc);
 }
 
-// Any kernel size: one output pixel, the window's columns clipped to the image.
+// Any kernel size: one output pixel, the window's columns clipped to the image. Four accumulators
+// (kernel row parity x column parity) keep the FMA chains short.
 template <class V, bool P>
 inline void pixel(const Row<V>& c, const float* wg, int64_t ox, int64_t c0, int n) {
+  using R = typename V::reg;
   constexpr int T = V::kWidth;
   const int64_t ix = ox * c.SW - c.pad_left;
   const int64_t kx0 = std::max<int64_t>(0, -ix), kx1 = std::min<int64_t>(c.KW, c.in_w - ix);
-  typename V::reg acc = V::load(wg + c.KH * c.KW * T);
-  for (int64_t ky = 0; ky < c.KH; ++ky) {
+  R a0 = V::load(wg + c.KH * c.KW * T), a1 = V::set1(0.f), a2 = a1, a3 = a1;
+  auto kernel_row = [&](int64_t ky, R& A, R& B) {
     const float* r = c.rows[ky] + ix * c.C + c0;
     const float* w = wg + ky * c.KW * T;
-    for (int64_t kx = kx0; kx < kx1; ++kx) acc = V::fma(ld<V, P>(r + kx * c.C, n), V::load(w + kx * T), acc);
+    int64_t kx = kx0;
+    for (; kx + 2 <= kx1; kx += 2) {
+      A = V::fma(ld<V, P>(r + kx * c.C, n), V::load(w + kx * T), A);
+      B = V::fma(ld<V, P>(r + (kx + 1) * c.C, n), V::load(w + (kx + 1) * T), B);
+    }
+    if (kx < kx1) A = V::fma(ld<V, P>(r + kx * c.C, n), V::load(w + kx * T), A);
+  };
+  int64_t ky = 0;
+  for (; ky + 2 <= c.KH; ky += 2) {
+    kernel_row(ky, a0, a1);
+    kernel_row(ky + 1, a2, a3);
   }
-  finish<V, P>(c, acc, ox, c0, n);
+  if (ky < c.KH) kernel_row(ky, a0, a1);
+  finish<V, P>(c, V::add(V::add(a0, a1), V::add(a2, a3)), ox, c0, n);
+}
+
+// Every channel group of one output pixel.
+template <class V>
+inline void pixel_all(const Row<V>& c, const float* packed, int64_t group_floats, int64_t ox) {
+  constexpr int T = V::kWidth;
+  int64_t c0 = 0;
+  for (; c0 + T <= c.C; c0 += T) pixel<V, false>(c, packed + (c0 / T) * group_floats, ox, c0, T);
+  if (c0 < c.C) pixel<V, true>(c, packed + (c0 / T) * group_floats, ox, c0, static_cast<int>(c.C - c0));
 }
 
 // PX consecutive interior output pixels starting at ox, K x K kernel, stride S.
@@ -90,25 +113,23 @@ inline void block(const Row<V>& c, const float* wg, int64_t ox, int64_t c0, int 
   for (int p = 0; p < PX; ++p) finish<V, P>(c, acc[p], ox + p, c0, n);
 }
 
-template <class V, bool P, int K, int S>
-inline void interior(const Row<V>& c, const float* wg, int64_t ox, int64_t end, int64_t c0, int n) {
-  for (; ox + 8 <= end; ox += 8) block<V, P, K, S, 8>(c, wg, ox, c0, n);
-  if (ox + 4 <= end) block<V, P, K, S, 4>(c, wg, ox, c0, n), ox += 4;
-  if (ox + 2 <= end) block<V, P, K, S, 2>(c, wg, ox, c0, n), ox += 2;
-  if (ox < end) block<V, P, K, S, 1>(c, wg, ox, c0, n);
+// PX pixels, every channel group: the block's input columns (all channels) stay in L1 while the
+// groups walk across them.
+template <class V, int K, int S, int PX>
+inline void block_all(const Row<V>& c, const float* packed, int64_t group_floats, int64_t ox) {
+  constexpr int T = V::kWidth;
+  int64_t c0 = 0;
+  for (; c0 + T <= c.C; c0 += T) block<V, false, K, S, PX>(c, packed + (c0 / T) * group_floats, ox, c0, T);
+  if (c0 < c.C)
+    block<V, true, K, S, PX>(c, packed + (c0 / T) * group_floats, ox, c0, static_cast<int>(c.C - c0));
 }
 
-template <class V, bool P>
-void group(const Row<V>& c, const float* wg, int64_t ox0, int64_t lo, int64_t hi, int64_t ox1, int64_t c0, int n) {
-  for (int64_t ox = ox0; ox < lo; ++ox) pixel<V, P>(c, wg, ox, c0, n);
-  const int64_t k = c.KH == c.KW ? c.KH : 0;
-  if (k == 3 && c.SW == 1) interior<V, P, 3, 1>(c, wg, lo, hi, c0, n);
-  else if (k == 3 && c.SW == 2) interior<V, P, 3, 2>(c, wg, lo, hi, c0, n);
-  else if (k == 5 && c.SW == 1) interior<V, P, 5, 1>(c, wg, lo, hi, c0, n);
-  else if (k == 5 && c.SW == 2) interior<V, P, 5, 2>(c, wg, lo, hi, c0, n);
-  else
-    for (int64_t ox = lo; ox < hi; ++ox) pixel<V, P>(c, wg, ox, c0, n);
-  for (int64_t ox = hi; ox < ox1; ++ox) pixel<V, P>(c, wg, ox, c0, n);
+template <class V, int K, int S>
+inline void interior(const Row<V>& c, const float* packed, int64_t group_floats, int64_t ox, int64_t end) {
+  for (; ox + 8 <= end; ox += 8) block_all<V, K, S, 8>(c, packed, group_floats, ox);
+  if (ox + 4 <= end) block_all<V, K, S, 4>(c, packed, group_floats, ox), ox += 4;
+  if (ox + 2 <= end) block_all<V, K, S, 2>(c, packed, group_floats, ox), ox += 2;
+  if (ox < end) block_all<V, K, S, 1>(c, packed, group_floats, ox);
 }
 
 template <class V>
@@ -133,12 +154,15 @@ void tile(const DwConvF32Params& p, const float* x, const float* residual, float
   const int64_t lo = std::clamp(first, ox0, ox1);
   const int64_t hi = span < 0 ? lo : std::clamp(span / p.stride_w + 1, lo, ox1);
   const int64_t group_floats = (p.kernel_h * p.kernel_w + 1) * T;
-  for (int64_t c0 = 0; c0 < C; c0 += T) {
-    const float* wg = p.packed + (c0 / T) * group_floats;
-    const int n = static_cast<int>(std::min<int64_t>(T, C - c0));
-    if (n == T) group<V, false>(c, wg, ox0, lo, hi, ox1, c0, n);
-    else group<V, true>(c, wg, ox0, lo, hi, ox1, c0, n);
-  }
+  for (int64_t ox = ox0; ox < lo; ++ox) pixel_all<V>(c, p.packed, group_floats, ox);
+  const int64_t k = c.KH == c.KW ? c.KH : 0;
+  if (k == 3 && c.SW == 1) interior<V, 3, 1>(c, p.packed, group_floats, lo, hi);
+  else if (k == 3 && c.SW == 2) interior<V, 3, 2>(c, p.packed, group_floats, lo, hi);
+  else if (k == 5 && c.SW == 1) interior<V, 5, 1>(c, p.packed, group_floats, lo, hi);
+  else if (k == 5 && c.SW == 2) interior<V, 5, 2>(c, p.packed, group_floats, lo, hi);
+  else
+    for (int64_t ox = lo; ox < hi; ++ox) pixel_all<V>(c, p.packed, group_floats, ox);
+  for (int64_t ox = hi; ox < ox1; ++ox) pixel_all<V>(c, p.packed, group_floats, ox);
 }
 
 }  // namespace pocket::kernels::dwconv_detail
