@@ -13,6 +13,15 @@ struct pocket_model {
 
 struct pocket_session {
   std::unique_ptr<pocket::Session> session;
+  std::string notices;  // session->notices() joined with '\n'
+
+  void refresh_notices() {
+    notices.clear();
+    for (const std::string& n : session->notices()) {
+      if (!notices.empty()) notices += '\n';
+      notices += n;
+    }
+  }
 };
 
 namespace {
@@ -98,7 +107,11 @@ int pocket_model_preprocessing(const pocket_model* model, pocket_preprocessing* 
 }
 
 void pocket_session_options_init(pocket_session_options* options) {
-  if (options) options->num_threads = 1;
+  if (!options) return;
+  options->num_threads = 1;
+  options->tune = 0;
+  options->tuning_file = nullptr;
+  options->adaptive_threads = 1;
 }
 
 pocket_status pocket_session_create(const pocket_model* model, const pocket_session_options* options,
@@ -106,12 +119,18 @@ pocket_status pocket_session_create(const pocket_model* model, const pocket_sess
   if (!model || !out_session) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_create: model and out_session must not be NULL");
   *out_session = nullptr;
   pocket::SessionOptions o;
-  if (options) o.num_threads = options->num_threads;
+  if (options) {
+    o.num_threads = options->num_threads;
+    o.tune = options->tune != 0;
+    if (options->tuning_file) o.tuning_file = options->tuning_file;
+    o.adaptive_threads = options->adaptive_threads != 0;
+  }
   auto r = pocket::Session::create(model->model, o);
   if (!r.ok()) return to_c(r.status());
   auto* s = new (std::nothrow) pocket_session();
   if (!s) return fail(POCKET_OUT_OF_MEMORY, "out of memory");
   s->session = std::move(r.value());
+  s->refresh_notices();
   *out_session = s;
   return POCKET_OK;
 }
@@ -155,7 +174,9 @@ pocket_status pocket_session_input_data(pocket_session* s, size_t index, void** 
 pocket_status pocket_session_resize_input(pocket_session* s, const char* name, const int64_t* shape, int32_t rank) {
   if (!s || !name || (rank > 0 && !shape) || rank < 0)
     return fail(POCKET_INVALID_ARGUMENT, "pocket_session_resize_input: NULL or invalid argument");
-  return to_c(s->session->resize_input(name, pocket::Shape(shape, shape + rank)));
+  pocket_status st = to_c(s->session->resize_input(name, pocket::Shape(shape, shape + rank)));
+  s->refresh_notices();
+  return st;
 }
 
 pocket_status pocket_session_run(pocket_session* s) {
@@ -170,6 +191,8 @@ pocket_status pocket_session_output_data(const pocket_session* s, size_t index, 
   *data = s->session->output(index).data;
   return POCKET_OK;
 }
+
+const char* pocket_session_notices(const pocket_session* s) { return s ? s->notices.c_str() : ""; }
 
 size_t pocket_session_arena_bytes(const pocket_session* s) { return s ? s->session->arena_bytes() : 0; }
 size_t pocket_session_arena_lower_bound(const pocket_session* s) { return s ? s->session->arena_lower_bound() : 0; }

@@ -1,19 +1,437 @@
 #include "engine/session.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <unordered_map>
 
 #include "engine/memory_plan.h"
 #include "format/format.h"
+#include "kernels/cpu_features.h"
 
 namespace pocket {
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// ---- Tuning file -------------------------------------------------------------------------------
+//
+//   pocket-tuning 1
+//   # threads <TAB> hash <TAB> variant index <TAB> variant name <TAB> node
+//   1	9f0c3a5e2b7d4411	0	pocket.winograd	/layer1/layer1.0/conv1/Conv
+//
+// One line per op with a choice and thread count. The hash covers the op type, every input's
+// dtype, shape and constness, the thread count and the CPU's ISA: when any of them changes, the
+// entry is stale. The node is the node's name, or "#<index>" when the name is empty, repeated or
+// holds a tab or line break.
+
+constexpr const char* kTuningMagic = "pocket-tuning";
+constexpr int kTuningVersion = 1;
+
+struct TuningEntry {
+  int threads = 0;
+  uint64_t hash = 0;
+  int index = 0;
+  std::string variant, node;
+};
+
+struct TuningFile {
+  std::vector<TuningEntry> entries;  // empty when the file is missing or was ignored
+};
+
+std::string isa_name() {
+  const kernels::CpuFeatures& f = kernels::cpu_features();
+#if defined(__x86_64__) || defined(__i386__)
+  std::string s = "x86";
+#elif defined(__aarch64__)
+  std::string s = "arm64";
+#else
+  std::string s = "other";
+#endif
+  if (f.avx2_fma) s += "+avx2";
+  if (f.avx512) s += "+avx512";
+  if (f.avx512vnni) s += "+avx512vnni";
+  if (f.neon) s += "+neon";
+  if (f.neon_dot) s += "+dot";
+  if (f.neon_fp16) s += "+fp16";
+  return s;
+}
+
+struct Fnv {
+  uint64_t h = 1469598103934665603ull;
+  void bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  }
+  void i64(int64_t v) { bytes(&v, sizeof v); }
+  void str(const std::string& s) {
+    i64(static_cast<int64_t>(s.size()));
+    bytes(s.data(), s.size());
+  }
+};
+
+uint64_t choice_hash(const OpContext& ctx, int threads, const std::string& isa) {
+  Fnv f;
+  f.i64(static_cast<int64_t>(ctx.node->op()));
+  f.i64(static_cast<int64_t>(ctx.inputs.size()));
+  for (const Value* v : ctx.inputs) {
+    if (!v) {
+      f.i64(-1);
+      continue;
+    }
+    f.i64(static_cast<int64_t>(v->dtype));
+    f.i64(v->constant ? 1 : 0);
+    f.i64(v->rank());
+    for (int64_t d : v->shape) f.i64(d);
+  }
+  f.i64(threads);
+  f.str(isa);
+  return f.h;
+}
+
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+bool parse_int_field(const std::string& s, int64_t lo, int64_t hi, int64_t* out) {
+  if (s.empty() || s.size() > 18) return false;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+bool parse_hex_field(const std::string& s, uint64_t* out) {
+  if (s.size() != 16) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return false;
+    v = v << 4 | static_cast<uint64_t>(d);
+  }
+  *out = v;
+  return true;
+}
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> f;
+  size_t start = 0;
+  for (;;) {
+    size_t tab = line.find('\t', start);
+    if (tab == std::string::npos || f.size() == 4) {  // the node name (last) may hold anything but a line break
+      f.push_back(line.substr(start));
+      return f;
+    }
+    f.push_back(line.substr(start, tab - start));
+    start = tab + 1;
+  }
+}
+
+// Missing file: no entries, a notice unless the caller is about to write it. Not a tuning file:
+// an error. Our magic but a bad version or line: no entries, a notice.
+Status read_tuning_file(const std::string& path, bool tuning, TuningFile* out, std::vector<std::string>* notices) {
+  out->entries.clear();
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      if (!tuning) notices->push_back("tuning file '" + path + "' does not exist: every op uses its default kernel choice");
+      return Status::Ok();
+    }
+    return io_error("cannot read tuning file '" + path + "': " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return io_error("tuning file '" + path + "' is not a regular file");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return io_error("cannot open tuning file '" + path + "': " + std::strerror(errno));
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) {
+    text.append(buf, n);
+    if (text.size() > (64u << 20)) break;
+  }
+  const bool read_error = std::ferror(f) != 0;
+  std::fclose(f);
+  if (read_error) return io_error("cannot read tuning file '" + path + "'");
+  if (text.empty()) return Status::Ok();
+
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < text.size();) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(start, nl - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    start = nl + 1;
+  }
+  const std::string magic = std::string(kTuningMagic) + " ";
+  if (lines[0].compare(0, magic.size(), magic) != 0)
+    return invalid_argument("'" + path + "' is not a Pocket tuning file (its first line is not '" + magic +
+                            std::to_string(kTuningVersion) + "')");
+  if (lines[0] != magic + std::to_string(kTuningVersion)) {
+    notices->push_back("tuning file '" + path + "' has another format version ('" + lines[0].substr(0, 40) +
+                       "'): ignored" + (tuning ? ", will be rewritten" : ""));
+    return Status::Ok();
+  }
+  std::vector<TuningEntry> entries;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f = split_tabs(line);
+    TuningEntry e;
+    int64_t threads = 0, index = 0;
+    bool ok = f.size() == 5 && parse_int_field(f[0], 1, 1024, &threads) && parse_hex_field(f[1], &e.hash) &&
+              parse_int_field(f[2], 0, 1 << 20, &index) && !f[3].empty() && !f[4].empty();
+    if (!ok) {
+      notices->push_back("tuning file '" + path + "' is corrupt (line " + std::to_string(i + 1) +
+                         " is not 'threads<TAB>hash<TAB>index<TAB>variant<TAB>node'): ignored" +
+                         (tuning ? ", will be rewritten" : ""));
+      return Status::Ok();
+    }
+    e.threads = static_cast<int>(threads);
+    e.index = static_cast<int>(index);
+    e.variant = std::move(f[3]);
+    e.node = std::move(f[4]);
+    entries.push_back(std::move(e));
+  }
+  out->entries = std::move(entries);
+  return Status::Ok();
+}
+
+// Writes atomically (a temporary file renamed over the target).
+Status write_tuning_file(const std::string& path, const std::vector<TuningEntry>& entries, const std::string& isa) {
+  std::string text = std::string(kTuningMagic) + " " + std::to_string(kTuningVersion) + "\n";
+  text += "# Kernel choices timed by Pocket (SessionOptions::tune) on " + isa + ".\n";
+  text += "# threads<TAB>hash of op, input shapes, threads and ISA<TAB>variant index<TAB>variant<TAB>node\n";
+  for (const TuningEntry& e : entries)
+    text += std::to_string(e.threads) + "\t" + hex64(e.hash) + "\t" + std::to_string(e.index) + "\t" + e.variant + "\t" +
+            e.node + "\n";
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return io_error("cannot write tuning file '" + path + "': " + std::strerror(errno));
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const bool closed = std::fclose(f) == 0;
+  if (!ok || !closed) {
+    std::remove(tmp.c_str());
+    return io_error("cannot write tuning file '" + path + "'");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    return io_error("cannot write tuning file '" + path + "': " + std::strerror(err));
+  }
+  return Status::Ok();
+}
+
+// ---- Tuning: timing one variant on temporary buffers --------------------------------------------
+
+// Zeroed 64-byte-aligned blocks with the arena's 64-byte tail, freed together.
+class TempBuffers {
+ public:
+  TempBuffers() = default;
+  TempBuffers(const TempBuffers&) = delete;
+  TempBuffers& operator=(const TempBuffers&) = delete;
+  ~TempBuffers() {
+    for (void* p : blocks_) std::free(p);
+  }
+  void* alloc(size_t bytes) {
+    const size_t size = format::align_up(bytes, format::kWeightAlignment) + format::kWeightAlignment;
+    void* p = std::aligned_alloc(format::kWeightAlignment, size);
+    if (!p) return nullptr;
+    std::memset(p, 0, size);
+    blocks_.push_back(p);
+    return p;
+  }
+
+ private:
+  std::vector<void*> blocks_;
+};
+
+uint16_t half_bits(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  const uint32_t sign = (b >> 16) & 0x8000u;
+  const int32_t exp = static_cast<int32_t>((b >> 23) & 0xff) - 127 + 15;
+  if (exp <= 0) return static_cast<uint16_t>(sign);  // tiny values: signed zero is enough here
+  return static_cast<uint16_t>(sign | static_cast<uint32_t>(exp) << 10 | ((b >> 13) & 0x3ff));
+}
+
+// Deterministic values in [-1, 1) for floating-point inputs, zeros (valid indices) for the rest.
+void fill_deterministic(Value& v, uint32_t seed) {
+  const int64_t n = v.elements();
+  uint32_t s = seed * 2654435761u + 12345u;
+  auto next = [&]() {
+    s = s * 1664525u + 1013904223u;
+    return static_cast<float>(s >> 8) * (2.0f / 16777216.0f) - 1.0f;
+  };
+  switch (v.dtype) {
+    case DType::F32:
+      for (int64_t i = 0; i < n; ++i) v.as<float>()[i] = next();
+      break;
+    case DType::F64:
+      for (int64_t i = 0; i < n; ++i) v.as<double>()[i] = next();
+      break;
+    case DType::F16:
+      for (int64_t i = 0; i < n; ++i) v.as<uint16_t>()[i] = half_bits(next());
+      break;
+    case DType::BF16:
+      for (int64_t i = 0; i < n; ++i) {
+        float x = next();
+        uint32_t b;
+        std::memcpy(&b, &x, 4);
+        v.as<uint16_t>()[i] = static_cast<uint16_t>(b >> 16);
+      }
+      break;
+    default: break;  // already zero
+  }
+}
+
+// The median run time of a freshly prepared op (variant `variant`) on temporary buffers, in ms;
+// -1 when the op refuses the variant. A variant whose first run is far slower than best_ms gets
+// that one run only.
+double time_variant(const OpContext& real, OpFactory factory, int variant, double best_ms) {
+  std::vector<Value> ins(real.inputs.size()), outs(real.outputs.size());
+  OpContext ctx;
+  ctx.node = real.node;
+  ctx.pool = real.pool;
+  ctx.num_threads = real.num_threads;
+  ctx.weight_cache = real.weight_cache;  // the heuristic's pick, already packed, is found there
+  ctx.variant = variant;
+  TempBuffers buffers;
+  for (size_t i = 0; i < real.inputs.size(); ++i) {
+    if (!real.inputs[i]) {
+      ctx.inputs.push_back(nullptr);
+      continue;
+    }
+    ins[i] = *real.inputs[i];
+    if (!ins[i].constant) {
+      ins[i].data = buffers.alloc(ins[i].bytes());
+      if (!ins[i].data) return -1;
+      fill_deterministic(ins[i], static_cast<uint32_t>(i));
+    }
+    ctx.inputs.push_back(&ins[i]);
+  }
+  for (size_t i = 0; i < real.outputs.size(); ++i) {
+    outs[i] = *real.outputs[i];
+    outs[i].data = nullptr;
+    ctx.outputs.push_back(&outs[i]);
+  }
+  std::unique_ptr<Op> op = factory();
+  if (!op->prepare(ctx).ok() || op->chosen_variant() != variant) return -1;
+  for (Value& o : outs) {
+    if (o.elements() < 0) return -1;
+    o.data = buffers.alloc(o.bytes());
+    if (!o.data) return -1;
+  }
+  if (ctx.scratch_bytes) {
+    ctx.scratch = buffers.alloc(ctx.scratch_bytes);
+    if (!ctx.scratch) return -1;
+  }
+  if (!op->bind(ctx).ok()) return -1;
+
+  auto t0 = Clock::now();
+  op->run(ctx);  // warm-up: packed weights and buffers come into cache
+  double first = ms_since(t0);
+  if (best_ms > 0 && first > 3 * best_ms) {
+    // Far slower than the best so far; one more run so that a preemption does not decide it.
+    t0 = Clock::now();
+    op->run(ctx);
+    first = std::min(first, ms_since(t0));
+    if (first > 3 * best_ms) return first;
+  }
+  std::vector<double> samples;
+  double elapsed = 0;
+  for (;;) {
+    t0 = Clock::now();
+    op->run(ctx);
+    const double t = ms_since(t0);
+    samples.push_back(t);
+    elapsed += t;
+    const size_t k = samples.size();
+    if (k >= 21 || (k >= 5 && elapsed >= 2.0) || (k >= 3 && elapsed >= 30.0)) break;
+    if (best_ms > 0 && k >= 2 && elapsed / k > 3 * best_ms) break;
+  }
+  std::sort(samples.begin(), samples.end());
+  const size_t k = samples.size();
+  return k % 2 ? samples[k / 2] : 0.5 * (samples[k / 2 - 1] + samples[k / 2]);
+}
+
+// Picks the fastest timed variant; the heuristic's own pick keeps its place unless another is
+// more than 3% faster (timings on a loaded machine jitter by about that much).
+int fastest(const std::vector<double>& ms, int heuristic) {
+  int best = -1;
+  for (size_t i = 0; i < ms.size(); ++i)
+    if (ms[i] >= 0 && (best < 0 || ms[i] < ms[best])) best = static_cast<int>(i);
+  if (best < 0) return heuristic;
+  if (heuristic >= 0 && heuristic < static_cast<int>(ms.size()) && ms[heuristic] >= 0 &&
+      ms[heuristic] <= ms[best] * 1.03)
+    return heuristic;
+  return best;
+}
+
+// Init times are grouped by op type and kernel ("Conv xnnpack.conv2d"): packing costs differ by kernel.
+std::string per_op_key(const char* op, const std::string& kernel) { return std::string(op) + " " + kernel; }
+
+void add_prepare_time(std::map<std::string, InitTimes::PerOp>& per_op, const char* op, const std::string& kernel,
+                      double ms) {
+  InitTimes::PerOp& s = per_op[per_op_key(op, kernel)];
+  s.op = per_op_key(op, kernel);
+  s.count++;
+  s.prepare_ms += ms;
+}
+
+}  // namespace
+
+const char* choice_source_name(ChoiceSource s) {
+  switch (s) {
+    case ChoiceSource::kHeuristic: return "heuristic";
+    case ChoiceSource::kTuned: return "tuned";
+    case ChoiceSource::kFile: return "file";
+  }
+  return "?";
+}
+
 Session::~Session() {
   ops_.clear();  // ops may hold XNNPACK operators that point into the arena
-  std::free(arena_);
+  free_arena();
   if (pool_) pthreadpool_destroy(pool_);
+}
+
+// The arena is an anonymous mapping: zero-filled and page-aligned without touching it, so
+// creation does not pay for zeroing and faulting in every page (the first run touches them).
+Status Session::alloc_arena(size_t bytes) {
+  free_arena();
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t size = (bytes + page - 1) / page * page;
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return Status(StatusCode::kOutOfMemory, "cannot allocate an arena of " + std::to_string(bytes) + " bytes");
+  arena_ = p;
+  arena_mapped_ = size;
+  return Status::Ok();
+}
+
+void Session::free_arena() {
+  if (arena_) ::munmap(arena_, arena_mapped_);
+  arena_ = nullptr;
+  arena_mapped_ = 0;
 }
 
 Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> model,
@@ -21,6 +439,7 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   if (!model) return invalid_argument("session needs a model");
   if (options.num_threads < 1 || options.num_threads > 1024)
     return invalid_argument("num_threads must be between 1 and 1024, got " + std::to_string(options.num_threads));
+  const auto t0 = Clock::now();
   std::unique_ptr<Session> s(new Session());
   s->model_ = std::move(model);
   s->options_ = options;
@@ -28,6 +447,7 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
     s->pool_ = pthreadpool_create(static_cast<size_t>(options.num_threads));
     if (!s->pool_) return internal_error("cannot create a thread pool of " + std::to_string(options.num_threads));
   }
+  s->run_pool_ = s->pool_;
   const fb::Graph& g = s->model_->graph();
   const size_t nt = g.tensors()->size();
   s->values_.resize(nt);
@@ -48,20 +468,61 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   for (int32_t idx : s->inputs_)
     for (int64_t& d : s->values_[idx].shape)
       if (d < 0) d = 1;
+  const double setup_ms = ms_since(t0);
   POCKET_RETURN_IF_ERROR(s->prepare_all());
+  s->init_times_.setup_ms = setup_ms;
+  s->init_times_.total_ms = ms_since(t0);
   return s;
 }
 
 Status Session::prepare_all() {
+  const auto t_all = Clock::now();
   const fb::Graph& g = model_->graph();
   const size_t nn = g.nodes()->size();
+  // The previous ops (resize_input) stay alive until the new ones are prepared, so that weights
+  // they packed are found in the model's weight cache instead of being packed again.
+  std::vector<std::unique_ptr<Op>> previous_ops = std::move(ops_);
   ops_.clear();
   contexts_.clear();
-  std::free(arena_);
-  arena_ = nullptr;
+  choices_.clear();
+  notices_.clear();
+  init_times_ = InitTimes{};
+  adaptive_ = Adaptive{};
+  run_pool_ = pool_;
+  free_arena();
   ops_.reserve(nn);
   contexts_.resize(nn);
 
+  // Kernel choice inputs: the tuning file (if any) and each node's key in it.
+  const bool tune = options_.tune;
+  const bool use_file = !options_.tuning_file.empty();
+  TuningFile file;
+  std::map<std::pair<std::string, int>, const TuningEntry*> entry_of;
+  int missing_entries = 0;  // ops with a choice but no entry for this thread count
+  int stale_entries = 0;    // the first few are named in notices, the rest counted
+  std::vector<std::string> node_key(nn);
+  std::string isa;
+  if (tune || use_file) {
+    const auto t0 = Clock::now();
+    isa = isa_name();
+    if (use_file) POCKET_RETURN_IF_ERROR(read_tuning_file(options_.tuning_file, tune, &file, &notices_));
+    for (const TuningEntry& e : file.entries) entry_of[{e.node, e.threads}] = &e;
+    std::unordered_map<std::string_view, int> name_count;
+    for (size_t n = 0; n < nn; ++n) {
+      const fb::Node* node = g.nodes()->Get(static_cast<flatbuffers::uoffset_t>(n));
+      if (node->name()) name_count[node->name()->string_view()]++;
+    }
+    for (size_t n = 0; n < nn; ++n) {
+      const fb::Node* node = g.nodes()->Get(static_cast<flatbuffers::uoffset_t>(n));
+      std::string_view name = node->name() ? node->name()->string_view() : std::string_view();
+      const bool plain = !name.empty() && name_count[name] == 1 && name.find_first_of("\t\r\n") == std::string_view::npos &&
+                         name[0] != '#';
+      node_key[n] = plain ? std::string(name) : "#" + std::to_string(n);
+    }
+    init_times_.tune_ms += ms_since(t0);
+  }
+
+  std::map<std::string, InitTimes::PerOp> per_op;
   // Shape inference and prepare, in topological order.
   for (size_t n = 0; n < nn; ++n) {
     const fb::Node* node = g.nodes()->Get(static_cast<flatbuffers::uoffset_t>(n));
@@ -69,6 +530,7 @@ Status Session::prepare_all() {
     ctx.node = node;
     ctx.pool = pool_;
     ctx.num_threads = options_.num_threads;
+    ctx.weight_cache = &model_->weight_cache();
     for (int32_t idx : *node->inputs()) ctx.inputs.push_back(idx < 0 ? nullptr : &values_[idx]);
     for (int32_t idx : *node->outputs()) {
       values_[idx].data = nullptr;
@@ -76,15 +538,115 @@ Status Session::prepare_all() {
     }
     OpFactory factory = op_factory(node->op());
     if (!factory) return ctx.fail(StatusCode::kUnsupported, "this build has no kernel for this op");
-    ops_.push_back(factory());
-    POCKET_RETURN_IF_ERROR(ops_.back()->prepare(ctx));
+    const char* op_name = fb::EnumNameOpType(node->op());
+    double prepare_ms = 0;
+
+    // A saved choice is tried first (by index), then checked by name once the op lists its variants.
+    const TuningEntry* entry = nullptr;
+    if (tune || use_file) {
+      const uint64_t hash = choice_hash(ctx, options_.num_threads, isa);
+      auto it = entry_of.find({node_key[n], options_.num_threads});
+      if (it != entry_of.end()) {
+        if (it->second->hash == hash) {
+          entry = it->second;
+        } else if (++stale_entries <= 3) {
+          notices_.push_back("tuning file entry for " + ctx.op_name() +
+                             " is stale (op, input shapes or CPU changed): ignored");
+        }
+      }
+    }
+    auto prepare = [&](int variant) -> Status {
+      const auto t0 = Clock::now();
+      if (ops_.size() > n) ops_.pop_back();
+      ops_.push_back(factory());
+      ctx.variant = variant;
+      ctx.scratch_bytes = 0;
+      Status st = ops_.back()->prepare(ctx);
+      prepare_ms += ms_since(t0);
+      return st;
+    };
+    POCKET_RETURN_IF_ERROR(prepare(entry && !tune ? entry->index : -1));
     for (Value* out : ctx.outputs) {
       if (out->elements() < 0)
         return ctx.fail(StatusCode::kInternal, "output '" + std::string(out->name) + "' has no valid shape after prepare");
     }
+    std::vector<std::string> variants = ops_.back()->variants();
+    if (variants.size() < 2) {
+      add_prepare_time(per_op, op_name, ops_.back()->kernel_name(), prepare_ms);
+      continue;
+    }
+
+    KernelChoice choice;
+    choice.node = static_cast<int32_t>(n);
+    choice.op = op_name;
+    choice.name = node->name() ? node->name()->str() : "";
+    choice.variants = variants;
+    choice.chosen = ops_.back()->chosen_variant();
+    if (tune) {
+      const auto t0 = Clock::now();
+      choice.median_ms.assign(variants.size(), -1.0);
+      // Heuristic's pick first, so slow variants can be cut short against it.
+      std::vector<int> order = {choice.chosen};
+      for (int i = 0; i < static_cast<int>(variants.size()); ++i)
+        if (i != choice.chosen) order.push_back(i);
+      double best = -1;
+      for (int i : order) {
+        if (i < 0) continue;
+        const double ms = time_variant(ctx, factory, i, best);
+        choice.median_ms[i] = ms;
+        if (ms >= 0 && (best < 0 || ms < best)) best = ms;
+      }
+      const int pick = fastest(choice.median_ms, choice.chosen);
+      init_times_.tune_ms += ms_since(t0);
+      if (pick != choice.chosen) {
+        POCKET_RETURN_IF_ERROR(prepare(pick));
+        choice.chosen = ops_.back()->chosen_variant();
+      }
+      choice.source = ChoiceSource::kTuned;
+    } else if (entry) {
+      const int have = choice.chosen;
+      if (have >= 0 && have < static_cast<int>(variants.size()) && variants[have] == entry->variant) {
+        choice.source = ChoiceSource::kFile;
+      } else {
+        auto it = std::find(variants.begin(), variants.end(), entry->variant);
+        if (it == variants.end()) {
+          notices_.push_back("tuning file entry for " + ctx.op_name() + " names variant '" + entry->variant +
+                             "', which this op does not offer for these shapes: ignored");
+          POCKET_RETURN_IF_ERROR(prepare(-1));
+          choice.chosen = ops_.back()->chosen_variant();
+        } else {
+          const int want = static_cast<int>(it - variants.begin());
+          POCKET_RETURN_IF_ERROR(prepare(want));  // the op's variant list changed order
+          choice.chosen = ops_.back()->chosen_variant();
+          if (choice.chosen == want)
+            choice.source = ChoiceSource::kFile;
+          else
+            notices_.push_back("tuning file entry for " + ctx.op_name() + ": variant '" + entry->variant +
+                               "' refused these shapes: the default choice is used");
+        }
+      }
+    }
+    if (use_file && !tune && !entry) ++missing_entries;
+    choices_.push_back(std::move(choice));
+    add_prepare_time(per_op, op_name, ops_.back()->kernel_name(), prepare_ms);
   }
+  previous_ops.clear();
+  if (stale_entries > 3)
+    notices_.push_back("... and " + std::to_string(stale_entries - 3) + " more stale tuning file entries: ignored");
+  if (missing_entries > 0 && !file.entries.empty()) {
+    bool any_for_threads = false;
+    for (const TuningEntry& e : file.entries) any_for_threads |= e.threads == options_.num_threads;
+    notices_.push_back(any_for_threads ? "tuning file '" + options_.tuning_file + "' has no entry for " +
+                                             std::to_string(missing_entries) + " of " + std::to_string(choices_.size()) +
+                                             " ops with alternatives: they use their default choice"
+                                       : "tuning file '" + options_.tuning_file + "' has no entries for num_threads = " +
+                                             std::to_string(options_.num_threads) + " (tune once with this "
+                                             "thread count): every op uses its default choice");
+  }
+  for (auto& [name, s] : per_op) init_times_.prepare_ms += s.prepare_ms;  // re-prepares after tuning included
 
   // Views (Op::alias_input) share their input's bytes: root[v] is the value whose buffer v uses.
+  auto t_plan = Clock::now();
   std::vector<int32_t> root(values_.size());
   for (size_t i = 0; i < root.size(); ++i) root[i] = static_cast<int32_t>(i);
   for (size_t n = 0; n < nn; ++n) {
@@ -120,24 +682,60 @@ Status Session::prepare_all() {
     uses[values_.size() + n] = {contexts_[n].scratch_bytes, static_cast<int32_t>(n), static_cast<int32_t>(n)};
   }
   for (int32_t idx : outputs_) extend(idx, last_step);
+  // Inputs keep their bytes for the whole run, so that running again without setting them again
+  // gives the same outputs (a buffer reused after its last reader would leave garbage behind).
+  for (int32_t idx : inputs_) extend(idx, last_step);
 
   MemoryPlan plan = plan_memory(uses, format::kWeightAlignment);
   arena_bytes_ = plan.arena_bytes;
   arena_lower_bound_ = plan.lower_bound;
+  init_times_.plan_ms = ms_since(t_plan);
+
+  auto t_arena = Clock::now();
   // Kernels (XNNPACK's among them) may read up to 16 bytes past a buffer's end: keep a 64-byte tail.
-  arena_ = std::aligned_alloc(format::kWeightAlignment, arena_bytes_ + format::kWeightAlignment);
-  if (!arena_) return Status(StatusCode::kOutOfMemory, "cannot allocate an arena of " + std::to_string(arena_bytes_) + " bytes");
-  std::memset(arena_, 0, arena_bytes_);
+  POCKET_RETURN_IF_ERROR(alloc_arena(arena_bytes_ + format::kWeightAlignment));
   char* base = static_cast<char*>(arena_);
   for (size_t i = 0; i < values_.size(); ++i)
     if (planned[i]) values_[i].data = base + plan.offsets[i];
   for (size_t i = 0; i < values_.size(); ++i)
     if (root[i] != static_cast<int32_t>(i)) values_[i].data = values_[root[i]].data;
+  init_times_.arena_ms = ms_since(t_arena);
+
+  auto t_bind = Clock::now();
   for (size_t n = 0; n < nn; ++n) {
     OpContext& ctx = contexts_[n];
     ctx.scratch = ctx.scratch_bytes ? base + plan.offsets[values_.size() + n] : nullptr;
+    const auto t0 = Clock::now();
     POCKET_RETURN_IF_ERROR(ops_[n]->bind(ctx));
+    per_op[per_op_key(fb::EnumNameOpType(ctx.node->op()), ops_[n]->kernel_name())].bind_ms += ms_since(t0);
   }
+  init_times_.bind_ms = ms_since(t_bind);
+
+  // Per-op-type table, most expensive first.
+  init_times_.per_op.clear();
+  for (auto& [name, s] : per_op) init_times_.per_op.push_back(s);
+  std::sort(init_times_.per_op.begin(), init_times_.per_op.end(), [](const InitTimes::PerOp& a, const InitTimes::PerOp& b) {
+    return a.prepare_ms + a.bind_ms > b.prepare_ms + b.bind_ms;
+  });
+
+  if (tune && use_file) {
+    const auto t0 = Clock::now();
+    std::vector<TuningEntry> entries;
+    for (const TuningEntry& e : file.entries)
+      if (e.threads != options_.num_threads) entries.push_back(e);
+    for (const KernelChoice& c : choices_) {
+      TuningEntry e;
+      e.threads = options_.num_threads;
+      e.hash = choice_hash(contexts_[c.node], options_.num_threads, isa);
+      e.index = c.chosen;
+      e.variant = c.variants[c.chosen];
+      e.node = node_key[c.node];
+      entries.push_back(std::move(e));
+    }
+    POCKET_RETURN_IF_ERROR(write_tuning_file(options_.tuning_file, entries, isa));
+    init_times_.tune_ms += ms_since(t0);
+  }
+  init_times_.total_ms = ms_since(t_all);
   return Status::Ok();
 }
 
@@ -184,27 +782,78 @@ Status Session::resize_input(std::string_view name, const Shape& shape) {
   return prepare_all();
 }
 
-void Session::run() {
+void Session::set_run_pool(pthreadpool_t pool) {
+  if (pool == run_pool_) return;
+  for (OpContext& ctx : contexts_) ctx.pool = pool;
+  run_pool_ = pool;
+}
+
+void Session::run_ops(pthreadpool_t pool) {
+  set_run_pool(pool);
   for (size_t n = 0; n < ops_.size(); ++n) ops_[n]->run(contexts_[n]);
 }
 
+// Adaptive threading. A parallel loop returns only when every worker has checked in, so when
+// another process holds a worker's core, every parallel op waits for the scheduler to give that
+// worker a slice, and a 2-thread run can be several times slower than a 1-thread one. Each run is
+// timed; the mode not in use (pool or calling thread alone) is tried again every probe_interval
+// runs (8, doubling up to 256 while the probes confirm the current mode), and sooner when the
+// current mode gets slower than the other's last figure. A probe switches modes when it is more
+// than 10% faster than the current mode's smoothed latency.
+void Session::run() {
+  if (!pool_ || !options_.adaptive_threads) {
+    run_ops(pool_);
+    return;
+  }
+  Adaptive& a = adaptive_;
+  const bool probe = a.runs >= 2 && a.runs >= a.next_probe;
+  const bool single = probe ? !a.single : a.single;
+  const auto t0 = Clock::now();
+  run_ops(single ? nullptr : pool_);
+  const double ms = ms_since(t0);
+  const int64_t run_index = a.runs++;
+  if (single) a.single_runs++;
+  if (run_index == 0) return;  // the first run pays for cold caches and page faults
+  double& cur = a.single ? a.single_ms : a.pool_ms;
+  double& other = a.single ? a.pool_ms : a.single_ms;
+  if (!probe) {
+    cur = cur < 0 ? ms : 0.75 * cur + 0.25 * ms;
+    // Current mode got slower than the other one was: look again soon.
+    if (other >= 0 && cur > other * 1.1 && a.next_probe > a.runs + 2) a.next_probe = a.runs + 2;
+    return;
+  }
+  other = ms;
+  if (cur >= 0 && ms < cur * 0.9) {
+    a.single = single;
+    a.probe_interval = 8;
+  } else {
+    a.probe_interval = std::min(a.probe_interval * 2, 256);
+  }
+  a.next_probe = a.runs + a.probe_interval;
+}
+
 void Session::run_profiled(std::vector<double>& op_seconds) {
+  set_run_pool(pool_);
   op_seconds.assign(ops_.size(), 0.0);
   for (size_t n = 0; n < ops_.size(); ++n) {
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = Clock::now();
     ops_[n]->run(contexts_[n]);
-    op_seconds[n] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    op_seconds[n] = std::chrono::duration<double>(Clock::now() - t0).count();
   }
 }
 
 std::vector<OpProfile> Session::profile_info() const {
   std::vector<OpProfile> out;
+  size_t next_choice = 0;
   for (size_t n = 0; n < ops_.size(); ++n) {
     const OpContext& ctx = contexts_[n];
     OpProfile p;
     p.op = fb::EnumNameOpType(ctx.node->op());
     p.name = ctx.node->name() ? ctx.node->name()->str() : "";
     p.kernel = ops_[n]->kernel_name();
+    while (next_choice < choices_.size() && choices_[next_choice].node < static_cast<int32_t>(n)) ++next_choice;
+    if (next_choice < choices_.size() && choices_[next_choice].node == static_cast<int32_t>(n))
+      p.choice = choice_source_name(choices_[next_choice].source);
     if (!ctx.outputs.empty()) p.output_shape = ctx.outputs[0]->shape;
     p.flops = ops_[n]->flops(ctx);
     out.push_back(std::move(p));

@@ -5,6 +5,7 @@
 
 #include <pthreadpool.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,12 +20,62 @@ namespace pocket {
 
 struct SessionOptions {
   int num_threads = 1;  // 1 runs on the calling thread; N > 1 creates a pthreadpool of N
+  // Kernel choice for ops with several implementations (Op::variants()). By default each op uses
+  // its documented heuristic. With tune, the session times every variant of every such op once,
+  // on temporary buffers filled with deterministic values, and keeps the fastest (median of a few
+  // runs). Tuning costs one or a few runs of each variant at creation.
+  bool tune = false;
+  // A tuning file (e.g. "model.pocket.tune" beside the model). Without tune: its choices are used
+  // where they still match (entries are keyed by node name and thread count, and checked against a
+  // hash of the op, its input shapes and the CPU's ISA; a stale entry is ignored with a notice).
+  // With tune: read first, then written back with this thread count's fresh choices (entries for
+  // other thread counts are kept). A missing file is not an error; a file that is not a Pocket
+  // tuning file is (it is never overwritten); a corrupt one is ignored with a notice.
+  std::string tuning_file;
+  // With num_threads > 1: when a run with the thread pool is slower than the calling thread alone
+  // (a worker's core is busy with another process, so every parallel op waits for it), later runs
+  // go on the calling thread only, and the pool is tried again now and then. See Session::run().
+  bool adaptive_threads = true;
+};
+
+// Where an op's kernel choice came from.
+enum class ChoiceSource { kHeuristic, kTuned, kFile };
+const char* choice_source_name(ChoiceSource s);  // "heuristic", "tuned", "file"
+
+// The kernel choice of one op that has two or more variants.
+struct KernelChoice {
+  int32_t node = 0;
+  std::string op;                      // "Conv"
+  std::string name;                    // node name
+  std::vector<std::string> variants;   // Op::variants(), heuristic order
+  std::vector<double> median_ms;       // tuned: per variant; < 0 when the op refused it (a variant
+                                       // 3x slower than the best so far gets one run)
+  int chosen = 0;                      // index into variants
+  ChoiceSource source = ChoiceSource::kHeuristic;
+};
+
+// Where session creation spent its time (milliseconds), for pocket-bench --verbose-init.
+struct InitTimes {
+  struct PerOp {
+    std::string op;  // op type and kernel, "Conv xnnpack.conv2d"
+    int count = 0;
+    double prepare_ms = 0, bind_ms = 0;
+  };
+  double setup_ms = 0;     // tensors table, thread pool
+  double prepare_ms = 0;   // shape inference + kernel choice + weight packing (every op's prepare)
+  double tune_ms = 0;      // timing variants (tune) and reading/writing the tuning file
+  double plan_ms = 0;      // liveness and arena offsets
+  double arena_ms = 0;     // arena mapping
+  double bind_ms = 0;      // every op's bind (XNNPACK setup)
+  double total_ms = 0;
+  std::vector<PerOp> per_op;  // by op type and kernel, most expensive first
 };
 
 struct OpProfile {
   std::string op;       // "Conv"
   std::string name;     // node name
   std::string kernel;   // chosen kernel
+  std::string choice;   // "" (no alternatives), else choice_source_name() of the choice
   Shape output_shape;
   int64_t flops = 0;
 };
@@ -39,7 +90,8 @@ class Session {
 
   size_t num_inputs() const { return inputs_.size(); }
   size_t num_outputs() const { return outputs_.size(); }
-  // Inputs live in the arena: write through input(i).data, or use set_input().
+  // Inputs live in the arena: write through input(i).data, or use set_input(). They are not
+  // overwritten by run(): running again without setting them gives the same outputs.
   Value& input(size_t i) { return values_[inputs_[i]]; }
   const Value& output(size_t i) const { return values_[outputs_[i]]; }
   int find_input(std::string_view name) const;   // -1 if absent
@@ -48,31 +100,62 @@ class Session {
   // Copies data in after checking dtype and shape against the input; the error names both.
   Status set_input(std::string_view name, DType dtype, const Shape& shape, const void* data);
   // Gives an input a new shape (symbolic dims, other image sizes): re-infers shapes, re-prepares
-  // and re-plans. Input contents are not kept.
+  // (re-tunes when tuning) and re-plans. Input contents are not kept.
   Status resize_input(std::string_view name, const Shape& shape);
 
+  // Runs every op. With a thread pool and adaptive_threads, each run is timed (two clock reads):
+  // when pooled runs are slower than runs on the calling thread alone, the session runs on the
+  // calling thread and re-tries the pool every few runs (a busy sibling core otherwise stalls
+  // every parallel op, since a parallel loop ends only when every worker has checked in).
   void run();
-  // Same, recording each op's wall time in seconds into op_seconds (resized to num ops).
+  // Same, recording each op's wall time in seconds into op_seconds (resized to num ops). Always
+  // uses the thread pool when there is one.
   void run_profiled(std::vector<double>& op_seconds);
 
   std::vector<OpProfile> profile_info() const;
+  // Ops with several variants: what was chosen and why (and the timings when tuned).
+  const std::vector<KernelChoice>& kernel_choices() const { return choices_; }
+  // Things worth telling the user that are not errors (stale tuning entries, ...), one per line.
+  const std::vector<std::string>& notices() const { return notices_; }
+  const InitTimes& init_times() const { return init_times_; }
   size_t arena_bytes() const { return arena_bytes_; }
   size_t arena_lower_bound() const { return arena_lower_bound_; }
   int num_threads() const { return options_.num_threads; }
+  // Runs so far that went to the calling thread only because the pool was found slower.
+  int64_t single_thread_runs() const { return adaptive_.single_runs; }
   const Model& model() const { return *model_; }
 
  private:
   Session() = default;
   Status prepare_all();
+  void run_ops(pthreadpool_t pool);
+  void set_run_pool(pthreadpool_t pool);
+  Status alloc_arena(size_t bytes);
+  void free_arena();
+
+  // Run-time choice between the pool and the calling thread (adaptive_threads).
+  struct Adaptive {
+    double pool_ms = -1, single_ms = -1;  // smoothed latency of each mode; < 0: not measured yet
+    int64_t runs = 0, single_runs = 0;
+    int64_t next_probe = 0;               // run index at which the other mode is tried again
+    int probe_interval = 8;               // grows while probes confirm the current mode
+    bool single = false;                  // current mode: calling thread only
+  };
 
   std::shared_ptr<const Model> model_;
   SessionOptions options_;
   pthreadpool_t pool_ = nullptr;
+  pthreadpool_t run_pool_ = nullptr;     // the pool the contexts hold right now (pool_ or nullptr)
   std::vector<Value> values_;
   std::vector<int32_t> inputs_, outputs_;
   std::vector<std::unique_ptr<Op>> ops_;
   std::vector<OpContext> contexts_;
+  std::vector<KernelChoice> choices_;
+  std::vector<std::string> notices_;
+  InitTimes init_times_;
+  Adaptive adaptive_;
   void* arena_ = nullptr;
+  size_t arena_mapped_ = 0;
   size_t arena_bytes_ = 0;
   size_t arena_lower_bound_ = 0;
 };

@@ -3,7 +3,7 @@
 // keys of `pocket-bench --json`, so the two can be compared on the same model and inputs.
 //
 //   node scripts/ort_bench.mjs MODEL.onnx [--threads N] [--iterations N] [--warmup N]
-//                              [--input NAME=FILE.npy ...] [--seed N] [--dump-outputs DIR]
+//                              [--input NAME=FILE.npy ...] [--seed N] [--dump-outputs DIR] [--serve]
 //
 // Session options: intraOpNumThreads = N, interOpNumThreads = 1, graphOptimizationLevel "all",
 // executionMode "sequential". Inputs not given are random (seeded): floats in [-1, 1), int64/int32
@@ -11,6 +11,13 @@
 // scripts/ort_install.sh ($POCKET_ORT_DIR, else $POCKET_CACHE/ort, else <repo>/.cache/ort).
 // arena_bytes and arena_lower_bound_bytes are null (ORT does not report them); peak_rss_bytes
 // is the whole Node process, Node's own ~40 MB included.
+//
+// --serve is for pocket-bench --compare-onnx, which alternates rounds of the two engines in one
+// run: after creating the session it prints one JSON line {"ready":true,...} and then answers
+// commands read from stdin, one JSON line each:
+//   run W N      W untimed runs, then N timed ones      -> {"times_ms":[...]}
+//   dump DIR     one run, every output to DIR/<name>.npy -> {"dumped":["name", ...]}
+//   quit (or end of input)                              -> exits
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +31,7 @@ function die(message, code = 1) {
 }
 
 const USAGE = `usage: node scripts/ort_bench.mjs MODEL.onnx [--threads N] [--iterations N] [--warmup N]
-                                  [--input NAME=FILE.npy ...] [--seed N] [--dump-outputs DIR]
+                                  [--input NAME=FILE.npy ...] [--seed N] [--dump-outputs DIR] [--serve]
 
 Benchmarks MODEL.onnx with ONNX Runtime (CPU) and prints one JSON object with the keys of
 pocket-bench --json (median_ms, mean_ms, std_ms, min_ms, p90_ms, p99_ms, init_ms, first_run_ms,
@@ -37,11 +44,12 @@ options:
   --input NAME=FILE   value of input NAME from a .npy file (others are random)
   --seed N            seed of the random inputs (default 0)
   --dump-outputs DIR  write every output of the last run as DIR/<name>.npy
+  --serve             answer 'run W N' / 'dump DIR' / 'quit' lines on stdin (for pocket-bench)
   --help              show this help
 `;
 
 function parseArgs(argv) {
-  const opts = { threads: 1, iterations: 50, warmup: 5, seed: 0, inputs: [], dump: null, model: null };
+  const opts = { threads: 1, iterations: 50, warmup: 5, seed: 0, inputs: [], dump: null, model: null, serve: false };
   const ints = { '--threads': ['threads', 1, 1024], '--iterations': ['iterations', 1, 1e7], '--warmup': ['warmup', 0, 1e6], '--seed': ['seed', 0, 2 ** 31 - 1] };
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
@@ -75,6 +83,8 @@ function parseArgs(argv) {
       opts.inputs.push({ name, file: spec.slice(eq + 1) });
     } else if (arg === '--dump-outputs') {
       opts.dump = needValue();
+    } else if (arg === '--serve' && value === null) {
+      opts.serve = true;
     } else if (arg.startsWith('-')) {
       die(`unknown option '${arg}' (see --help)`, 2);
     } else if (opts.model === null) {
@@ -282,6 +292,7 @@ async function main() {
   }
 
   const run = () => session.run(feeds);
+  if (opts.serve) return serve(ort, session, run, initMs);
   let outputs;
   t0 = nowMs();
   try {
@@ -299,13 +310,7 @@ async function main() {
   }
   const s = stats(times);
 
-  if (opts.dump) {
-    fs.mkdirSync(opts.dump, { recursive: true });
-    for (const [name, t] of Object.entries(outputs)) {
-      const file = path.join(opts.dump, `${name.replace(/[^A-Za-z0-9_.-]/g, '_') || '_'}.npy`);
-      if (!writeNpy(file, t.type, t.dims, t.data)) die(`cannot write output '${name}' of type ${t.type}`);
-    }
-  }
+  if (opts.dump) dumpOutputs(opts.dump, outputs);
 
   const out = {
     model: opts.model,
@@ -330,6 +335,56 @@ async function main() {
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
   };
   process.stdout.write(JSON.stringify(out) + '\n');
+  await session.release?.();
+}
+
+function dumpOutputs(dir, outputs) {
+  fs.mkdirSync(dir, { recursive: true });
+  const names = [];
+  for (const [name, t] of Object.entries(outputs)) {
+    const file = path.join(dir, `${name.replace(/[^A-Za-z0-9_.-]/g, '_') || '_'}.npy`);
+    if (!writeNpy(file, t.type, t.dims, t.data)) die(`cannot write output '${name}' of type ${t.type}`);
+    names.push(name);
+  }
+  return names;
+}
+
+async function serve(ort, session, run, initMs) {
+  const readline = await import('node:readline');
+  const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
+  say({ ready: true, ort_version: ort.env?.versions?.common ?? null, init_ms: round6(initMs) });
+  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  for await (const line of rl) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] === 'quit') break;
+    if (words[0] === 'run' && words.length === 3 && /^\d+$/.test(words[1]) && /^\d+$/.test(words[2])) {
+      const warmup = Number(words[1]);
+      const n = Number(words[2]);
+      const times = [];
+      try {
+        for (let i = 0; i < warmup; ++i) await run();
+        for (let i = 0; i < n; ++i) {
+          const t0 = nowMs();
+          await run();
+          times.push(round6(nowMs() - t0));
+        }
+      } catch (e) {
+        die(`run failed: ${e.message}`);
+      }
+      say({ times_ms: times });
+    } else if (words[0] === 'dump' && words.length >= 2) {
+      const dir = line.trim().slice(4).trim();
+      let outputs;
+      try {
+        outputs = await run();
+      } catch (e) {
+        die(`run failed: ${e.message}`);
+      }
+      say({ dumped: dumpOutputs(dir, outputs) });
+    } else if (words[0] !== '') {
+      die(`unknown command '${line.trim().slice(0, 40)}' (serve mode takes 'run W N', 'dump DIR', 'quit')`, 2);
+    }
+  }
   await session.release?.();
 }
 

@@ -50,6 +50,19 @@ typedef struct pocket_tensor_info {
 
 typedef struct pocket_session_options {
   int32_t num_threads; /* 1 (default) runs on the calling thread */
+  /* Kernel choice for ops with several implementations. 0 (default): each op's documented
+   * heuristic. 1: time every variant once at creation (on temporary buffers) and keep the fastest. */
+  int32_t tune;
+  /* NULL (default) or a tuning file, e.g. "model.pocket.tune" beside the model. Without tune, the
+   * choices saved there are used where they still match the op, its input shapes, the thread count
+   * and the CPU (stale entries are ignored; see pocket_session_notices). With tune, the file is
+   * written (atomically) with the fresh choices; entries for other thread counts are kept. A missing
+   * file is fine; a file that is not a Pocket tuning file is an error and is never overwritten. */
+  const char* tuning_file;
+  /* 1 (default): with num_threads > 1, runs go to the calling thread alone while pooled runs are
+   * measured slower (another process holds a worker's core); the pool is re-tried every few runs.
+   * 0: always use the pool. */
+  int32_t adaptive_threads;
 } pocket_session_options;
 
 /* The message of the last failing call on this thread ("" if none). */
@@ -105,6 +118,9 @@ pocket_status pocket_session_resize_input(pocket_session* session, const char* n
 pocket_status pocket_session_run(pocket_session* session);
 /* An output's buffer, valid until the next run, resize or free. */
 pocket_status pocket_session_output_data(const pocket_session* session, size_t index, const void** data);
+/* Things worth telling the user that are not errors, one per line (stale or missing tuning file
+ * entries, ...); "" when none. Valid until the session is resized or freed. */
+const char* pocket_session_notices(const pocket_session* session);
 /* Bytes of the session's activation arena, and the liveness lower bound the plan is measured
  * against (the most bytes live at any one step). */
 size_t pocket_session_arena_bytes(const pocket_session* session);

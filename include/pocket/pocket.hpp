@@ -158,6 +158,14 @@ class Model {
   pocket_model* m_ = nullptr;
 };
 
+// Session creation options (see pocket_session_options in pocket.h).
+struct SessionOptions {
+  int num_threads = 1;
+  bool tune = false;             // time every kernel variant once, keep the fastest
+  std::string tuning_file;       // "" or e.g. "model.pocket.tune": read; written when tune
+  bool adaptive_threads = true;  // fall back to the calling thread while the pool is slower
+};
+
 // Execution state for one model; use from one thread at a time. Move-only.
 class Session {
  public:
@@ -176,12 +184,34 @@ class Session {
 
   // Prepares every op and plans memory (replaces any session held before).
   Status create(const Model& model, int num_threads = 1) {
+    SessionOptions o;
+    o.num_threads = num_threads;
+    return create(model, o);
+  }
+  Status create(const Model& model, const SessionOptions& o) {
     reset();
     if (!model.loaded()) return Status::error(POCKET_INVALID_ARGUMENT, "session needs a loaded model");
     pocket_session_options options;
     pocket_session_options_init(&options);
-    options.num_threads = num_threads;
+    options.num_threads = o.num_threads;
+    options.tune = o.tune ? 1 : 0;
+    options.tuning_file = o.tuning_file.empty() ? nullptr : o.tuning_file.c_str();
+    options.adaptive_threads = o.adaptive_threads ? 1 : 0;
     return Status::from(pocket_session_create(model.get(), &options, &s_));
+  }
+  // Non-error remarks from creation (stale tuning entries, ...), one per element.
+  std::vector<std::string> notices() const {
+    std::vector<std::string> out;
+    const char* text = pocket_session_notices(s_);
+    std::string all = text ? text : "";
+    size_t start = 0;
+    while (start < all.size()) {
+      size_t nl = all.find('\n', start);
+      if (nl == std::string::npos) nl = all.size();
+      out.push_back(all.substr(start, nl - start));
+      start = nl + 1;
+    }
+    return out;
   }
 
   bool created() const { return s_ != nullptr; }

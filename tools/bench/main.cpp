@@ -1,15 +1,21 @@
 // pocket-bench: whole-model latency and memory of a .pocket model.
 // Talks to engine/ directly (Model, Session) rather than the C API because it reports what only
 // the engine exposes: the memory plan's lower bound and the per-op profile.
+#include <stdlib.h>
+
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "engine/model.h"
 #include "engine/session.h"
+#include "tools/bench/ort_process.h"
 #include "tools/bench/profile.h"
+#include "tools/bench/spinner.h"
 #include "tools/common/args.h"
 #include "tools/common/npy.h"
 #include "tools/common/random_fill.h"
@@ -75,22 +81,141 @@ bool random_range(const pocket::Model& model, const pocket::Value& v, double* lo
   return true;
 }
 
+// A temporary folder removed with everything in it when the object dies.
+struct TempDir {
+  std::string path;
+  ~TempDir() {
+    if (path.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  bool create(std::string* error) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/pocket-bench-XXXXXX";
+    if (!mkdtemp(templ.data())) {
+      *error = "cannot create a temporary folder " + templ;
+      return false;
+    }
+    path = templ;
+    return true;
+  }
+};
+
+// Largest |a - b| over float32 outputs of equal size; NaN when they cannot be compared.
+double max_abs_diff(const pocket::Value& ours, const pocket::tools::NpyArray& theirs) {
+  if (ours.dtype != pocket::DType::F32 || theirs.dtype != POCKET_F32 || ours.elements() != theirs.elements())
+    return std::nan("");
+  const float* a = ours.as<float>();
+  const float* b = reinterpret_cast<const float*>(theirs.data.data());
+  double m = 0;
+  for (int64_t i = 0; i < ours.elements(); ++i) {
+    const double d = std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
+    if (!(d <= m)) m = d;  // NaN propagates
+  }
+  return m;
+}
+
+std::string init_table(const pocket::InitTimes& t) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "init breakdown setup %.3f, prepare %.3f (shape inference, kernel choice, weight packing), tune %.3f,\n"
+                "               plan %.3f, arena %.3f, bind %.3f; total %.3f ms\n",
+                t.setup_ms, t.prepare_ms, t.tune_ms, t.plan_ms, t.arena_ms, t.bind_ms, t.total_ms);
+  out += line;
+  std::snprintf(line, sizeof line, "  %-36s %6s %11s %9s\n", "op type and kernel", "count", "prepare ms", "bind ms");
+  out += line;
+  for (const auto& p : t.per_op) {
+    std::snprintf(line, sizeof line, "  %-36s %6d %11.3f %9.3f\n", p.op.c_str(), p.count, p.prepare_ms, p.bind_ms);
+    out += line;
+  }
+  return out;
+}
+
+std::string choices_table(const std::vector<pocket::KernelChoice>& choices) {
+  std::string out;
+  char line[256];
+  int tuned = 0, from_file = 0;
+  for (const auto& c : choices) {
+    tuned += c.source == pocket::ChoiceSource::kTuned;
+    from_file += c.source == pocket::ChoiceSource::kFile;
+  }
+  std::snprintf(line, sizeof line, "kernel choices %zu ops with alternatives: %d tuned, %d from the tuning file, %zu heuristic\n",
+                choices.size(), tuned, from_file, choices.size() - tuned - from_file);
+  out += line;
+  for (const auto& c : choices) {
+    std::string name = c.name.size() > 36 ? "..." + c.name.substr(c.name.size() - 33) : c.name;
+    std::snprintf(line, sizeof line, "  %-4d %-10s %-36s %-9s", c.node, c.op.c_str(), name.c_str(),
+                  pocket::choice_source_name(c.source));
+    out += line;
+    for (size_t i = 0; i < c.variants.size(); ++i) {
+      out += static_cast<int>(i) == c.chosen ? "  *" : "  ";
+      out += c.variants[i];
+      if (i < c.median_ms.size()) {
+        std::snprintf(line, sizeof line, c.median_ms[i] < 0 ? " -" : " %.4g", c.median_ms[i]);
+        out += line;
+      }
+    }
+    out += "\n";
+  }
+  if (tuned) out += "  (* chosen; times are median ms per run of the op alone)\n";
+  return out;
+}
+
+std::string choices_json(const std::vector<pocket::KernelChoice>& choices) {
+  std::string out = "[";
+  for (size_t k = 0; k < choices.size(); ++k) {
+    const auto& c = choices[k];
+    if (k) out += ',';
+    out += "{\"node\":" + std::to_string(c.node) + ",\"op\":" + pocket::tools::json_string(c.op) +
+           ",\"name\":" + pocket::tools::json_string(c.name) + ",\"source\":\"" + pocket::choice_source_name(c.source) +
+           "\",\"chosen\":" + pocket::tools::json_string(c.variants[c.chosen]) + ",\"variants\":[";
+    for (size_t i = 0; i < c.variants.size(); ++i) {
+      if (i) out += ',';
+      out += pocket::tools::json_string(c.variants[i]);
+    }
+    out += "]";
+    if (!c.median_ms.empty()) {
+      out += ",\"median_ms\":[";
+      for (size_t i = 0; i < c.median_ms.size(); ++i) {
+        if (i) out += ',';
+        out += c.median_ms[i] < 0 ? std::string("null") : json_ms(c.median_ms[i]);
+      }
+      out += "]";
+    }
+    out += "}";
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> model_path, input_specs;
-  int64_t threads = 1, warmup = 5, iterations = 50, seed = 0;
-  bool json = false, profile = false, resize = false;
-  std::string trace_path;
+  int64_t threads = 1, warmup = 5, iterations = 50, seed = 0, rounds = 5;
+  bool json = false, profile = false, resize = false, tune = false, verbose_init = false, spinner_on = false;
+  bool fixed_threads = false;
+  std::string trace_path, tuning_file, onnx_path, ort_script;
   pocket::tools::ArgParser args(
       kTool,
       "MODEL.pocket [--input NAME=FILE.npy ...] [--threads N] [--warmup N] [--iterations N] [--json] [--profile] "
-      "[--trace FILE.json]",
+      "[--trace FILE.json]\n"
+      "       [--tune] [--tuning-file FILE] [--verbose-init] [--spinner] [--compare-onnx FILE.onnx [--rounds N]]",
       "Measures load, session creation (init), first run and steady-state latency (mean, std, min, p50,\n"
       "p90, p99, runs/s), the activation arena (and its lower bound) and peak RSS. Inputs not given are\n"
       "random (seeded): floats in [-1, 1), int64/int32 in [0, 2) or [0, vocab_size) when the model's\n"
       "metadata has a 'vocab_size' property, uint8 in [0, 256); metadata property 'input_range.NAME' =\n"
-      "'lo,hi' overrides the range of input NAME.");
+      "'lo,hi' overrides the range of input NAME.\n"
+      "\n"
+      "--compare-onnx runs ONNX Runtime (onnxruntime-node, installed by scripts/ort_install.sh; needs\n"
+      "node on PATH) on the ONNX file with the same inputs and thread count, alternating with Pocket:\n"
+      "--rounds rounds of (Pocket: iterations/rounds runs, ORT: the same), after --warmup runs of each.\n"
+      "It prints both medians, their ratio pocket/ort (< 1: Pocket is faster) and the largest output\n"
+      "difference between the engines.\n"
+      "\n"
+      "--spinner starts one busy-looping process (a plain counting loop, no affinity set) before the\n"
+      "model loads and stops it at exit: with --threads 2 on a 2-core machine, one worker's core is\n"
+      "busy, as when another app runs. bench/busy_core.sh compares the four cases.");
   args.positional("MODEL.pocket", &model_path, 1, false, "the model to benchmark");
   args.repeated("--input", "NAME=FILE", &input_specs, "value of input NAME (others are random)");
   args.option_int("--threads", "N", 1, 1024, &threads, "worker threads (default 1)");
@@ -101,6 +226,16 @@ int main(int argc, char** argv) {
   args.flag("--profile", &profile, "per-op table (op, node, output shape, kernel, mean time, share, GFLOP/s)");
   args.option("--trace", "FILE.json", &trace_path, "write a Chrome trace (chrome://tracing) of one profiled run");
   args.flag("--resize", &resize, "re-plan the model for --input arrays whose shape differs");
+  args.flag("--tune", &tune, "time every kernel variant of ops that have several, keep the fastest (printed)");
+  args.option("--tuning-file", "FILE", &tuning_file,
+              "read kernel choices from FILE (e.g. MODEL.pocket.tune); with --tune, write them there");
+  args.flag("--verbose-init", &verbose_init, "where session creation spent its time (per phase and op type)");
+  args.flag("--spinner", &spinner_on, "keep one other core busy with a spinning process while benchmarking");
+  args.flag("--fixed-threads", &fixed_threads,
+            "always use the thread pool (no fallback to the calling thread when pooled runs are slower)");
+  args.option("--compare-onnx", "FILE.onnx", &onnx_path, "also run ONNX Runtime on FILE.onnx, alternating (see above)");
+  args.option_int("--rounds", "N", 1, 1000, &rounds, "alternating rounds with --compare-onnx (default 5)");
+  args.option("--ort-script", "FILE", &ort_script, "ONNX Runtime driver (default: scripts/ort_bench.mjs of the source tree)");
   switch (args.parse(argc, argv)) {
     case pocket::tools::ArgParser::Outcome::kHelp: std::fputs(args.help().c_str(), stdout); return 0;
     case pocket::tools::ArgParser::Outcome::kError: report_error(kTool, args.error()); return 2;
@@ -110,6 +245,12 @@ int main(int argc, char** argv) {
   std::string error;
   if (!pocket::tools::parse_input_assignments(input_specs, &assignments, &error)) return report_error(kTool, error);
 
+  const bool compare = !onnx_path.empty();
+  if (compare && iterations < rounds) return report_error(kTool, "--iterations must be at least --rounds");
+  // Before any thread exists: the spinners are forked processes.
+  pocket::tools::Spinner spinner;
+  if (spinner_on && !spinner.start(1, &error)) return report_error(kTool, error);
+
   double t0 = pocket::tools::now_ms();
   auto model = pocket::Model::load_file(model_path[0]);
   if (!model.ok()) return report_error(kTool, "cannot load model: " + model.status().message());
@@ -117,12 +258,17 @@ int main(int argc, char** argv) {
 
   pocket::SessionOptions options;
   options.num_threads = static_cast<int>(threads);
+  options.tune = tune;
+  options.tuning_file = tuning_file;
+  options.adaptive_threads = !fixed_threads;
   t0 = pocket::tools::now_ms();
   auto created = pocket::Session::create(model.value(), options);
   if (!created.ok())
     return report_error(kTool, "cannot prepare model '" + model_path[0] + "': " + created.status().message());
   double init_ms = pocket::tools::now_ms() - t0;
   pocket::Session& session = *created.value();
+  for (const std::string& note : session.notices()) std::fprintf(stderr, "%s: note: %s\n", kTool, note.c_str());
+  const pocket::InitTimes init_times = session.init_times();
 
   // Given inputs: read, resize if asked (that re-plans, so before any data goes in), then copy.
   std::map<std::string, pocket::tools::NpyArray> arrays;
@@ -160,18 +306,63 @@ int main(int argc, char** argv) {
                                      pocket::dtype_name(v.dtype));
   }
 
+  // ONNX Runtime gets the very same input values, through .npy files.
+  TempDir tmp;
+  pocket::tools::OrtProcess ort;
+  if (compare) {
+    if (!tmp.create(&error)) return report_error(kTool, error);
+    pocket::tools::OrtOptions oo;
+    oo.onnx_path = onnx_path;
+    oo.script = ort_script;
+    oo.threads = static_cast<int>(threads);
+    for (size_t i = 0; i < session.num_inputs(); ++i) {
+      const pocket::Value& v = session.input(i);
+      const std::string file = tmp.path + "/input_" + std::to_string(i) + ".npy";
+      if (!pocket::tools::write_npy(file, static_cast<pocket_dtype>(static_cast<int>(v.dtype)), v.shape, v.data, v.bytes(), &error))
+        return report_error(kTool, error);
+      oo.inputs.emplace_back(std::string(v.name), file);
+    }
+    if (!ort.start(oo, tmp.path, &error)) return report_error(kTool, error);
+  }
+
   t0 = pocket::tools::now_ms();
   session.run();
   const double first_run_ms = pocket::tools::now_ms() - t0;
   for (int64_t i = 0; i < warmup; ++i) session.run();
-  std::vector<double> times;
+  std::vector<double> times, ort_times;
   times.reserve(static_cast<size_t>(iterations));
-  for (int64_t i = 0; i < iterations; ++i) {
-    t0 = pocket::tools::now_ms();
-    session.run();
-    times.push_back(pocket::tools::now_ms() - t0);
+  if (compare && !ort.run(static_cast<int>(warmup) + 1, 0, &ort_times, &error)) return report_error(kTool, error);
+  const int64_t n_rounds = compare ? rounds : 1;
+  for (int64_t r = 0; r < n_rounds; ++r) {
+    // Round r gets its share of the iterations; the shares add up to exactly --iterations.
+    const int64_t n = iterations * (r + 1) / n_rounds - iterations * r / n_rounds;
+    for (int64_t i = 0; i < n; ++i) {
+      t0 = pocket::tools::now_ms();
+      session.run();
+      times.push_back(pocket::tools::now_ms() - t0);
+    }
+    if (compare && !ort.run(0, static_cast<int>(n), &ort_times, &error)) return report_error(kTool, error);
   }
   const pocket::tools::LatencyStats st = pocket::tools::compute_stats(times);
+  const pocket::tools::LatencyStats ort_st = pocket::tools::compute_stats(ort_times);
+  const int64_t single_runs = session.single_thread_runs();
+
+  // Output agreement: the same inputs should give the same outputs, up to rounding.
+  std::vector<std::pair<std::string, double>> diffs;
+  if (compare) {
+    std::vector<std::string> names;
+    const std::string dir = tmp.path + "/ort_outputs";
+    if (!ort.dump(dir, &names, &error)) return report_error(kTool, error);
+    for (size_t i = 0; i < session.num_outputs(); ++i) {
+      const pocket::Value& v = session.output(i);
+      pocket::tools::NpyArray a;
+      std::string why;
+      const std::string file = dir + "/" + pocket::tools::sanitize_file_name(std::string(v.name)) + ".npy";
+      diffs.emplace_back(std::string(v.name), pocket::tools::read_npy(file, &a, &why) ? max_abs_diff(v, a) : std::nan(""));
+    }
+    ort.stop();
+  }
+  spinner.stop();
 
   pocket::tools::Profile prof;
   const bool want_profile = profile || !trace_path.empty();
@@ -202,13 +393,46 @@ int main(int argc, char** argv) {
     num("arena_bytes", std::to_string(session.arena_bytes()));
     num("arena_lower_bound_bytes", std::to_string(session.arena_lower_bound()));
     num("peak_rss_bytes", std::to_string(peak_rss));
+    num("spinner", spinner_on ? "true" : "false");
+    num("single_thread_runs", std::to_string(single_runs));
+    if (verbose_init) {
+      std::string b = "{\"setup_ms\":" + json_ms(init_times.setup_ms) + ",\"prepare_ms\":" + json_ms(init_times.prepare_ms) +
+                      ",\"tune_ms\":" + json_ms(init_times.tune_ms) + ",\"plan_ms\":" + json_ms(init_times.plan_ms) +
+                      ",\"arena_ms\":" + json_ms(init_times.arena_ms) + ",\"bind_ms\":" + json_ms(init_times.bind_ms) +
+                      ",\"per_op\":[";
+      for (size_t i = 0; i < init_times.per_op.size(); ++i) {
+        const auto& p = init_times.per_op[i];
+        if (i) b += ',';
+        b += "{\"op\":" + pocket::tools::json_string(p.op) + ",\"count\":" +
+             std::to_string(p.count) + ",\"prepare_ms\":" + json_ms(p.prepare_ms) + ",\"bind_ms\":" + json_ms(p.bind_ms) + "}";
+      }
+      num("init_breakdown", b + "]}");
+    }
+    if (tune || !tuning_file.empty() || verbose_init) num("kernel_choices", choices_json(session.kernel_choices()));
+    if (compare) {
+      num("ort_version", pocket::tools::json_string(ort.version()));
+      num("ort_init_ms", json_ms(ort.init_ms()));
+      num("ort_mean_ms", json_ms(ort_st.mean));
+      num("ort_min_ms", json_ms(ort_st.min));
+      num("ort_median_ms", json_ms(ort_st.p50));
+      num("ort_p90_ms", json_ms(ort_st.p90));
+      num("ratio_pocket_over_ort", json_ms(ort_st.p50 > 0 ? st.p50 / ort_st.p50 : 0));
+      num("rounds", std::to_string(rounds));
+      std::string d = "{";
+      for (size_t i = 0; i < diffs.size(); ++i) {
+        if (i) d += ',';
+        d += pocket::tools::json_string(diffs[i].first) + ":" +
+             (std::isnan(diffs[i].second) ? std::string("null") : json_ms(diffs[i].second));
+      }
+      num("output_max_abs_diff", d + "}");
+    }
     if (want_profile) num("profile", pocket::tools::profile_json(prof));
     if (!trace_path.empty()) num("trace", pocket::tools::json_string(trace_path));
     std::printf("%s}\n", o.c_str());
     return 0;
   }
   std::printf("model          %s (%s)\n", model_path[0].c_str(), mib(model.value()->file_size()).c_str());
-  std::printf("threads        %lld\n", static_cast<long long>(threads));
+  std::printf("threads        %lld%s\n", static_cast<long long>(threads), spinner_on ? " (with a busy spinner process)" : "");
   std::printf("load           %s ms\n", f3(load_ms).c_str());
   std::printf("init           %s ms (session create: shapes, prepare, memory plan)\n", f3(init_ms).c_str());
   std::printf("first run      %s ms\n", f3(first_run_ms).c_str());
@@ -220,6 +444,28 @@ int main(int argc, char** argv) {
   std::printf("arena          %zu bytes (%s), plan lower bound %zu bytes (%s)\n", session.arena_bytes(),
               mib(session.arena_bytes()).c_str(), session.arena_lower_bound(), mib(session.arena_lower_bound()).c_str());
   std::printf("peak RSS       %llu bytes (%s)\n", static_cast<unsigned long long>(peak_rss), mib(peak_rss).c_str());
+  if (threads > 1 && single_runs > 0)
+    std::printf("single-thread  %lld of %lld runs went to the calling thread alone (the pool was slower)\n",
+                static_cast<long long>(single_runs), static_cast<long long>(1 + warmup + iterations));
+  if (compare) {
+    std::printf("\nonnxruntime    %s, %lld thread%s, init %s ms\n", ort.version().c_str(), static_cast<long long>(threads),
+                threads == 1 ? "" : "s", f3(ort.init_ms()).c_str());
+    std::printf("median         pocket %s ms, onnxruntime %s ms\n", f3(st.p50).c_str(), f3(ort_st.p50).c_str());
+    std::printf("min            pocket %s ms, onnxruntime %s ms\n", f3(st.min).c_str(), f3(ort_st.min).c_str());
+    std::printf("ratio          pocket/ort %.3f (median; < 1 means Pocket is faster), %lld alternating rounds\n",
+                ort_st.p50 > 0 ? st.p50 / ort_st.p50 : 0.0, static_cast<long long>(rounds));
+    for (const auto& [name, d] : diffs) {
+      if (std::isnan(d)) std::printf("output         '%s': not comparable (dtype or size differs, or missing)\n", name.c_str());
+      else std::printf("output         '%s': max |pocket - ort| = %.3g\n", name.c_str(), d);
+    }
+  }
+  if (verbose_init) std::printf("\n%s", init_table(init_times).c_str());
+  if (tune || !tuning_file.empty()) {
+    std::printf("\n%s", choices_table(session.kernel_choices()).c_str());
+  } else if (verbose_init) {
+    const std::string t = choices_table(session.kernel_choices());
+    std::printf("\n%s", t.substr(0, t.find('\n') + 1).c_str());  // the summary line
+  }
   if (profile) std::printf("\n%s", pocket::tools::profile_table(prof).c_str());
   if (!trace_path.empty()) std::printf("trace          %s\n", trace_path.c_str());
   return 0;

@@ -60,14 +60,14 @@ Profile profile_session(Session& session, int runs) {
 std::string profile_table(const Profile& p) {
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-4s %-18s %-32s %-20s %-18s %10s %7s %9s\n", "#", "op", "node", "output shape",
-                "kernel", "mean ms", "share", "GFLOP/s");
+  std::snprintf(line, sizeof line, "%-4s %-18s %-32s %-20s %-26s %-9s %10s %7s %9s\n", "#", "op", "node", "output shape",
+                "kernel", "choice", "mean ms", "share", "GFLOP/s");
   out += line;
   for (size_t i = 0; i < p.ops.size(); ++i) {
     const OpTiming& t = p.ops[i];
-    std::snprintf(line, sizeof line, "%-4zu %-18s %-32s %-20s %-18s %10.4f %6.1f%% %9s\n", i, clip(t.info.op, 18).c_str(),
+    std::snprintf(line, sizeof line, "%-4zu %-18s %-32s %-20s %-26s %-9s %10.4f %6.1f%% %9s\n", i, clip(t.info.op, 18).c_str(),
                   clip_front(t.info.name, 32).c_str(), clip(shape_str(t.info.output_shape), 20).c_str(),
-                  clip(t.info.kernel, 18).c_str(), t.mean_ms, t.share * 100,
+                  clip(t.info.kernel, 26).c_str(), t.info.choice.empty() ? "-" : t.info.choice.c_str(), t.mean_ms, t.share * 100,
                   t.gflops > 0 ? fmt("%.2f", t.gflops).c_str() : "-");
     out += line;
   }
@@ -101,7 +101,7 @@ std::string profile_json(const Profile& p) {
     const OpTiming& t = p.ops[i];
     if (i) out += ',';
     out += std::string("{\"op\":") + json_string(t.info.op) + ",\"name\":" + json_string(t.info.name) +
-           ",\"kernel\":" + json_string(t.info.kernel) + ",\"shape\":" + shape_json(t.info.output_shape) +
+           ",\"kernel\":" + json_string(t.info.kernel) + ",\"choice\":" + json_string(t.info.choice) + ",\"shape\":" + shape_json(t.info.output_shape) +
            ",\"flops\":" + std::to_string(t.info.flops) + ",\"mean_ms\":" + fmt("%.6f", t.mean_ms) +
            ",\"share\":" + fmt("%.6f", t.share) + ",\"gflops\":" + fmt("%.4f", t.gflops) + "}";
   }

@@ -28,7 +28,7 @@ Profile profile_session(Session& session, int runs);
 
 // Per-node table followed by a per-op-type summary, for the terminal.
 std::string profile_table(const Profile& p);
-// [{"op":..., "name":..., "kernel":..., "shape":[...], "mean_ms":..., "share":..., "gflops":...}, ...]
+// [{"op":..., "name":..., "kernel":..., "choice":..., "shape":[...], "mean_ms":..., "share":..., "gflops":...}, ...]
 std::string profile_json(const Profile& p);
 // Writes the last profiled run as a Chrome trace; false with error on I/O failure.
 bool write_chrome_trace(const Profile& p, const std::string& path, std::string* error);

@@ -50,9 +50,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> model_path, input_specs;
   std::string output_dir;
   int64_t threads = 1;
-  bool resize = false;
+  bool resize = false, tune = false;
+  std::string tuning_file;
   pocket::tools::ArgParser args(
-      kTool, "MODEL.pocket --input NAME=FILE.npy ... [--output-dir DIR] [--threads N] [--resize]",
+      kTool, "MODEL.pocket --input NAME=FILE.npy ... [--output-dir DIR] [--threads N] [--resize] [--tune] [--tuning-file FILE]",
       "Runs the model once on the given inputs and writes each output to DIR/<output name>.npy\n"
       "(characters outside [A-Za-z0-9_.-] in the name become '_'). Inputs are .npy files (float32,\n"
       "float16, int64, int32, int8, uint8, bool; little-endian, C order) whose dtype and shape must\n"
@@ -62,6 +63,9 @@ int main(int argc, char** argv) {
   args.option("--output-dir", "DIR", &output_dir, "write outputs here (created if missing); without it, only a summary");
   args.option_int("--threads", "N", 1, 1024, &threads, "worker threads (default 1)");
   args.flag("--resize", &resize, "re-plan the model for inputs whose shape differs (symbolic dims, other image sizes)");
+  args.flag("--tune", &tune, "time every kernel variant of ops that have several, keep the fastest");
+  args.option("--tuning-file", "FILE", &tuning_file,
+              "read kernel choices from FILE (e.g. MODEL.pocket.tune); with --tune, write them there");
   switch (args.parse(argc, argv)) {
     case pocket::tools::ArgParser::Outcome::kHelp: std::fputs(args.help().c_str(), stdout); return 0;
     case pocket::tools::ArgParser::Outcome::kError: report_error(kTool, args.error()); return 2;
@@ -75,8 +79,13 @@ int main(int argc, char** argv) {
   const double t_load = pocket::tools::now_ms();
   if (auto st = model.load(model_path[0]); !st.ok()) return report_error(kTool, "cannot load model: " + st.message);
   pocket::api::Session session;
-  if (auto st = session.create(model, static_cast<int>(threads)); !st.ok())
+  pocket::api::SessionOptions options;
+  options.num_threads = static_cast<int>(threads);
+  options.tune = tune;
+  options.tuning_file = tuning_file;
+  if (auto st = session.create(model, options); !st.ok())
     return report_error(kTool, "cannot prepare model '" + model_path[0] + "': " + st.message);
+  for (const std::string& note : session.notices()) std::fprintf(stderr, "%s: note: %s\n", kTool, note.c_str());
   const double load_ms = pocket::tools::now_ms() - t_load;
 
   // Every given name must be an input, and every input must be given.
