@@ -1,6 +1,8 @@
 // NEON row reductions and accumulations (AArch64), four accumulators per row.
 #include <arm_neon.h>
 
+#include <cmath>
+
 #include "kernels/reduce/reduce.h"
 
 namespace pocket::kernels {
@@ -54,9 +56,11 @@ template <ReduceOp Op>
 void accumulate_row(const float* x, float* acc, size_t n) {
   size_t i = 0;
   for (; i + 4 <= n; i += 4) vst1q_f32(acc + i, combine<Op>(vld1q_f32(acc + i), vld1q_f32(x + i)));
+  // The tail rounds like the vector part (one fused multiply-add for SumSquares), so a column's
+  // result does not depend on where a thread's chunk of the row ends.
   for (; i < n; ++i) {
-    const float v = Op == ReduceOp::SumSquares ? x[i] * x[i] : x[i];
-    acc[i] = reduce_combine(Op == ReduceOp::SumSquares ? ReduceOp::Sum : Op, acc[i], v);
+    if constexpr (Op == ReduceOp::SumSquares) acc[i] = std::fma(x[i], x[i], acc[i]);
+    else acc[i] = reduce_combine(Op, acc[i], x[i]);
   }
 }
 
