@@ -73,8 +73,8 @@ std::string check_sample(const ConvShape& s, const Operands& o) {
     const double got = o.y[static_cast<size_t>((oy * s.hw + ox) * s.m + m)];
     if (!(std::fabs(got - ref) <= 2e-5 * mag + 1e-6)) {
       char buf[160];
-      std::snprintf(buf, sizeof(buf), "wrong result at (%lld,%lld,%lld): %g, expected %g", (long long)oy,
-                    (long long)ox, (long long)m, got, ref);
+      std::snprintf(buf, sizeof(buf), "wrong result at (%lld,%lld,%lld): %g, expected %g", (long long)oy, (long long)ox,
+                    (long long)m, got, ref);
       return buf;
     }
   }
@@ -103,8 +103,8 @@ void bench_pocket(benchmark::State& state, ConvShape s, int tile) {
   a.packed = packed.data();
   a.bias = bias.data();
   a.out_min = 0.f;
-  a.block_tiles = kernels::winograd_block_tiles(tile, s.c, s.m, kernels::winograd_total_tiles(tile, 1, s.hw, s.hw),
-                                                k.gemm_rows);
+  a.block_tiles =
+      kernels::winograd_block_tiles(tile, s.c, s.m, kernels::winograd_total_tiles(tile, 1, s.hw, s.hw), k.gemm_rows);
   std::vector<float> scratch(kernels::winograd_scratch_floats(tile, s.c, s.m, a.block_tiles));
   a.scratch = scratch.data();
   a.x = o.x.data();

@@ -6,8 +6,12 @@ namespace pocket::kernels {
 
 namespace {
 
-// Transformed input + products of one block should stay well inside a 512 KiB L2.
+// Transformed input + products of one block should stay inside a 512 KiB L2...
 constexpr int64_t kBlockBudgetBytes = 384 * 1024;
+// ...but when the transformed weights do not fit in L2 either, they are streamed once per block,
+// and a block needs enough tiles (GEMM rows) to amortise that: at least this many.
+constexpr int64_t kMinTilesStreamingWeights = 24;
+constexpr int64_t kL2WeightBytes = 256 * 1024;
 
 struct Geometry {
   int alpha, r;
@@ -44,8 +48,8 @@ void input_task(void* p, size_t t) {
   const int64_t ty = rem / c->g.tiles_x, tx = rem % c->g.tiles_x;
   const float* x = a.x + b * a.in_h * a.in_w * a.c;
   const auto fn = a.tile == 4 ? c->kernel->input_f43 : c->kernel->input_f23;
-  fn(x, a.in_h, a.in_w, a.c, ty * c->g.r - a.pad_top, tx * c->g.r - a.pad_left, c->v + static_cast<int64_t>(t) * c->g.ldc,
-     c->block_tiles * c->g.ldc);
+  fn(x, a.in_h, a.in_w, a.c, ty * c->g.r - a.pad_top, tx * c->g.r - a.pad_left,
+     c->v + static_cast<int64_t>(t) * c->g.ldc, c->block_tiles * c->g.ldc);
 }
 
 void gemm_task(void* p, size_t i) {
@@ -114,6 +118,8 @@ int64_t winograd_block_tiles(int tile, int64_t c, int64_t m, int64_t total_tiles
   const int64_t alpha = tile + 2;
   const int64_t per_tile = alpha * alpha * (winograd_round16(c) + winograd_round16(m)) * 4;
   int64_t t = std::max<int64_t>(rows, kBlockBudgetBytes / per_tile / rows * rows);
+  if (static_cast<int64_t>(winograd_packed_floats(tile, c, m)) * 4 > kL2WeightBytes)
+    t = std::max<int64_t>(t, (kMinTilesStreamingWeights + rows - 1) / rows * rows);
   t = std::min<int64_t>(t, 16 * rows);
   if (t >= total_tiles) return std::max<int64_t>(total_tiles, 1);
   // Even blocks: the same number of blocks, each as small as they can be.

@@ -28,8 +28,8 @@ struct WinogradConvArgs {
   const float* packed = nullptr;      // winograd_pack_weights
   const float* bias = nullptr;        // round_up(m, 16) floats, zero-padded (never nullptr)
   float out_min = -__builtin_inff(), out_max = __builtin_inff();
-  int64_t block_tiles = 0;            // winograd_block_tiles
-  float* scratch = nullptr;           // winograd_scratch_floats, 64-byte aligned preferred
+  int64_t block_tiles = 0;   // winograd_block_tiles
+  float* scratch = nullptr;  // winograd_scratch_floats, 64-byte aligned preferred
 };
 
 inline int64_t winograd_round16(int64_t v) { return (v + 15) / 16 * 16; }

@@ -16,10 +16,10 @@ const double kWinogradG23[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5},
 
 namespace {
 
-#define POCKET_WINOGRAD_ENTRY(isa, rows)                                                                  \
-  WinogradF32Kernel {                                                                                     \
-    #isa, &winograd_input_f43_##isa, &winograd_input_f23_##isa, &winograd_output_f43_##isa,               \
-        &winograd_output_f23_##isa, &winograd_gemm_panel_##isa, rows                                      \
+#define POCKET_WINOGRAD_ENTRY(isa, rows)                                                    \
+  WinogradF32Kernel {                                                                       \
+#isa, &winograd_input_f43_##isa, &winograd_input_f23_##isa, &winograd_output_f43_##isa, \
+        &winograd_output_f23_##isa, &winograd_gemm_panel_##isa, rows                        \
   }
 
 std::vector<WinogradF32Kernel> make_variants() {

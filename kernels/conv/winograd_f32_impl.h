@@ -74,22 +74,29 @@ inline void input_tile(const float* x, int64_t h, int64_t w, int64_t c, int64_t 
     } else {
       for (int i = 0; i < A; ++i)
         for (int j = 0; j < A; ++j) {
-          if (!row_in[i] || !col_in[j]) d[i][j] = O::zero();
-          else if (n == O::kLanes) d[i][j] = O::load(base + i * row + j * pixel + ch);
-          else d[i][j] = O::load_n(base + i * row + j * pixel + ch, n);
+          if (!row_in[i] || !col_in[j])
+            d[i][j] = O::zero();
+          else if (n == O::kLanes)
+            d[i][j] = O::load(base + i * row + j * pixel + ch);
+          else
+            d[i][j] = O::load_n(base + i * row + j * pixel + ch, n);
         }
     }
     V t[A][A];
     for (int j = 0; j < A; ++j) {
       V r[A];
-      if constexpr (A == 6) bt6<O>(d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j], r);
-      else bt4<O>(d[0][j], d[1][j], d[2][j], d[3][j], r);
+      if constexpr (A == 6)
+        bt6<O>(d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j], r);
+      else
+        bt4<O>(d[0][j], d[1][j], d[2][j], d[3][j], r);
       for (int i = 0; i < A; ++i) t[i][j] = r[i];
     }
     for (int i = 0; i < A; ++i) {
       V r[A];
-      if constexpr (A == 6) bt6<O>(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], r);
-      else bt4<O>(t[i][0], t[i][1], t[i][2], t[i][3], r);
+      if constexpr (A == 6)
+        bt6<O>(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], r);
+      else
+        bt4<O>(t[i][0], t[i][1], t[i][2], t[i][3], r);
       for (int j = 0; j < A; ++j) O::store(v + (i * A + j) * ldv + ch, r[j]);
     }
   }
@@ -110,22 +117,29 @@ inline void output_tile(const float* mo, int64_t ldm, int64_t m, const float* bi
       V col[A];
       for (int a = 0; a < A; ++a) col[a] = O::load(mo + (a * A + b) * ldm + j0);
       V o[R];
-      if constexpr (A == 6) at6<O>(col[0], col[1], col[2], col[3], col[4], col[5], o);
-      else at4<O>(col[0], col[1], col[2], col[3], o);
+      if constexpr (A == 6)
+        at6<O>(col[0], col[1], col[2], col[3], col[4], col[5], o);
+      else
+        at4<O>(col[0], col[1], col[2], col[3], o);
       for (int i = 0; i < R; ++i) t[i][b] = o[i];
     }
     const V bv = O::load(bias + j0);
     for (int i = 0; i < rows; ++i) {
       V o[R];
-      if constexpr (A == 6) at6<O>(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], o);
-      else at4<O>(t[i][0], t[i][1], t[i][2], t[i][3], o);
+      if constexpr (A == 6)
+        at6<O>(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], o);
+      else
+        at4<O>(t[i][0], t[i][1], t[i][2], t[i][3], o);
       const int64_t off = ((oy0 + i) * ow + ox0) * m + j0;
       for (int j = 0; j < cols; ++j) {
         V r = O::add(o[j], bv);
-        if (residual) r = O::add(r, n == O::kLanes ? O::load(residual + off + j * m) : O::load_n(residual + off + j * m, n));
+        if (residual)
+          r = O::add(r, n == O::kLanes ? O::load(residual + off + j * m) : O::load_n(residual + off + j * m, n));
         r = O::clamp(r, lo, hi);
-        if (n == O::kLanes) O::store(y + off + j * m, r);
-        else O::store_n(y + off + j * m, r, n);
+        if (n == O::kLanes)
+          O::store(y + off + j * m, r);
+        else
+          O::store_n(y + off + j * m, r, n);
       }
     }
   }
@@ -156,8 +170,10 @@ template <class O, int R>
 inline void gemm_rest(int64_t rest, int64_t k, const float* a, int64_t lda, const float* panel, float* out,
                       int64_t ldo) {
   if constexpr (R >= 1) {
-    if (rest == R) gemm_block<O, R>(k, a, lda, panel, out, ldo);
-    else gemm_rest<O, R - 1>(rest, k, a, lda, panel, out, ldo);
+    if (rest == R)
+      gemm_block<O, R>(k, a, lda, panel, out, ldo);
+    else
+      gemm_rest<O, R - 1>(rest, k, a, lda, panel, out, ldo);
   }
 }
 

@@ -6,12 +6,12 @@
 //
 // Tolerance. Winograd is exact in real arithmetic; in f32 its rounding error grows with the
 // transform coefficients: B^T has entries up to 5 and A^T up to 8 for F(4,3) (points 0, +-1, +-2),
-// so an error of one ulp in a transformed input or product can reach the output amplified by
-// about |A^T| |B^T| ~ 10^2 relative to the magnitude sum |w||x| of the direct sum (F(2,3): entries
-// 1, amplification ~ 4). The bound used is err <= k * eps * (sum_taps |w x| + |b| + |r|) with
-// eps = 2^-23, k = 64 for F(4,3) and 8 for F(2,3); the largest ratio measured on these cases
-// (printed by EveryVariantMatchesDoubleReference: 21.5 and 1.5) is 3-5 times below it. Any wrong coefficient, tap or edge gives
-// errors of the order of the magnitude itself, far above.
+// so a rounding error in a transformed input or product reaches the output amplified by tens of
+// ulps relative to the magnitude sum |w||x| of the direct sum (F(2,3): entries 1, a few ulps).
+// The bound used is err <= k * eps * (sum_taps |w x| + |b| + |r|) with eps = 2^-23, k = 64 for
+// F(4,3) and 8 for F(2,3); the largest ratios measured on these cases (printed by
+// EveryVariantMatchesDoubleReference) are 21.5 and 1.5, 3-5x below. A wrong coefficient, tap or
+// edge gives errors of the order of the magnitude itself, ~10^6 times more.
 #include <gtest/gtest.h>
 #include <pthreadpool.h>
 
@@ -58,8 +58,8 @@ std::vector<Geometry> geometries() {
   std::mt19937 rng(77);
   auto pick = [&](int lo, int hi) { return static_cast<int64_t>(lo + static_cast<int>(rng() % (hi - lo + 1))); };
   while (v.size() < 24) {
-    Geometry g{pick(1, 2), pick(1, 15), pick(1, 15), pick(1, 40), pick(1, 40), pick(0, 2), pick(0, 2), pick(0, 2),
-               pick(0, 2)};
+    Geometry g{pick(1, 2), pick(1, 15), pick(1, 15), pick(1, 40), pick(1, 40),
+               pick(0, 2), pick(0, 2),  pick(0, 2),  pick(0, 2)};
     if (g.h + g.pt + g.pb < 3 || g.w + g.pl + g.pr < 3) continue;
     v.push_back(g);
   }
@@ -123,8 +123,9 @@ Problem make_problem(const Geometry& g, int flags, uint32_t seed) {
               const int64_t iy = oy - g.pt + ky, ix = ox - g.pl + kx;
               if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
               for (int64_t ch = 0; ch < g.c; ++ch) {
-                const double t = static_cast<double>(pr.x[static_cast<size_t>(((b * g.h + iy) * g.w + ix) * g.c + ch)]) *
-                                 pr.w_ohwi[static_cast<size_t>(((o * 3 + ky) * 3 + kx) * g.c + ch)];
+                const double t =
+                    static_cast<double>(pr.x[static_cast<size_t>(((b * g.h + iy) * g.w + ix) * g.c + ch)]) *
+                    pr.w_ohwi[static_cast<size_t>(((o * 3 + ky) * 3 + kx) * g.c + ch)];
                 s += t;
                 mg += std::fabs(t);
               }
@@ -189,7 +190,8 @@ std::vector<float> run_kernel(const kernels::WinogradF32Kernel& k, int tile, con
   a.bias = bias.data();
   a.out_min = p.out_min, a.out_max = p.out_max;
   const int64_t total = kernels::winograd_total_tiles(tile, p.batch, p.out_h, p.out_w);
-  a.block_tiles = block_tiles > 0 ? block_tiles : kernels::winograd_block_tiles(tile, p.in_c, p.out_c, total, k.gemm_rows);
+  a.block_tiles =
+      block_tiles > 0 ? block_tiles : kernels::winograd_block_tiles(tile, p.in_c, p.out_c, total, k.gemm_rows);
   std::vector<float> scratch(kernels::winograd_scratch_floats(tile, p.in_c, p.out_c, a.block_tiles));
   // NaN-filled: nothing may read scratch it did not write.
   std::fill(scratch.begin(), scratch.end(), std::numeric_limits<float>::quiet_NaN());
