@@ -73,7 +73,7 @@ void set_counters(benchmark::State& state, const PoolShape& s) {
 void bench_pocket(benchmark::State& state, PoolShape s, kernels::PoolF32Kernel k) {
   const std::vector<float> x = input(s);
   std::vector<float> y(static_cast<size_t>(out_elems(s)));
-  const kernels::Pool2dF32Params p = params(s);
+  const kernels::Pool2dF32Params p = s.kind == PoolKind::kGlobalAvg ? kernels::Pool2dF32Params{} : params(s);
   for (auto _ : state) {
     switch (s.kind) {
       case PoolKind::kMax: kernels::max_pool2d_f32(k, p, x.data(), y.data(), nullptr); break;

@@ -1,7 +1,8 @@
 // The body of the vector pooling variants, written once over a vector-traits type V (reg, kWidth,
 // load, load_part, store, store_part, add, max, mul, set1) and included by pool_f32_avx2.cpp and
 // pool_f32_neon.cpp. Per output pixel: the window's row and column ranges are clipped to the image
-// once, then channel blocks of 4 vectors, 1 vector and a partial vector are reduced in registers.
+// once, then channel blocks of 4 vectors, then one block of 3, 2 or 1 vectors and a partial vector
+// are reduced in registers.
 #pragma once
 
 #include <algorithm>
@@ -60,7 +61,9 @@ inline void reduce_channels(const Window& w, float* out, int64_t C, float scale_
   const typename V::reg scale = V::set1(scale_f);
   int64_t c = 0;
   for (; c + 4 * T <= C; c += 4 * T) reduce<V, kMax, 4>(w, out, c, init, scale);
-  for (; c + T <= C; c += T) reduce<V, kMax, 1>(w, out, c, init, scale);
+  if (c + 3 * T <= C) reduce<V, kMax, 3>(w, out, c, init, scale), c += 3 * T;
+  else if (c + 2 * T <= C) reduce<V, kMax, 2>(w, out, c, init, scale), c += 2 * T;
+  else if (c + T <= C) reduce<V, kMax, 1>(w, out, c, init, scale), c += T;
   if (c < C) reduce_part<V, kMax>(w, out, c, static_cast<int>(C - c), init, scale);
 }
 
