@@ -11,9 +11,9 @@
 //   otherwise:   "pocket.gemm.unpacked"  kernels::gemm_f32 on B as it is (alpha, a row-constant
 //                               C and the clamp fused; a transposed B copied into scratch).
 // Default: ours ("pocket.gemm" ran 1.5-2.4x this machine's XNNPACK build on the transformer and
-// MobileNet shapes of bench/kernels/gemm_bench.cpp, and streams B once for M <= 3). A C that varies by row and is
-// not fused is added after, then any activation the clamp does not cover. A transposed A is
-// copied into scratch for the packed and XNNPACK paths.
+// MobileNet shapes of bench/kernels/gemm_bench.cpp, and streams B once for M <= 3).
+// A C that varies by row and is not fused is added after, then any activation the clamp does not
+// cover. A transposed A is copied into scratch for the packed and XNNPACK paths.
 #include <cstring>
 
 #include "engine/ops/nn_common.h"

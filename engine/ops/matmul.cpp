@@ -10,8 +10,8 @@
 //     "pocket.gemm.unpacked"  kernels::gemm_f32 on B as it is, one call when B has no batch
 //                    dims, else one per output batch (batch dims broadcast numpy-style).
 // Default: ours ("pocket.gemm" ran 1.5-2.4x this machine's XNNPACK build on the transformer and
-// MobileNet shapes of bench/kernels/gemm_bench.cpp, and streams B once for M <= 3). Activations the clamp does not
-// cover run after.
+// MobileNet shapes of bench/kernels/gemm_bench.cpp, and streams B once for M <= 3).
+// Activations the clamp does not cover run after.
 #include <cstring>
 
 #include "engine/ops/nn_common.h"
