@@ -40,7 +40,8 @@ void run_block(const Plan& pl, int64_t i0, int64_t i1, int64_t p0, int64_t p1, i
         GemmF32Epilogue ep = g.ep;
         if (ep.bias) ep.bias += j;
         if (ep.residual) ep.residual += i * ep.ld_residual + j;
-        kr.micro(std::min(mr, i1 - i), cols, kcur, g.a + i * g.lda + pc, g.lda, b, g.c + i * g.ldc + j, g.ldc, ep, flags);
+        kr.micro(std::min(mr, i1 - i), cols, kcur, g.a + i * g.lda + pc, g.lda, b, g.c + i * g.ldc + j, g.ldc, ep,
+                 flags);
       }
     }
     if (g.k == 0) break;
@@ -119,7 +120,9 @@ void gemm_f32_packed(const GemmF32PackedKernel& kernel, const GemmF32PackedArgs&
   pthreadpool_parallelize_1d(pool, &run_tile, &pl, static_cast<size_t>(n_tiles), 0);
 }
 
-size_t gemm_f32_packed_b_floats(int64_t k, int64_t n) { return gemm_f32_packed_b_floats(gemm_f32_packed_kernel(), k, n); }
+size_t gemm_f32_packed_b_floats(int64_t k, int64_t n) {
+  return gemm_f32_packed_b_floats(gemm_f32_packed_kernel(), k, n);
+}
 
 void gemm_f32_pack_b(int64_t k, int64_t n, const float* b, int64_t b_row_stride, int64_t b_col_stride, float* packed) {
   gemm_f32_pack_b(gemm_f32_packed_kernel(), k, n, b, b_row_stride, b_col_stride, packed);
