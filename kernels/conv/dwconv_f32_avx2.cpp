@@ -16,7 +16,21 @@ struct Avx2 {
   static reg load(const float* p) { return _mm256_loadu_ps(p); }
   static reg load_part(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
   static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
-  static void store_part(float* p, reg v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  // vmaskmovps stores are microcoded on AMD Zen: 128-bit, 64-bit and 32-bit pieces instead.
+  static void store_part(float* p, reg v, int n) {
+    __m128 lo = _mm256_castps256_ps128(v);
+    if (n & 4) {
+      _mm_storeu_ps(p, lo);
+      lo = _mm256_extractf128_ps(v, 1);
+      p += 4;
+    }
+    if (n & 2) {
+      _mm_storel_pi(reinterpret_cast<__m64*>(p), lo);
+      lo = _mm_movehl_ps(lo, lo);
+      p += 2;
+    }
+    if (n & 1) _mm_store_ss(p, lo);
+  }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
