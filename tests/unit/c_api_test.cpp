@@ -1,6 +1,8 @@
 // The public C API (pocket/pocket.h) and its C++ wrapper (pocket/pocket.hpp) on tiny hand-built
 // models: loading, errors with codes and messages, inputs/outputs, resize, labels.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -290,6 +292,62 @@ TEST(CApi, PreprocessingAndPlanFigures) {
   EXPECT_FLOAT_EQ(pp.std[1], 4.f);
   EXPECT_FLOAT_EQ(pp.scale, 1.f / 255.f);
   pocket_model_free(model);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CApi, TuningOptionsAndNotices) {
+  const auto bytes = add_model();
+  pocket_model* model = nullptr;
+  ASSERT_EQ(pocket_model_load_buffer(bytes.data(), bytes.size(), &model), POCKET_OK) << pocket_last_error();
+  pocket_session_options options;
+  pocket_session_options_init(&options);
+  EXPECT_EQ(options.tune, 0);
+  EXPECT_EQ(options.tuning_file, nullptr);
+  EXPECT_EQ(options.adaptive_threads, 1);
+
+  char dir[] = "/tmp/pocket_capi_tune_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/add.pocket.tune";
+  // A missing file without tune: created, with a notice.
+  options.tuning_file = path.c_str();
+  pocket_session* s = nullptr;
+  ASSERT_EQ(pocket_session_create(model, &options, &s), POCKET_OK) << pocket_last_error();
+  EXPECT_NE(std::string(pocket_session_notices(s)).find("does not exist"), std::string::npos) << pocket_session_notices(s);
+  pocket_session_free(s);
+  // Tuning writes the file (no op of this model has alternatives: a header only).
+  options.tune = 1;
+  ASSERT_EQ(pocket_session_create(model, &options, &s), POCKET_OK) << pocket_last_error();
+  EXPECT_STREQ(pocket_session_notices(s), "");
+  pocket_session_free(s);
+  std::ifstream f(path);
+  std::string first;
+  std::getline(f, first);
+  EXPECT_EQ(first, "pocket-tuning 1");
+  // Not a tuning file: an error naming it, and the file is left alone.
+  const std::string foreign = std::string(dir) + "/notes.txt";
+  std::ofstream(foreign) << "notes\n";
+  options.tuning_file = foreign.c_str();
+  EXPECT_EQ(pocket_session_create(model, &options, &s), POCKET_INVALID_ARGUMENT);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_NE(std::string(pocket_last_error()).find("not a Pocket tuning file"), std::string::npos) << pocket_last_error();
+  EXPECT_EQ(pocket_session_notices(nullptr), std::string());
+  std::remove(foreign.c_str());
+  std::remove(path.c_str());
+  rmdir(dir);
+
+  // The C++ wrapper passes the same options.
+  pocket_model_free(model);
+  pocket::api::Model m;
+  ASSERT_TRUE(m.load_buffer(bytes.data(), bytes.size()).ok());
+  pocket::api::Session session;
+  pocket::api::SessionOptions o;
+  o.num_threads = 2;
+  o.tune = true;
+  ASSERT_TRUE(session.create(m, o).ok());
+  EXPECT_TRUE(session.notices().empty());
 }
 
 }  // namespace
