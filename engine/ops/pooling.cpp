@@ -4,13 +4,13 @@
 // Two implementations (variants(), default order first):
 //  - "pocket.pool": the NHWC kernels of kernels/pool/ (AVX2/NEON/scalar), every case;
 //  - "xnnpack": only where its semantics equal ONNX's exactly (below).
-// By default Pocket's kernels run: in bench/kernels/pool_bench.cpp they beat XNNPACK's on the
-// fixture models' shapes (1 thread). A tuner may still pick XNNPACK where it is exact.
 //  - XNNPACK max pooling reads padded positions as the nearest edge pixel, which equals ignoring
 //    them only when every window holds the edge pixel it is clamped to: dilation 1 and pads
 //    (ceil_mode extension included) smaller than the kernel;
 //  - XNNPACK average pooling divides by the number of input (non-pad) elements when there is any
 //    padding and by kH*kW otherwise: that is count_include_pad=0, or any mode without padding.
+// By default Pocket's kernels run: in bench/kernels/pool_bench.cpp they match or beat XNNPACK's on the
+// fixture models' shapes (1 thread). A tuner may still pick XNNPACK where it is exact.
 #include <string>
 #include <vector>
 
