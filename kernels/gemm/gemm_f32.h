@@ -50,7 +50,11 @@ void gemm_f32_packed(const GemmF32PackedArgs& args, pthreadpool_t pool);
 // (a, lda; kc elements each) and one packed B panel slice (kc x nr floats, zero-padded past cols).
 // flags: kGemmAccumulate adds to the partial sums already in C (otherwise bias and residual are
 // added, residual/bias pointers pre-offset to this block); kGemmFinal applies the clamp.
-enum : unsigned { kGemmAccumulate = 1u, kGemmFinal = 2u };
+// kGemmSplit2/kGemmSplit4: the driver's hint that the whole product has M <= 3 / M == 1 rows, so a
+// kernel may split K over 2/4 accumulator chains. It is set per product, never per block, so every
+// element of C is summed in the same order whatever its row or column block (identical weights
+// columns give identical outputs; a row's result does not depend on where a block boundary falls).
+enum : unsigned { kGemmAccumulate = 1u, kGemmFinal = 2u, kGemmSplit2 = 4u, kGemmSplit4 = 8u };
 using GemmF32MicroFn = void (*)(int64_t rows, int64_t cols, int64_t kc, const float* a, int64_t lda, const float* b,
                                 float* c, int64_t ldc, const GemmF32Epilogue& ep, unsigned flags);
 

@@ -31,7 +31,8 @@ void run_block(const Plan& pl, int64_t i0, int64_t i1, int64_t p0, int64_t p1, i
   const int64_t nr = kr.nr, mr = kr.mr;
   for (int64_t pc = 0; pc < g.k || (pc == 0 && g.k == 0); pc += kc) {
     const int64_t kcur = std::min(kc, g.k - pc);
-    const unsigned flags = (pc > 0 ? kGemmAccumulate : 0u) | (pc + kcur >= g.k ? kGemmFinal : 0u);
+    const unsigned split = g.m == 1 ? kGemmSplit4 : g.m <= 3 ? kGemmSplit2 : 0u;
+    const unsigned flags = (pc > 0 ? kGemmAccumulate : 0u) | (pc + kcur >= g.k ? kGemmFinal : 0u) | split;
     for (int64_t panel = p0; panel < p1; ++panel) {
       const int64_t j = panel * nr;
       const int64_t cols = std::min(nr, g.n - j);

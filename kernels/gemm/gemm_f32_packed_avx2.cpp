@@ -32,12 +32,13 @@ inline void store(float* p, __m256i mask, __m256 v) {
 }
 
 // R rows x V ymm columns; kFull: all V * 8 columns are valid.
-template <int R, int V, bool kFull>
+template <int R, int V, int S, bool kFull>
 void micro(int64_t cols, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
            const GemmF32Epilogue& ep, unsigned flags) {
-  // Few rows (the M <= 3 GEMV path and row tails) would leave few FMA chains, bound by the FMA
-  // latency: S independent sets of accumulators take alternate K steps and are summed at the end.
-  constexpr int S = R * V == 1 ? 4 : R * V <= 3 ? 2 : 1;
+  // Few rows (the M <= 3 GEMV path) would leave few FMA chains, bound by the FMA latency: S
+  // independent sets of accumulators take alternate K steps and are summed at the end. S comes from
+  // the whole product's M (kGemmSplit*), never from this block's shape, so summation order is the
+  // same for every element of C.
   __m256 acc[R][V];
   const float* ar[R];
 #pragma GCC unroll 6
@@ -121,13 +122,26 @@ void micro(int64_t cols, int64_t kc, const float* a, int64_t lda, const float* b
   }
 }
 
+template <int R, int S>
+void micro_cols(int64_t cols, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                const GemmF32Epilogue& ep, unsigned flags) {
+  if (cols == kNr) micro<R, 2, S, true>(cols, kc, a, lda, b, c, ldc, ep, flags);
+  else if (cols == 8) micro<R, 1, S, true>(cols, kc, a, lda, b, c, ldc, ep, flags);
+  else if (cols < 8) micro<R, 1, S, false>(cols, kc, a, lda, b, c, ldc, ep, flags);
+  else micro<R, 2, S, false>(cols, kc, a, lda, b, c, ldc, ep, flags);
+}
+
 template <int R>
 void micro_rows(int64_t cols, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                 const GemmF32Epilogue& ep, unsigned flags) {
-  if (cols == kNr) micro<R, 2, true>(cols, kc, a, lda, b, c, ldc, ep, flags);
-  else if (cols == 8) micro<R, 1, true>(cols, kc, a, lda, b, c, ldc, ep, flags);
-  else if (cols < 8) micro<R, 1, false>(cols, kc, a, lda, b, c, ldc, ep, flags);
-  else micro<R, 2, false>(cols, kc, a, lda, b, c, ldc, ep, flags);
+  // M == 1 gives R == 1 blocks only, M <= 3 gives R <= 3: other combinations never occur.
+  if constexpr (R == 1) {
+    if (flags & kGemmSplit4) return micro_cols<R, 4>(cols, kc, a, lda, b, c, ldc, ep, flags);
+  }
+  if constexpr (R <= 3) {
+    if (flags & kGemmSplit2) return micro_cols<R, 2>(cols, kc, a, lda, b, c, ldc, ep, flags);
+  }
+  micro_cols<R, 1>(cols, kc, a, lda, b, c, ldc, ep, flags);
 }
 
 }  // namespace

@@ -222,3 +222,46 @@ TEST(GemmKernels, PackedThreadedMatchesSingleThread) {
 
 }  // namespace
 }  // namespace pocket
+
+namespace pocket {
+namespace {
+
+// Summation order must not depend on an element's row or column block: columns with identical
+// weights give bit-identical outputs and rows with identical inputs too. (The ONNX "light" models
+// have constant weights and logits near 1e12: one ulp between columns turns a uniform softmax
+// into a one-hot.)
+TEST(GemmKernels, PackedIdenticalColumnsAndRowsGiveIdenticalOutputs) {
+  size_t count = 0;
+  const kernels::GemmF32PackedKernel* variants = kernels::gemm_f32_packed_variants(&count);
+  for (size_t v = 0; v < count; ++v) {
+    const kernels::GemmF32PackedKernel& kr = variants[v];
+    for (int64_t m : {1, 2, 3, 7, 13}) {
+      for (int64_t n : {1000, 37}) {
+        const int64_t k = 1031;
+        std::vector<float> a(static_cast<size_t>(k));
+        for (int64_t p = 0; p < k; ++p) a[p] = std::sin(0.37f * static_cast<float>(p)) * 1000.f;
+        std::vector<float> am(static_cast<size_t>(m * k));
+        for (int64_t i = 0; i < m; ++i) std::copy(a.begin(), a.end(), am.begin() + i * k);
+        std::vector<float> b(static_cast<size_t>(k * n));
+        for (int64_t p = 0; p < k; ++p)
+          for (int64_t j = 0; j < n; ++j) b[p * n + j] = std::cos(0.11f * static_cast<float>(p)) * 100.f;
+        std::unique_ptr<float, void (*)(void*)> packed(
+            static_cast<float*>(std::aligned_alloc(64, (kernels::gemm_f32_packed_b_floats(kr, k, n) * 4 + 64) / 64 * 64)),
+            &std::free);
+        kernels::gemm_f32_pack_b(kr, k, n, b.data(), n, 1, packed.get());
+        std::vector<float> c(static_cast<size_t>(m * n));
+        kernels::GemmF32PackedArgs g;
+        g.m = m, g.n = n, g.k = k;
+        g.a = am.data(), g.lda = k;
+        g.packed_b = packed.get();
+        g.c = c.data(), g.ldc = n;
+        kernels::gemm_f32_packed(kr, g, nullptr);
+        for (size_t i = 1; i < c.size(); ++i)
+          ASSERT_EQ(c[i], c[0]) << kr.name << " m=" << m << " n=" << n << " element " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pocket

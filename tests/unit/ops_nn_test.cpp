@@ -1,6 +1,11 @@
 // NN ops through the real path (.pocket model -> Session), against naive double-precision
 // references written here from the ONNX definitions, with 1 and 2 threads.
 #include <gtest/gtest.h>
+#include <cstdio>
+#include <unistd.h>
+#include <sstream>
+#include <fstream>
+#include <algorithm>
 
 #include <cmath>
 #include <limits>
@@ -601,7 +606,8 @@ TEST(NnMatMul, BadInputsFailInPrepare) {
   expect_prepare_error(s, "bias");
 }
 
-// The fast paths are really taken where XNNPACK is available (the tests above check their results).
+// Kernel choice. The default heuristic picks Pocket's kernels; XNNPACK stays a variant that a tuner
+// (or a tuning file) can select, and every variant an op lists computes the same result.
 std::string chosen_kernel(const OpSpec& spec) {
   std::vector<uint8_t> bytes = testing::build_single_op_model(spec);
   auto model = Model::load_buffer(bytes.data(), bytes.size());
@@ -611,31 +617,115 @@ std::string chosen_kernel(const OpSpec& spec) {
   return session.value()->profile_info().at(0).kernel;
 }
 
-TEST(NnKernelChoice, XnnpackWhereSemanticsMatch) {
-  if (!kernels::xnnpack_available()) GTEST_SKIP() << "XNNPACK unavailable on this CPU";
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+TEST(NnKernelChoice, DefaultsArePocketKernels) {
   auto x = [](Shape s) { return TestTensor::f32(s, std::vector<float>(num_elements(s), 0.5f)); };
-  EXPECT_EQ(chosen_kernel({fb::OpType::Conv, {x({1, 5, 5, 4}), x({8, 4, 3, 3})}, {false, true}, {}}), "xnnpack.conv2d");
-  EXPECT_EQ(chosen_kernel({fb::OpType::Conv, {x({1, 5, 5, 4}), x({8, 1, 3, 3})}, {false, true},
-                           {AttrDesc::Int("group", 4)}}),
-            "xnnpack.dwconv");
-  EXPECT_EQ(chosen_kernel({fb::OpType::ConvTranspose, {x({1, 5, 5, 4}), x({4, 2, 3, 3})}, {false, true},
-                           {AttrDesc::Ints("strides", {2, 2})}}),
-            "xnnpack.deconv2d");
-  EXPECT_EQ(chosen_kernel({fb::OpType::MaxPool, {x({1, 8, 8, 4})}, {false},
-                           {AttrDesc::Ints("kernel_shape", {3, 3}), AttrDesc::Ints("strides", {2, 2}),
-                            AttrDesc::Ints("pads", {1, 1, 1, 1}), AttrDesc::Int("ceil_mode", 1)}}),
-            "xnnpack.maxpool2d");
-  EXPECT_EQ(chosen_kernel({fb::OpType::AveragePool, {x({1, 8, 8, 4})}, {false},
-                           {AttrDesc::Ints("kernel_shape", {3, 3}), AttrDesc::Ints("pads", {1, 1, 1, 1})}}),
-            "xnnpack.avgpool2d");
-  // count_include_pad with padding differs from XNNPACK: the NHWC kernel runs it.
-  EXPECT_EQ(chosen_kernel({fb::OpType::AveragePool, {x({1, 8, 8, 4})}, {false},
-                           {AttrDesc::Ints("kernel_shape", {3, 3}), AttrDesc::Ints("pads", {1, 1, 1, 1}),
-                            AttrDesc::Int("count_include_pad", 1)}}),
-            "nhwc");
-  EXPECT_EQ(chosen_kernel({fb::OpType::Gemm, {x({3, 4}), x({4, 5})}, {false, true}, {}}), "xnnpack.fc");
-  EXPECT_EQ(chosen_kernel({fb::OpType::MatMul, {x({2, 3, 4}), x({4, 5})}, {false, true}, {}}), "xnnpack.fc");
-  EXPECT_NE(chosen_kernel({fb::OpType::MatMul, {x({2, 3, 4}), x({4, 5})}, {false, false}, {}}), "xnnpack.fc");
+  const std::string conv = chosen_kernel({fb::OpType::Conv, {x({1, 5, 5, 4}), x({8, 4, 3, 3})}, {false, true}, {}});
+  EXPECT_TRUE(starts_with(conv, "pocket.igemm.")) << conv;  // C = 4 is too few channels for Winograd
+  const std::string wino = chosen_kernel({fb::OpType::Conv, {x({1, 9, 9, 16}), x({16, 16, 3, 3})}, {false, true},
+                                          {AttrDesc::Ints("pads", {1, 1, 1, 1})}});
+  EXPECT_TRUE(starts_with(wino, "pocket.winograd")) << wino;
+  const std::string pw = chosen_kernel({fb::OpType::Conv, {x({1, 5, 5, 4}), x({8, 4, 1, 1})}, {false, true}, {}});
+  EXPECT_TRUE(starts_with(pw, "pocket.gemm1x1.")) << pw;
+  const std::string dw = chosen_kernel(
+      {fb::OpType::Conv, {x({1, 5, 5, 4}), x({4, 1, 3, 3})}, {false, true}, {AttrDesc::Int("group", 4)}});
+  EXPECT_TRUE(starts_with(dw, "pocket.dwconv3x3.")) << dw;
+  const std::string mp = chosen_kernel({fb::OpType::MaxPool, {x({1, 8, 8, 4})}, {false},
+                                        {AttrDesc::Ints("kernel_shape", {3, 3}), AttrDesc::Ints("strides", {2, 2}),
+                                         AttrDesc::Ints("pads", {1, 1, 1, 1}), AttrDesc::Int("ceil_mode", 1)}});
+  EXPECT_TRUE(starts_with(mp, "pocket.maxpool2d.")) << mp;
+  const std::string gemm = chosen_kernel({fb::OpType::Gemm, {x({3, 4}), x({4, 5})}, {false, true}, {}});
+  EXPECT_TRUE(starts_with(gemm, "pocket.gemm")) << gemm;
+  // A grouped (not depthwise) conv has no Pocket kernel of its own: XNNPACK runs it.
+  if (kernels::xnnpack_available()) {
+    EXPECT_EQ(chosen_kernel({fb::OpType::Conv, {x({1, 5, 5, 4}), x({8, 2, 3, 3})}, {false, true},
+                             {AttrDesc::Int("group", 2)}}),
+              "xnnpack.conv2d");
+  }
+}
+
+// Forces each variant of the single op through a tuning file (written by a tuned session, then
+// edited) and checks its output against the default choice's.
+void expect_every_variant_agrees(const OpSpec& spec, const std::vector<std::string>& must_list) {
+  SCOPED_TRACE(fb::EnumNameOpType(spec.op));
+  std::vector<uint8_t> bytes = testing::build_single_op_model(spec);
+  auto model = Model::load_buffer(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto run = [&](const SessionOptions& o, std::vector<std::string>* variants, std::string* kernel) {
+    auto session = Session::create(model.value(), o);
+    EXPECT_TRUE(session.ok()) << session.status().message();
+    if (!session.ok()) return std::vector<float>{};
+    Session& s = *session.value();
+    for (size_t i = 0; i < spec.inputs.size(); ++i) {
+      if (i < spec.constant.size() && spec.constant[i]) continue;
+      const TestTensor& t = spec.inputs[i];
+      EXPECT_TRUE(s.set_input("in" + std::to_string(i), t.dtype, t.shape, t.bytes.data()).ok());
+    }
+    s.run();
+    if (variants) *variants = s.kernel_choices().at(0).variants;
+    if (kernel) *kernel = s.profile_info().at(0).kernel;
+    const Value& v = s.output(0);
+    return std::vector<float>(v.as<float>(), v.as<float>() + v.elements());
+  };
+  std::vector<std::string> variants;
+  const std::vector<float> want = run({}, &variants, nullptr);
+  for (const std::string& name : must_list)
+    EXPECT_NE(std::find(variants.begin(), variants.end(), name), variants.end()) << "variant " << name << " missing";
+  const std::string path = ::testing::TempDir() + "/pocket_variant_" + std::to_string(::getpid()) + ".tune";
+  SessionOptions tune;
+  tune.tune = true;
+  tune.tuning_file = path;
+  run(tune, nullptr, nullptr);
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string text = buf.str();
+  for (size_t v = 0; v < variants.size(); ++v) {
+    std::istringstream lines(text);
+    std::string line, edited;
+    while (std::getline(lines, line)) {
+      if (!line.empty() && line[0] != '#' && line.find('\t') != std::string::npos) {
+        const size_t a = line.find('\t'), b = line.find('\t', a + 1);
+        line = line.substr(0, b + 1) + std::to_string(v) + "\t" + variants[v] + "\top";
+      }
+      edited += line + "\n";
+    }
+    std::ofstream(path) << edited;
+    SessionOptions forced;
+    forced.tuning_file = path;
+    std::string kernel;
+    const std::vector<float> got = run(forced, nullptr, &kernel);
+    SCOPED_TRACE(variants[v] + " (" + kernel + ")");
+    // The file really forced the variant: each family's kernels carry its name as a prefix.
+    EXPECT_TRUE(starts_with(kernel, variants[v].substr(0, variants[v].find('.')))) << kernel;
+    if (variants[v] == "xnnpack") EXPECT_TRUE(starts_with(kernel, "xnnpack")) << kernel;
+    testing::expect_close(got, want, 1e-5f);
+  }
+  std::remove(path.c_str());
+}
+
+TEST(NnKernelChoice, EveryVariantAgrees) {
+  auto r = [](Shape s, uint32_t seed) {
+    return TestTensor::f32(s, testing::random_floats(static_cast<size_t>(num_elements(s)), seed));
+  };
+  const std::vector<std::string> xnn = kernels::xnnpack_available() ? std::vector<std::string>{"xnnpack"}
+                                                                     : std::vector<std::string>{};
+  expect_every_variant_agrees({fb::OpType::Conv, {r({1, 9, 9, 16}, 1), r({16, 16, 3, 3}, 2), r({16}, 3)},
+                               {false, true, true}, {AttrDesc::Ints("pads", {1, 1, 1, 1})}},
+                              xnn);
+  expect_every_variant_agrees({fb::OpType::Conv, {r({2, 7, 6, 5}, 4), r({7, 5, 1, 1}, 5)}, {false, true}, {}}, xnn);
+  expect_every_variant_agrees({fb::OpType::Conv, {r({1, 9, 9, 12}, 6), r({12, 1, 5, 5}, 7)}, {false, true},
+                               {AttrDesc::Int("group", 12), AttrDesc::Ints("strides", {2, 2}),
+                                AttrDesc::Ints("pads", {2, 2, 2, 2})}},
+                              xnn);
+  expect_every_variant_agrees({fb::OpType::MaxPool, {r({1, 8, 8, 4}, 8)}, {false},
+                               {AttrDesc::Ints("kernel_shape", {3, 3}), AttrDesc::Ints("strides", {2, 2}),
+                                AttrDesc::Ints("pads", {1, 1, 1, 1})}},
+                              xnn);
+  expect_every_variant_agrees({fb::OpType::Gemm, {r({3, 40}, 9), r({40, 17}, 10), r({17}, 11)}, {false, true, true},
+                               {AttrDesc::Int("transB", 0)}},
+                              xnn);
 }
 
 }  // namespace
