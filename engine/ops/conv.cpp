@@ -106,16 +106,22 @@ class ConvOp final : public Op {
     d.weight_cache = ctx.weight_cache;
     d.cache_key = ctx.op_name() + "/" + shape_str(x.shape) + "/" + shape_str(w.shape);
 
-    // OIHW -> [M][kH][kW][C/g], the layout most implementations start from.
+    // OIHW -> [M][kH][kW][C/g], the layout most implementations start from. For 1x1 kernels and
+    // for one channel per group (depthwise) the two layouts are the same bytes: no copy.
     const float* src = w.as<float>();
-    std::vector<float> ohwi(static_cast<size_t>(m * kh * kw * cg));
-    for (int64_t o = 0; o < m; ++o)
-      for (int64_t i = 0; i < cg; ++i)
-        for (int64_t y0 = 0; y0 < kh; ++y0)
-          for (int64_t x0 = 0; x0 < kw; ++x0)
-            ohwi[((o * kh + y0) * kw + x0) * cg + i] = src[((o * cg + i) * kh + y0) * kw + x0];
-    d.weights_ohwi = ohwi.data();
-    p.weights = ohwi.data();
+    std::vector<float> ohwi;
+    if ((kh == 1 && kw == 1) || cg == 1) {
+      d.weights_ohwi = src;
+    } else {
+      ohwi.resize(static_cast<size_t>(m * kh * kw * cg));
+      for (int64_t o = 0; o < m; ++o)
+        for (int64_t i = 0; i < cg; ++i)
+          for (int64_t y0 = 0; y0 < kh; ++y0)
+            for (int64_t x0 = 0; x0 < kw; ++x0)
+              ohwi[((o * kh + y0) * kw + x0) * cg + i] = src[((o * cg + i) * kh + y0) * kw + x0];
+      d.weights_ohwi = ohwi.data();
+    }
+    p.weights = d.weights_ohwi;
     flops_ = 2 * n * d.win.out_h * d.win.out_w * m * cg * kh * kw;
     post_ = d.act.post;
     out_elements_ = n * d.win.out_h * d.win.out_w * m;

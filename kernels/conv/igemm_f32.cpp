@@ -78,8 +78,15 @@ void igemm_f32_pack(const IgemmF32Kernel& kernel, int64_t m, int64_t k, const fl
     float* dst = packed + j * kernel.nr * (k + 1);
     for (int64_t o = 0; o < width; ++o) dst[o] = o < valid && bias ? bias[o0 + o] : 0.f;
     dst += width;
-    for (int64_t kk = 0; kk < k; ++kk, dst += width)
-      for (int64_t o = 0; o < width; ++o) dst[o] = o < valid ? w[(o0 + o) * k + kk] : 0.f;
+    // Output-channel-major: each weight row is read contiguously (the transposed order would
+    // touch one cache line per element).
+    for (int64_t o = 0; o < width; ++o) {
+      const float* src = w + (o0 + o) * k;
+      if (o < valid)
+        for (int64_t kk = 0; kk < k; ++kk) dst[kk * width + o] = src[kk];
+      else
+        for (int64_t kk = 0; kk < k; ++kk) dst[kk * width + o] = 0.f;
+    }
   }
 }
 

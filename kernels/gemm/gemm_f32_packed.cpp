@@ -73,6 +73,21 @@ size_t gemm_f32_packed_b_floats(const GemmF32PackedKernel& kernel, int64_t k, in
 void gemm_f32_pack_b(const GemmF32PackedKernel& kernel, int64_t k, int64_t n, const float* b, int64_t b_row_stride,
                      int64_t b_col_stride, float* packed) {
   const int64_t nr = kernel.nr;
+  if (b_row_stride == 1 && b_col_stride != 1) {
+    // B^T stored [N][K] (ONNX Gemm transB, PyTorch Linear): read each column contiguously. The
+    // row-by-row order below would touch one cache line (and often one page) per element.
+    for (int64_t j0 = 0; j0 < n; j0 += nr) {
+      const int64_t cols = std::min(nr, n - j0);
+      float* dst = packed + j0 * k;
+      for (int64_t jj = 0; jj < cols; ++jj) {
+        const float* src = b + (j0 + jj) * b_col_stride;
+        for (int64_t p = 0; p < k; ++p) dst[p * nr + jj] = src[p];
+      }
+      for (int64_t jj = cols; jj < nr; ++jj)
+        for (int64_t p = 0; p < k; ++p) dst[p * nr + jj] = 0.f;
+    }
+    return;
+  }
   for (int64_t j0 = 0; j0 < n; j0 += nr) {
     const int64_t cols = std::min(nr, n - j0);
     for (int64_t p = 0; p < k; ++p) {
