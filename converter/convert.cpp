@@ -91,6 +91,7 @@ Status optimize(ir::Graph& g, const ConvertOptions& options, ConvertReport* repo
     if (!g.topo_sort()) return internal_error("the graph has a cycle after the NHWC pass");
   }
   POCKET_RETURN_IF_ERROR(fold_constants(g, &notes));
+  if (options.optimize && options.nhwc) POCKET_RETURN_IF_ERROR(fuse_squeeze_excite(g, &notes));
   g.remove_dead();
   POCKET_RETURN_IF_ERROR(infer_shapes(g));
   POCKET_RETURN_IF_ERROR(check_supported(g));

@@ -34,5 +34,8 @@ Status normalize(ir::Graph& g, std::vector<std::string>* notes);
 // Makes Conv/ConvTranspose/pools/LRN channels-last and sinks or cancels the Transposes this
 // creates; Flatten/Reshape/Concat/etc. keep their NCHW meaning (layout_nhwc.cpp).
 Status convert_to_nhwc(ir::Graph& g, std::vector<std::string>* notes);
+// Fuses the channels-last squeeze-excite block GlobalAveragePool -> Conv 1x1 -> Conv 1x1 ->
+// Mul(x, gate) into one SqueezeExcite node (fuse_squeeze_excite.cpp); run after convert_to_nhwc.
+Status fuse_squeeze_excite(ir::Graph& g, std::vector<std::string>* notes);
 
 }  // namespace pocket::converter

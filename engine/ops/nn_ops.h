@@ -16,5 +16,6 @@ std::unique_ptr<Op> make_global_max_pool();
 std::unique_ptr<Op> make_lrn();
 std::unique_ptr<Op> make_gemm();
 std::unique_ptr<Op> make_matmul();
+std::unique_ptr<Op> make_squeeze_excite();
 
 }  // namespace pocket

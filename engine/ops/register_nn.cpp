@@ -13,6 +13,7 @@ void register_nn_ops(OpTable& table) {
   table.set(fb::OpType::LRN, &make_lrn);
   table.set(fb::OpType::Gemm, &make_gemm);
   table.set(fb::OpType::MatMul, &make_matmul);
+  table.set(fb::OpType::SqueezeExcite, &make_squeeze_excite);
 }
 
 }  // namespace pocket
