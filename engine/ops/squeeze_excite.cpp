@@ -5,8 +5,8 @@
 //   Y = X * g, broadcast over H and W           [N,H,W,C]
 // The converter makes it from GlobalAveragePool -> Conv 1x1 -> Conv 1x1 -> Mul. The tensor is read
 // twice (the channel means, then the scaling pass that writes Y) instead of three times, and the
-// two tiny FC layers run as row-major "sum of scaled weight rows" loops on the means instead of as
-// 1x1 convolutions over a 1x1 image. Attributes: activation/act_alpha/act_beta (FC1) and
+// two small FC layers run as dot products over the weight rows, used in place (no packing), split
+// over the pool by output rows when large. Attributes: activation/act_alpha/act_beta (FC1) and
 // gate/gate_alpha/gate_beta (FC2), ActivationKind values.
 #include <algorithm>
 #include <cmath>
@@ -24,15 +24,55 @@ namespace pocket {
 
 namespace {
 
-// out[0, n_out) = b + sum_i in[i] * wt[i][0, n_out) (wt row-major [n_in][n_out]); b may be null.
-void fc_rows(const float* in, int64_t n_in, const float* wt, const float* b, int64_t n_out, float* out) {
-  if (b) std::memcpy(out, b, static_cast<size_t>(n_out) * sizeof(float));
-  else std::fill(out, out + n_out, 0.f);
-  for (int64_t i = 0; i < n_in; ++i) {
-    const float v = in[i];
-    const float* row = wt + i * n_out;
-    for (int64_t j = 0; j < n_out; ++j) out[j] += v * row[j];
+// sum_i a[i] * b[i], in 16 independent partial sums the compiler keeps in vector registers.
+float dot(const float* a, const float* b, int64_t n) {
+  constexpr int kLanes = 16;
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] += a[i + k] * b[i + k];
+  float s = 0.f;
+  for (; i < n; ++i) s += a[i] * b[i];
+  for (int k = 0; k < kLanes; ++k) s += acc[k];
+  return s;
+}
+
+// out[j0, j1) = act(bias + W[j0, j1) · in), W row-major [n_out][n_in] (ONNX OIHW with 1x1).
+void fc_rows(const float* in, int64_t n_in, const float* w, const float* bias, int64_t j0, int64_t j1,
+             const kernels::ActivationParams& act, float* out) {
+  for (int64_t j = j0; j < j1; ++j) out[j] = (bias ? bias[j] : 0.f) + dot(w + j * n_in, in, n_in);
+  kernels::apply_activation_f32(act, out + j0, static_cast<size_t>(j1 - j0), nullptr);
+}
+
+// One FC layer over the batch: out[b] = act(W in[b] + bias); parallel tasks of kFcRows outputs,
+// each streaming whole weight rows.
+struct FcTask {
+  const float* in;
+  int64_t n_in;
+  const float* w;
+  const float* bias;  // may be null
+  int64_t n_out;
+  float* out;
+  kernels::ActivationParams act;
+  int64_t tiles;  // per image
+};
+constexpr int64_t kFcRows = 16;
+
+void fc_task(void* context, size_t index) {
+  const auto* t = static_cast<const FcTask*>(context);
+  const int64_t b = static_cast<int64_t>(index) / t->tiles, tile = static_cast<int64_t>(index) % t->tiles;
+  const int64_t j0 = tile * kFcRows, j1 = std::min(t->n_out, j0 + kFcRows);
+  fc_rows(t->in + b * t->n_in, t->n_in, t->w, t->bias, j0, j1, t->act, t->out + b * t->n_out);
+}
+
+void fc_layer(const FcTask& t, int64_t batch, pthreadpool_t pool) {
+  // Small layers (most of them) are cheaper than a pool dispatch.
+  if (!pool || t.n_in * t.n_out < 16384) {
+    for (int64_t b = 0; b < batch; ++b)
+      fc_rows(t.in + b * t.n_in, t.n_in, t.w, t.bias, 0, t.n_out, t.act, t.out + b * t.n_out);
+    return;
   }
+  pthreadpool_parallelize_1d(pool, &fc_task, const_cast<FcTask*>(&t), static_cast<size_t>(t.tiles * batch), 0);
 }
 
 struct ScaleTask {
@@ -93,33 +133,12 @@ class SqueezeExciteOp final : public Op {
                                  a.f("act_beta", 0.f), &act_));
     POCKET_RETURN_IF_ERROR(parse(ctx, "gate", a.i("gate", 0), a.f("gate_alpha", 0.f), a.f("gate_beta", 0.f), &gate_));
 
-    // Packed: W1^T [C][C1], B1 [C1], W2^T [C1][C], B2 [C] (absent biases are zeros).
-    const int64_t c = c_, c1 = c1_;
-    const float* w1s = w1.as<float>();
-    const float* w2s = w2.as<float>();
-    const float* b1s = b1 ? b1->as<float>() : nullptr;
-    const float* b2s = b2 ? b2->as<float>() : nullptr;
-    const size_t floats = static_cast<size_t>(2 * c * c1 + c1 + c);
-    auto pack = [=](void* dst) {
-      float* p = static_cast<float*>(dst);
-      for (int64_t j = 0; j < c1; ++j)
-        for (int64_t i = 0; i < c; ++i) p[i * c1 + j] = w1s[j * c + i];
-      p += c * c1;
-      for (int64_t j = 0; j < c1; ++j) p[j] = b1s ? b1s[j] : 0.f;
-      p += c1;
-      for (int64_t i = 0; i < c; ++i)
-        for (int64_t j = 0; j < c1; ++j) p[j * c + i] = w2s[i * c1 + j];
-      p += c * c1;
-      for (int64_t i = 0; i < c; ++i) p[i] = b2s ? b2s[i] : 0.f;
-    };
-    const std::string key = ctx.op_name() + "/pocket.se/c" + std::to_string(c) + "/c1" + std::to_string(c1);
-    if (ctx.weight_cache) {
-      packed_ = ctx.weight_cache->get_or_pack(key, floats * sizeof(float), pack);
-    } else {
-      auto own = std::make_shared<PackedWeights>(floats * sizeof(float));
-      pack(own->mutable_data());
-      packed_ = std::move(own);
-    }
+    // The FC weights are used in place: [C1][C] and [C][C1] row-major are the rows the dot
+    // products stream.
+    w1_ = w1.as<float>();
+    w2_ = w2.as<float>();
+    b1_ = b1 ? b1->as<float>() : nullptr;
+    b2_ = b2 ? b2->as<float>() : nullptr;
 
     mul_ = kernels::elementwise_kernels()
                .binary_f32[static_cast<int>(kernels::BinaryOp::Mul)][static_cast<int>(kernels::RowForm::VV)];
@@ -136,16 +155,10 @@ class SqueezeExciteOp final : public Op {
     float* y = ctx.out(0).as<float>();
     float* s = static_cast<float*>(ctx.scratch);  // [N][C]: means, then the gate
     float* h = s + n_ * c_;                       // [N][C1]
-    const float* w1t = packed_->as<float>();
-    const float* b1 = w1t + c_ * c1_;
-    const float* w2t = b1 + c1_;
-    const float* b2 = w2t + c1_ * c_;
 
     kernels::global_avg_pool_f32(n_, pixels_, c_, x, s, ctx.pool);
-    for (int64_t b = 0; b < n_; ++b) fc_rows(s + b * c_, c_, w1t, b1, c1_, h + b * c1_);
-    kernels::apply_activation_f32(act_, h, static_cast<size_t>(n_ * c1_), nullptr);
-    for (int64_t b = 0; b < n_; ++b) fc_rows(h + b * c1_, c1_, w2t, b2, c_, s + b * c_);
-    kernels::apply_activation_f32(gate_, s, static_cast<size_t>(n_ * c_), nullptr);
+    fc_layer({s, c_, w1_, b1_, c1_, h, act_, (c1_ + kFcRows - 1) / kFcRows}, n_, ctx.pool);
+    fc_layer({h, c1_, w2_, b2_, c_, s, gate_, (c_ + kFcRows - 1) / kFcRows}, n_, ctx.pool);
 
     ScaleTask task{mul_, x, s, y, pixels_, c_};
     const size_t total = static_cast<size_t>(n_ * pixels_);
@@ -204,7 +217,7 @@ class SqueezeExciteOp final : public Op {
   int64_t n_ = 0, pixels_ = 0, c_ = 0, c1_ = 0;
   kernels::ActivationParams act_, gate_;
   kernels::BinaryFn<float> mul_ = nullptr;
-  std::shared_ptr<const PackedWeights> packed_;
+  const float *w1_ = nullptr, *b1_ = nullptr, *w2_ = nullptr, *b2_ = nullptr;
 };
 
 }  // namespace

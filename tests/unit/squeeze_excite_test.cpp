@@ -155,6 +155,8 @@ TEST(SqueezeExcite, MatchesReferenceMobileNetV3Form) {
     check_case({1, 56, 56, 16, 8, Kind::Relu, 0, 0, Kind::HardSigmoid, hs_a, hs_b}, threads);
     check_case({1, 7, 7, 96, 24, Kind::Relu, 0, 0, Kind::HardSigmoid, hs_a, hs_b}, threads);
     check_case({2, 5, 3, 37, 11, Kind::Relu, 0, 0, Kind::HardSigmoid, hs_a, hs_b}, threads);
+    // FC layers large enough to be split over the pool (64-column tiles, a partial last one).
+    check_case({1, 7, 7, 576, 144, Kind::Relu, 0, 0, Kind::HardSigmoid, hs_a, hs_b}, threads);
   }
 }
 
@@ -163,6 +165,7 @@ TEST(SqueezeExcite, MatchesReferenceEfficientNetForm) {
     check_case({1, 14, 14, 240, 10, Kind::SiLU, 0, 0, Kind::Sigmoid, 0, 0}, threads);
     check_case({2, 9, 11, 13, 3, Kind::SiLU, 0, 0, Kind::Sigmoid, 0, 0}, threads);
     check_case({2, 1, 1, 1, 1, Kind::SiLU, 0, 0, Kind::Sigmoid, 0, 0}, threads);
+    check_case({2, 3, 5, 300, 60, Kind::SiLU, 0, 0, Kind::Sigmoid, 0, 0}, threads);
   }
 }
 
