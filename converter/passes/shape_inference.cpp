@@ -30,7 +30,7 @@ const std::set<std::string>& same_shape_ops() {
       "Sign", "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
       "Atanh", "Gelu", "Mish", "Celu", "ThresholdedRelu", "Shrink", "CumSum", "Trilu", "Hardmax",
       "LayerNormalization", "MeanVarianceNormalization", "LpNormalization", "Dropout", "IsNaN", "IsInf",
-      "Not"};
+      "Not", "SqueezeExcite"};
   return ops;
 }
 
