@@ -35,6 +35,14 @@ std::shared_ptr<const PackedWeights> WeightCache::get_or_pack(const std::string&
   return fresh;
 }
 
+std::shared_ptr<const PackedWeights> pack_weights(WeightCache* cache, const std::string& key, size_t bytes,
+                                                  const std::function<void(void*)>& pack) {
+  if (cache) return cache->get_or_pack(key, bytes, pack);
+  auto own = std::make_shared<PackedWeights>(bytes);
+  pack(own->mutable_data());
+  return own;
+}
+
 size_t WeightCache::live_entries() const {
   std::lock_guard<std::mutex> lock(mu_);
   size_t n = 0;

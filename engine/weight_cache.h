@@ -52,4 +52,9 @@ class WeightCache {
   size_t hits_ = 0, misses_ = 0;
 };
 
+// The one way ops pack weights: through the model's cache when there is one (a session), else
+// into a buffer of the caller's own (an op run alone in a test).
+std::shared_ptr<const PackedWeights> pack_weights(WeightCache* cache, const std::string& key, size_t bytes,
+                                                  const std::function<void(void*)>& pack);
+
 }  // namespace pocket

@@ -23,15 +23,9 @@ class DepthwiseConv final : public ConvImpl {
       kernels::dwconv_f32_pack(q.in_c, q.kernel_h, q.kernel_w, kernel_.channel_tile, d.weights_ohwi, d.bias,
                                static_cast<float*>(dst));
     };
-    if (d.weight_cache) {
-      shared_ = d.weight_cache->get_or_pack(d.cache_key + "/pocket.dwconv." + kernel_.name, floats * sizeof(float),
-                                            pack);
-      p_.packed = shared_->as<float>();
-    } else {
-      own_.resize(floats);
-      pack(own_.data());
-      p_.packed = own_.data();
-    }
+    shared_ =
+        pack_weights(d.weight_cache, d.cache_key + "/pocket.dwconv." + kernel_.name, floats * sizeof(float), pack);
+    p_.packed = shared_->as<float>();
     zeros_.assign(kernels::dwconv_f32_zero_floats(q.in_w, q.in_c), 0.f);
     p_.batch = q.batch;
     p_.in_h = q.in_h, p_.in_w = q.in_w, p_.channels = q.in_c;
@@ -58,8 +52,7 @@ class DepthwiseConv final : public ConvImpl {
  private:
   const kernels::DwConvF32Kernel& kernel_;
   kernels::DwConvF32Params p_;
-  std::shared_ptr<const PackedWeights> shared_;  // from the model's weight cache, or
-  std::vector<float> own_;                        // packed here when there is none
+  std::shared_ptr<const PackedWeights> shared_;  // from the model's weight cache, or own (pack_weights)
   std::vector<float> zeros_;
 };
 

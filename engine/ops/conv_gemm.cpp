@@ -17,8 +17,12 @@ class IgemmConv final : public ConvImpl {
  public:
   explicit IgemmConv(const ConvDesc& d) : p_(d.p), kernel_(kernels::igemm_f32_kernel()) {
     const int64_t k = p_.kernel_h * p_.kernel_w * p_.in_c;
-    packed_.resize(kernels::igemm_f32_packed_floats(kernel_, p_.out_c, k));
-    kernels::igemm_f32_pack(kernel_, p_.out_c, k, d.weights_ohwi, d.bias, packed_.data());
+    const size_t floats = kernels::igemm_f32_packed_floats(kernel_, p_.out_c, k);
+    packed_ = pack_weights(d.weight_cache, d.cache_key + "/pocket.igemm." + kernel_.name, floats * sizeof(float),
+                           [&](void* dst) {
+                             kernels::igemm_f32_pack(kernel_, p_.out_c, k, d.weights_ohwi, d.bias,
+                                                     static_cast<float*>(dst));
+                           });
     indirection_.resize(kernels::igemm_f32_indirection_size(p_, kernel_.mr));
     zero_.assign(static_cast<size_t>(p_.in_c), 0.f);
     gemm1x1_ = p_.kernel_h == 1 && p_.kernel_w == 1 && p_.pad_top == 0 && p_.pad_left == 0 &&
@@ -44,7 +48,7 @@ class IgemmConv final : public ConvImpl {
     a.indirection = indirection_.data();
     a.a_offset = reinterpret_cast<const char*>(x) - reinterpret_cast<const char*>(bound_);
     a.zero = zero_.data();
-    a.packed_w = packed_.data();
+    a.packed_w = packed_->as<float>();
     a.y = y;
     a.ldy = p_.out_c;
     a.residual = residual;
@@ -62,7 +66,8 @@ class IgemmConv final : public ConvImpl {
 
   kernels::Conv2dF32Params p_;
   const kernels::IgemmF32Kernel& kernel_;
-  std::vector<float> packed_, zero_;
+  std::shared_ptr<const PackedWeights> packed_;
+  std::vector<float> zero_;
   std::vector<const float*> indirection_;
   const float* bound_ = nullptr;
   bool gemm1x1_ = false;

@@ -38,13 +38,17 @@ class WinogradConv final : public ConvImpl {
     a_.out_h = p.out_h, a_.out_w = p.out_w, a_.m = p.out_c;
     a_.pad_top = p.pad_top, a_.pad_left = p.pad_left;
     a_.out_min = p.out_min, a_.out_max = p.out_max;
-    packed_ = aligned_floats(kernels::winograd_packed_floats(tile, p.in_c, p.out_c));
-    kernels::winograd_pack_weights(tile, p.in_c, p.out_c, d.weights_ohwi, packed_.get());
+    const size_t floats = kernels::winograd_packed_floats(tile, p.in_c, p.out_c);
+    packed_ = pack_weights(d.weight_cache, d.cache_key + "/pocket.winograd" + std::to_string(tile) + "." + kernel_.name,
+                           floats * sizeof(float), [&](void* dst) {
+                             kernels::winograd_pack_weights(tile, p.in_c, p.out_c, d.weights_ohwi,
+                                                            static_cast<float*>(dst));
+                           });
     const size_t mpad = static_cast<size_t>(kernels::winograd_round16(p.out_c));
     bias_ = aligned_floats(mpad);
     std::fill(bias_.get(), bias_.get() + mpad, 0.f);
     if (d.bias) std::memcpy(bias_.get(), d.bias, static_cast<size_t>(p.out_c) * sizeof(float));
-    a_.packed = packed_.get();
+    a_.packed = packed_->as<float>();
     a_.bias = bias_.get();
     const int64_t total = kernels::winograd_total_tiles(tile, p.batch, p.out_h, p.out_w);
     a_.block_tiles = kernels::winograd_block_tiles(tile, p.in_c, p.out_c, total, kernel_.gemm_rows);
@@ -67,7 +71,8 @@ class WinogradConv final : public ConvImpl {
  private:
   const kernels::WinogradF32Kernel& kernel_;
   kernels::WinogradConvArgs a_;
-  AlignedFloats packed_, bias_;
+  std::shared_ptr<const PackedWeights> packed_;
+  AlignedFloats bias_;
   size_t scratch_ = 0;
 };
 

@@ -115,13 +115,7 @@ class GemmOp final : public Op {
         const std::string key = ctx.op_name() + "/gemm_f32_packed/" + kernel_->name + "/k" + std::to_string(k_) +
                                 "/n" + std::to_string(n_) + (trans_b_ ? "/bt" : "/b") + "/alpha" +
                                 std::to_string(alpha_bits);
-        if (ctx.weight_cache) {
-          packed_ = ctx.weight_cache->get_or_pack(key, floats * sizeof(float), pack);
-        } else {
-          auto own = std::make_shared<PackedWeights>(floats * sizeof(float));
-          pack(own->mutable_data());
-          packed_ = std::move(own);
-        }
+        packed_ = pack_weights(ctx.weight_cache, key, floats * sizeof(float), pack);
       }
       if (trans_a_) ctx.scratch_bytes = static_cast<size_t>(m_ * k_) * sizeof(float);
     } else if (pick == "xnnpack") {

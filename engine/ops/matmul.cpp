@@ -103,13 +103,7 @@ class MatMulOp final : public Op {
       if (floats > 0) {
         const std::string key = ctx.op_name() + "/gemm_f32_packed/" + kernel_->name + "/k" + std::to_string(k_) +
                                 "/n" + std::to_string(n_);
-        if (ctx.weight_cache) {
-          packed_ = ctx.weight_cache->get_or_pack(key, floats * sizeof(float), pack);
-        } else {
-          auto own = std::make_shared<PackedWeights>(floats * sizeof(float));
-          pack(own->mutable_data());
-          packed_ = std::move(own);
-        }
+        packed_ = pack_weights(ctx.weight_cache, key, floats * sizeof(float), pack);
       }
     } else if (pick == "xnnpack") {
       std::vector<float> w(static_cast<size_t>(n_ * k_));
