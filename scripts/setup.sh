@@ -16,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # fixtures: reference models and real data (photos)
   python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-skimage python3-sklearn
+  # fixtures: speech synthesised for the Whisper tests
+  espeak-ng
 )
 
 missing=()
