@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "converter/ir/graph.h"
+#include "format/builder.h"
 #include "engine/status.h"
 
 namespace pocket::converter {
@@ -23,6 +24,12 @@ struct ConvertOptions {
   std::map<std::string, std::vector<int64_t>> input_shapes;   // fix symbolic input dims
   bool nhwc = true;                                     // convert conv sub-graphs to NHWC
   bool optimize = true;                                 // run the graph passes
+  // Pipeline metadata (format 1.1), filled by the CLI's --tokenizer / --audio-frontend loaders
+  // (converter/metadata/).
+  bool has_tokenizer = false;
+  format::TokenizerDesc tokenizer;
+  bool has_audio = false;
+  format::AudioDesc audio;
 };
 
 struct ConvertReport {

@@ -190,6 +190,36 @@ Status Model::validate() const {
     if (meta->properties())
       for (auto* kv : *meta->properties())
         if (!kv || !kv->key()) return invalid_model("metadata has a property without a key");
+    if (const fb::Tokenizer* t = meta->tokenizer()) {
+      const std::string kind = t->kind() ? t->kind()->str() : "";
+      if (kind != "wordpiece" && kind != "bytelevel_bpe")
+        return invalid_model("metadata tokenizer kind '" + kind + "' is not 'wordpiece' or 'bytelevel_bpe'");
+      const int64_t nv = t->vocab() ? t->vocab()->size() : 0;
+      if (nv == 0) return invalid_model("metadata tokenizer has no vocabulary");
+      for (auto* v : *t->vocab())
+        if (!v) return invalid_model("metadata tokenizer vocabulary has a missing string");
+      if (t->merges())
+        for (auto* m : *t->merges())
+          if (!m) return invalid_model("metadata tokenizer merges have a missing string");
+      if (t->special_tokens())
+        for (auto* kv : *t->special_tokens())
+          if (!kv || !kv->key() || !kv->value()) return invalid_model("metadata tokenizer has a special token without a role or text");
+      if (t->max_length() < 2) return invalid_model("metadata tokenizer max_length " + std::to_string(t->max_length()) + " is below 2");
+      if (t->suppress_tokens())
+        for (int32_t id : *t->suppress_tokens())
+          if (id < 0 || id >= nv)
+            return invalid_model("metadata tokenizer suppress token " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(nv));
+    }
+    if (const fb::AudioFrontEnd* a = meta->audio()) {
+      const std::string kind = a->kind() ? a->kind()->str() : "";
+      if (kind != "whisper_log_mel") return invalid_model("metadata audio front end kind '" + kind + "' is not 'whisper_log_mel'");
+      if (a->sample_rate() < 1000 || a->sample_rate() > 384000 || a->n_fft() < 16 || a->n_fft() > 65536 ||
+          a->hop_length() < 1 || a->hop_length() > a->n_fft() || a->n_mels() < 1 || a->n_mels() > 1024 ||
+          a->chunk_seconds() < 1 || a->chunk_seconds() > 3600)
+        return invalid_model("metadata audio front end parameters are out of range (sample_rate " + std::to_string(a->sample_rate()) +
+                             ", n_fft " + std::to_string(a->n_fft()) + ", hop_length " + std::to_string(a->hop_length()) +
+                             ", n_mels " + std::to_string(a->n_mels()) + ", chunk_seconds " + std::to_string(a->chunk_seconds()) + ")");
+    }
   }
   return Status::Ok();
 }

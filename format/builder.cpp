@@ -54,8 +54,26 @@ flatbuffers::Offset<fb::Metadata> build_metadata(flatbuffers::FlatBufferBuilder&
   for (const auto& l : md.labels) labels.push_back(b.CreateString(l));
   std::vector<flatbuffers::Offset<fb::KeyValue>> props;
   for (const auto& [k, v] : md.properties) props.push_back(fb::CreateKeyValueDirect(b, k.c_str(), v.c_str()));
+  flatbuffers::Offset<fb::Tokenizer> tok = 0;
+  if (md.has_tokenizer) {
+    const TokenizerDesc& t = md.tokenizer;
+    std::vector<flatbuffers::Offset<flatbuffers::String>> vocab, merges;
+    vocab.reserve(t.vocab.size());
+    for (const auto& v : t.vocab) vocab.push_back(b.CreateString(v));
+    for (const auto& m : t.merges) merges.push_back(b.CreateString(m));
+    std::vector<flatbuffers::Offset<fb::KeyValue>> specials;
+    for (const auto& [k, v] : t.special_tokens) specials.push_back(fb::CreateKeyValueDirect(b, k.c_str(), v.c_str()));
+    tok = fb::CreateTokenizerDirect(b, t.kind.c_str(), &vocab, &merges, t.lowercase, t.strip_accents, t.max_length,
+                                    &specials, &t.suppress_tokens);
+  }
+  flatbuffers::Offset<fb::AudioFrontEnd> audio = 0;
+  if (md.has_audio) {
+    const AudioDesc& a = md.audio;
+    audio = fb::CreateAudioFrontEndDirect(b, a.kind.c_str(), a.sample_rate, a.n_fft, a.hop_length, a.n_mels,
+                                          a.chunk_seconds);
+  }
   return fb::CreateMetadataDirect(b, md.producer.c_str(), md.producer_version.c_str(),
-                                  md.task.c_str(), md.source.c_str(), pre, &labels, &props);
+                                  md.task.c_str(), md.source.c_str(), pre, &labels, &props, tok, audio);
 }
 
 std::vector<uint8_t> build_flatbuffer(const ModelDesc& m, const std::vector<uint64_t>& offsets,

@@ -63,6 +63,22 @@ struct PreprocessDesc {
   std::string resize = "stretch";
 };
 
+struct TokenizerDesc {
+  std::string kind;                       // "wordpiece" or "bytelevel_bpe" (see pocket.fbs)
+  std::vector<std::string> vocab;         // token text by id
+  std::vector<std::string> merges;        // bytelevel_bpe merge rules "a b", rank order
+  bool lowercase = true;
+  bool strip_accents = true;
+  int32_t max_length = 512;
+  std::vector<std::pair<std::string, std::string>> special_tokens;  // role -> token text
+  std::vector<int32_t> suppress_tokens;
+};
+
+struct AudioDesc {
+  std::string kind = "whisper_log_mel";
+  int32_t sample_rate = 16000, n_fft = 400, hop_length = 160, n_mels = 80, chunk_seconds = 30;
+};
+
 struct MetadataDesc {
   std::string producer = "pocket-convert";
   std::string producer_version;
@@ -72,6 +88,10 @@ struct MetadataDesc {
   PreprocessDesc preprocessing;
   std::vector<std::string> labels;
   std::vector<std::pair<std::string, std::string>> properties;
+  bool has_tokenizer = false;
+  TokenizerDesc tokenizer;
+  bool has_audio = false;
+  AudioDesc audio;
 };
 
 struct ModelDesc {

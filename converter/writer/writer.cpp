@@ -60,6 +60,14 @@ format::MetadataDesc build_metadata(const ir::Graph& g, const ConvertOptions& o)
     if (k == "task") md.task = v;
     else md.properties.emplace_back(k, v);
   }
+  if (o.has_tokenizer) {
+    md.has_tokenizer = true;
+    md.tokenizer = o.tokenizer;
+  }
+  if (o.has_audio) {
+    md.has_audio = true;
+    md.audio = o.audio;
+  }
   const ir::Value* in = g.inputs.empty() ? nullptr : g.find(g.inputs[0]);
   bool image = in && in->shape_known && in->shape.size() == 4 && (in->shape[1] == 1 || in->shape[1] == 3);
   bool asked = !o.mean.empty() || !o.std.empty() || o.input_width > 0 || o.input_height > 0;
