@@ -1,0 +1,309 @@
+// AVX2+FMA attention pieces: keys packed in 16-wide panels by 8x8 transposes, a 6x16 score
+// micro-kernel (broadcast q, FMA over 16 keys), a vectorised online-softmax step and a 6x16 P.V
+// micro-kernel over rows of V. One or two query rows (decode) split the reduction over two
+// accumulator chains so the FMA latency does not bound them.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels/attention/attention_f32.h"
+#include "kernels/elementwise/math_f32_avx2.h"
+
+namespace pocket::kernels {
+
+namespace {
+
+using namespace avx2;
+
+constexpr int64_t kMr = 6;
+constexpr int64_t kNr = 16;
+
+inline void transpose8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256& r4, __m256& r5, __m256& r6,
+                       __m256& r7) {
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r0 = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r1 = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r2 = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r3 = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r4 = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r5 = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r6 = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r7 = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// Eight keys (rows src[0..8), nullptr = zero key) into dst[c * kNr] for c < d.
+void pack8(const float* const* src, int64_t d, float* dst) {
+  alignas(32) static const float kZeros[8] = {};
+  int64_t c = 0;
+  for (; c + 8 <= d; c += 8) {
+    auto row = [&](int i) { return src[i] ? _mm256_loadu_ps(src[i] + c) : _mm256_load_ps(kZeros); };
+    __m256 r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7);
+    transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
+    _mm256_storeu_ps(dst + (c + 0) * kNr, r0);
+    _mm256_storeu_ps(dst + (c + 1) * kNr, r1);
+    _mm256_storeu_ps(dst + (c + 2) * kNr, r2);
+    _mm256_storeu_ps(dst + (c + 3) * kNr, r3);
+    _mm256_storeu_ps(dst + (c + 4) * kNr, r4);
+    _mm256_storeu_ps(dst + (c + 5) * kNr, r5);
+    _mm256_storeu_ps(dst + (c + 6) * kNr, r6);
+    _mm256_storeu_ps(dst + (c + 7) * kNr, r7);
+  }
+  for (; c < d; ++c)
+    for (int i = 0; i < 8; ++i) dst[c * kNr + i] = src[i] ? src[i][c] : 0.f;
+}
+
+void pack_k_avx2(const float* k, int64_t k_stride, int64_t nk, int64_t d, float* packed) {
+  const int64_t panels = (nk + kNr - 1) / kNr;
+  for (int64_t p = 0; p < panels; ++p) {
+    for (int64_t half = 0; half < 2; ++half) {
+      const float* src[8];
+      for (int i = 0; i < 8; ++i) {
+        const int64_t j = p * kNr + half * 8 + i;
+        src[i] = j < nk ? k + j * k_stride : nullptr;
+      }
+      pack8(src, d, packed + p * d * kNr + half * 8);
+    }
+  }
+}
+
+// ROWS x 16 scores of one panel. Split: two accumulator chains over c (for 1-2 rows).
+template <int ROWS>
+inline void scores_block(const float* q, int64_t q_stride, const float* b, int64_t d, float* s, int64_t ld_s) {
+  constexpr int kChains = ROWS <= 2 ? 2 : 1;
+  __m256 acc[kChains][ROWS][2];
+  for (int z = 0; z < kChains; ++z)
+    for (int r = 0; r < ROWS; ++r) acc[z][r][0] = acc[z][r][1] = _mm256_setzero_ps();
+  int64_t c = 0;
+  for (; c + kChains <= d; c += kChains) {
+    for (int z = 0; z < kChains; ++z) {
+      const __m256 b0 = _mm256_loadu_ps(b + (c + z) * kNr), b1 = _mm256_loadu_ps(b + (c + z) * kNr + 8);
+      for (int r = 0; r < ROWS; ++r) {
+        const __m256 a = _mm256_broadcast_ss(q + r * q_stride + c + z);
+        acc[z][r][0] = _mm256_fmadd_ps(a, b0, acc[z][r][0]);
+        acc[z][r][1] = _mm256_fmadd_ps(a, b1, acc[z][r][1]);
+      }
+    }
+  }
+  for (; c < d; ++c) {
+    const __m256 b0 = _mm256_loadu_ps(b + c * kNr), b1 = _mm256_loadu_ps(b + c * kNr + 8);
+    for (int r = 0; r < ROWS; ++r) {
+      const __m256 a = _mm256_broadcast_ss(q + r * q_stride + c);
+      acc[0][r][0] = _mm256_fmadd_ps(a, b0, acc[0][r][0]);
+      acc[0][r][1] = _mm256_fmadd_ps(a, b1, acc[0][r][1]);
+    }
+  }
+  for (int r = 0; r < ROWS; ++r) {
+    __m256 lo = acc[0][r][0], hi = acc[0][r][1];
+    if constexpr (kChains == 2) {
+      lo = _mm256_add_ps(lo, acc[1][r][0]);
+      hi = _mm256_add_ps(hi, acc[1][r][1]);
+    }
+    _mm256_storeu_ps(s + r * ld_s, lo);
+    _mm256_storeu_ps(s + r * ld_s + 8, hi);
+  }
+}
+
+template <int ROWS>
+void scores_rows(const float* q, int64_t q_stride, const float* packed, int64_t panels, int64_t d, float* s,
+                 int64_t ld_s) {
+  for (int64_t p = 0; p < panels; ++p) scores_block<ROWS>(q, q_stride, packed + p * d * kNr, d, s + p * kNr, ld_s);
+}
+
+void scores_avx2(const float* q, int64_t q_stride, int64_t rows, const float* packed, int64_t nk, int64_t d, float* s,
+                 int64_t ld_s) {
+  const int64_t panels = (nk + kNr - 1) / kNr;
+  int64_t r = 0;
+  for (; r + kMr <= rows; r += kMr) scores_rows<6>(q + r * q_stride, q_stride, packed, panels, d, s + r * ld_s, ld_s);
+  const float* qr = q + r * q_stride;
+  float* sr = s + r * ld_s;
+  switch (rows - r) {
+    case 5: scores_rows<5>(qr, q_stride, packed, panels, d, sr, ld_s); break;
+    case 4: scores_rows<4>(qr, q_stride, packed, panels, d, sr, ld_s); break;
+    case 3: scores_rows<3>(qr, q_stride, packed, panels, d, sr, ld_s); break;
+    case 2: scores_rows<2>(qr, q_stride, packed, panels, d, sr, ld_s); break;
+    case 1: scores_rows<1>(qr, q_stride, packed, panels, d, sr, ld_s); break;
+    default: break;
+  }
+}
+
+// Masked (true) lanes of eight mask bytes.
+inline __m256 bool_lanes(const uint8_t* m) {
+  const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m)));
+  return _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(b, _mm256_setzero_si256()), _mm256_set1_epi32(-1)));
+}
+
+float softmax_step_avx2(float* s, int64_t nk, int64_t n_valid, float scale, const AttentionRowMask& mask, float* m,
+                        float* l) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  const __m256 vninf = _mm256_set1_ps(ninf), vscale = _mm256_set1_ps(scale), vfill = _mm256_set1_ps(mask.fill);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const int64_t n8 = (nk + 7) / 8 * 8;  // s is padded: lanes in [nk, n8) are read and set to -inf
+  const int64_t valid = std::min(n_valid, nk);
+  // A mask broadcast along the keys is one value for the whole row.
+  bool row_masked = false;
+  float row_add = 0.f;
+  if (mask.kind != AttentionMask::None && mask.stride == 0) {
+    if (mask.kind == AttentionMask::Bool) row_masked = *static_cast<const uint8_t*>(mask.ptr) != 0;
+    else row_add = *static_cast<const float*>(mask.ptr);
+  }
+  const __m256 vrow_add = _mm256_set1_ps(row_add);
+  __m256 vmax = vninf;
+  for (int64_t j = 0; j < n8; j += 8) {
+    __m256 x = _mm256_mul_ps(_mm256_loadu_ps(s + j), vscale);
+    if (mask.kind == AttentionMask::Bool) {
+      if (mask.stride == 0) {
+        if (row_masked) x = vfill;
+      } else {
+        const uint8_t* mp = static_cast<const uint8_t*>(mask.ptr) + j;
+        __m256 hit;
+        if (j + 8 <= nk) {
+          hit = bool_lanes(mp);
+        } else {
+          alignas(8) uint8_t tmp[8] = {};
+          std::memcpy(tmp, mp, static_cast<size_t>(nk - j));
+          hit = bool_lanes(tmp);
+        }
+        x = _mm256_blendv_ps(x, vfill, hit);
+      }
+    } else if (mask.kind == AttentionMask::Additive) {
+      if (mask.stride == 0) {
+        x = _mm256_add_ps(x, vrow_add);
+      } else {
+        const float* mp = static_cast<const float*>(mask.ptr) + j;
+        if (j + 8 <= nk) {
+          x = _mm256_add_ps(x, _mm256_loadu_ps(mp));
+        } else {
+          alignas(32) float tmp[8] = {};
+          std::memcpy(tmp, mp, static_cast<size_t>(nk - j) * sizeof(float));
+          x = _mm256_add_ps(x, _mm256_load_ps(tmp));
+        }
+      }
+    }
+    if (j + 8 > valid) {
+      const __m256 dead = _mm256_castsi256_ps(
+          _mm256_cmpgt_epi32(_mm256_add_epi32(lane, _mm256_set1_epi32(static_cast<int>(j - valid))),
+                             _mm256_set1_epi32(-1)));
+      x = _mm256_blendv_ps(x, vninf, dead);
+    }
+    _mm256_storeu_ps(s + j, x);
+    vmax = _mm256_max_ps(vmax, x);
+  }
+  const float m_new = std::max(*m, hmax_ps(vmax));
+  if (m_new == ninf) {
+    for (int64_t j = 0; j < n8; j += 8) _mm256_storeu_ps(s + j, _mm256_setzero_ps());
+    return 1.f;
+  }
+  const float alpha = *m == ninf ? 0.f : std::exp(*m - m_new);
+  const __m256 vm = _mm256_set1_ps(m_new);
+  __m256 sum0 = _mm256_setzero_ps(), sum1 = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 16 <= n8; j += 16) {
+    const __m256 e0 = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
+    const __m256 e1 = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(s + j + 8), vm));
+    _mm256_storeu_ps(s + j, e0);
+    _mm256_storeu_ps(s + j + 8, e1);
+    sum0 = _mm256_add_ps(sum0, e0);
+    sum1 = _mm256_add_ps(sum1, e1);
+  }
+  for (; j < n8; j += 8) {
+    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
+    _mm256_storeu_ps(s + j, e);
+    sum0 = _mm256_add_ps(sum0, e);
+  }
+  *l = *l * alpha + hsum_ps(_mm256_add_ps(sum0, sum1));
+  *m = m_new;
+  return alpha;
+}
+
+// acc (ROWS x NV*8 columns at c) = alpha * acc + P . V. Tail: the last NV=1 chunk has `cols` < 8
+// valid columns (V read with a masked load; acc is padded scratch).
+template <int ROWS, int NV, bool Tail>
+inline void pv_block(const float* p, int64_t ld_p, int64_t nk, const float* v, int64_t v_stride, const float* alpha,
+                     float* acc, int64_t ld_acc, __m256i tail) {
+  constexpr int kChains = ROWS <= 2 ? 2 : 1;
+  __m256 a[kChains][ROWS][NV];
+  for (int r = 0; r < ROWS; ++r) {
+    const __m256 al = _mm256_broadcast_ss(alpha + r);
+    for (int x = 0; x < NV; ++x) {
+      a[0][r][x] = _mm256_mul_ps(_mm256_loadu_ps(acc + r * ld_acc + x * 8), al);
+      if constexpr (kChains == 2) a[1][r][x] = _mm256_setzero_ps();
+    }
+  }
+  auto load_v = [&](int64_t j, int x) {
+    if constexpr (Tail) return _mm256_maskload_ps(v + j * v_stride, tail);
+    else return _mm256_loadu_ps(v + j * v_stride + x * 8);
+  };
+  int64_t j = 0;
+  for (; j + kChains <= nk; j += kChains) {
+    for (int z = 0; z < kChains; ++z) {
+      __m256 vv[NV];
+      for (int x = 0; x < NV; ++x) vv[x] = load_v(j + z, x);
+      for (int r = 0; r < ROWS; ++r) {
+        const __m256 w = _mm256_broadcast_ss(p + r * ld_p + j + z);
+        for (int x = 0; x < NV; ++x) a[z][r][x] = _mm256_fmadd_ps(w, vv[x], a[z][r][x]);
+      }
+    }
+  }
+  for (; j < nk; ++j) {
+    __m256 vv[NV];
+    for (int x = 0; x < NV; ++x) vv[x] = load_v(j, x);
+    for (int r = 0; r < ROWS; ++r) {
+      const __m256 w = _mm256_broadcast_ss(p + r * ld_p + j);
+      for (int x = 0; x < NV; ++x) a[0][r][x] = _mm256_fmadd_ps(w, vv[x], a[0][r][x]);
+    }
+  }
+  for (int r = 0; r < ROWS; ++r)
+    for (int x = 0; x < NV; ++x) {
+      __m256 t = a[0][r][x];
+      if constexpr (kChains == 2) t = _mm256_add_ps(t, a[1][r][x]);
+      _mm256_storeu_ps(acc + r * ld_acc + x * 8, t);
+    }
+}
+
+template <int ROWS>
+void pv_rows(const float* p, int64_t ld_p, int64_t nk, const float* v, int64_t v_stride, int64_t dv,
+             const float* alpha, float* acc, int64_t ld_acc) {
+  int64_t c = 0;
+  for (; c + 16 <= dv; c += 16) pv_block<ROWS, 2, false>(p, ld_p, nk, v + c, v_stride, alpha, acc + c, ld_acc, _mm256_setzero_si256());
+  for (; c + 8 <= dv; c += 8) pv_block<ROWS, 1, false>(p, ld_p, nk, v + c, v_stride, alpha, acc + c, ld_acc, _mm256_setzero_si256());
+  if (c < dv) {
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(dv - c)),
+                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    pv_block<ROWS, 1, true>(p, ld_p, nk, v + c, v_stride, alpha, acc + c, ld_acc, tail);
+  }
+}
+
+void pv_avx2(const float* p, int64_t ld_p, int64_t rows, int64_t nk, const float* v, int64_t v_stride, int64_t dv,
+             const float* alpha, float* acc, int64_t ld_acc) {
+  int64_t r = 0;
+  for (; r + kMr <= rows; r += kMr)
+    pv_rows<6>(p + r * ld_p, ld_p, nk, v, v_stride, dv, alpha + r, acc + r * ld_acc, ld_acc);
+  const float* pr = p + r * ld_p;
+  float* ar = acc + r * ld_acc;
+  switch (rows - r) {
+    case 5: pv_rows<5>(pr, ld_p, nk, v, v_stride, dv, alpha + r, ar, ld_acc); break;
+    case 4: pv_rows<4>(pr, ld_p, nk, v, v_stride, dv, alpha + r, ar, ld_acc); break;
+    case 3: pv_rows<3>(pr, ld_p, nk, v, v_stride, dv, alpha + r, ar, ld_acc); break;
+    case 2: pv_rows<2>(pr, ld_p, nk, v, v_stride, dv, alpha + r, ar, ld_acc); break;
+    case 1: pv_rows<1>(pr, ld_p, nk, v, v_stride, dv, alpha + r, ar, ld_acc); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+AttentionF32Kernel attention_f32_avx2() {
+  return {"avx2", kMr, kNr, &pack_k_avx2, &scores_avx2, &softmax_step_avx2, &pv_avx2};
+}
+
+}  // namespace pocket::kernels
