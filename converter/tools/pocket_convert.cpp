@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "converter/convert.h"
+#include "converter/metadata/tokenizer_files.h"
 #include "converter/passes/passes.h"
 
 namespace {
@@ -36,6 +37,15 @@ constexpr const char* kUsage =
     "                             fixes the shape of a (symbolic) input (repeatable)\n"
     "  --no-nhwc                  do not convert conv sub-graphs to NHWC (models without conv/pool)\n"
     "  --no-optimize              skip optional fusions (the passes the format needs always run)\n"
+    "  --tokenizer FILE           embed a tokenizer for the text/speech pipelines: vocab.txt (BERT\n"
+    "                             WordPiece), vocab.json (byte-level BPE) or *.tiktoken (Whisper)\n"
+    "  --tokenizer-kind KIND      wordpiece | bytelevel_bpe | whisper (default: from the file name)\n"
+    "  --merges FILE              merges.txt of a bytelevel_bpe tokenizer\n"
+    "  --no-lowercase             wordpiece: cased model (no lower-casing, no accent stripping)\n"
+    "  --max-length N             longest token sequence the model takes, special tokens included\n"
+    "                             (default: the model's position count if visible, else 512)\n"
+    "  --audio-frontend whisper[:N_MELS]\n"
+    "                             embed Whisper's log-mel front end (80 mel bins unless 128 given)\n"
     "  -q, --quiet                print errors only\n"
     "  -h, --help                 this text\n";
 
@@ -112,6 +122,8 @@ struct Args {
   std::string in, out;
   bool quiet = false;
   ConvertOptions options;
+  TokenizerFileOptions tokenizer;  // used when tokenizer.path is set
+  bool tokenizer_flags = false;    // a tokenizer option other than --tokenizer was given
 };
 
 Args parse_args(int argc, char** argv) {
@@ -142,6 +154,31 @@ Args parse_args(int argc, char** argv) {
       a.options.nhwc = false;
     } else if (s == "--no-optimize") {
       a.options.optimize = false;
+    } else if (s == "--tokenizer") {
+      a.tokenizer.path = value(s);
+    } else if (s == "--tokenizer-kind") {
+      a.tokenizer.kind = value(s);
+      if (a.tokenizer.kind != "wordpiece" && a.tokenizer.kind != "bytelevel_bpe" && a.tokenizer.kind != "whisper")
+        throw UsageError{"--tokenizer-kind: expected wordpiece, bytelevel_bpe or whisper, got '" + a.tokenizer.kind + "'"};
+      a.tokenizer_flags = true;
+    } else if (s == "--merges") {
+      a.tokenizer.merges_path = value(s);
+      a.tokenizer_flags = true;
+    } else if (s == "--no-lowercase") {
+      a.tokenizer.lowercase = false;
+      a.tokenizer_flags = true;
+    } else if (s == "--max-length") {
+      std::string v = value(s);
+      std::vector<int64_t> n;
+      if (!parse_ints(v, &n) || n.size() != 1 || n[0] < 2 || n[0] > (1 << 24))
+        throw UsageError{"--max-length: expected an integer from 2 to 16777216, got '" + v + "'"};
+      a.tokenizer.max_length = n[0];
+      a.tokenizer_flags = true;
+    } else if (s == "--audio-frontend") {
+      std::string v = value(s);
+      Status st = parse_audio_frontend(v, &a.options.audio);
+      if (!st.ok()) throw UsageError{"--audio-frontend: " + st.message()};
+      a.options.has_audio = true;
     } else if (s == "--labels") {
       std::string path = value(s);
       std::ifstream f(path);
@@ -186,6 +223,8 @@ Args parse_args(int argc, char** argv) {
   }
   if (a.in.empty()) throw UsageError{"no input .onnx file given (see --help)"};
   if (a.out.empty()) throw UsageError{"no output file given: use -o OUT.pocket"};
+  if (a.tokenizer_flags && a.tokenizer.path.empty())
+    throw UsageError{"--tokenizer-kind, --merges, --no-lowercase and --max-length need --tokenizer FILE"};
   if (!a.options.mean.empty() && !a.options.std.empty() && a.options.mean.size() != a.options.std.size())
     throw UsageError{"--mean has " + std::to_string(a.options.mean.size()) + " values but --std has " +
                      std::to_string(a.options.std.size())};
@@ -198,7 +237,7 @@ int fail(const Status& st) {
   return 2;
 }
 
-int run(const Args& a) {
+int run(Args a) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   ConvertReport report;
@@ -207,6 +246,15 @@ int run(const Args& a) {
   Status st = import_onnx_file(a.in, &g, &notes);
   if (!st.ok()) return fail(st);
   g.metadata.source = std::filesystem::path(a.in).filename().string();
+  if (!a.tokenizer.path.empty()) {
+    // Before the passes: the checks read embedding tables and outputs as the ONNX names them.
+    st = load_tokenizer(a.tokenizer, g, &a.options.tokenizer, &notes);
+    if (!st.ok()) return fail(Status(st.code(), "--tokenizer: " + st.message()));
+    a.options.has_tokenizer = true;
+  }
+  if (a.options.has_audio)
+    notes.push_back("audio front end: whisper log-mel, " + std::to_string(a.options.audio.n_mels) + " mel bins, " +
+                    std::to_string(a.options.audio.sample_rate) + " Hz");
   report.ops_before = g.op_counts();
   report.notes = notes;
   st = optimize(g, a.options, &report);
@@ -233,7 +281,7 @@ int run(const Args& a) {
 int main(int argc, char** argv) {
   try {
     Args a = parse_args(argc, argv);
-    return run(a);
+    return run(std::move(a));
   } catch (const UsageError& e) {
     std::cerr << "pocket-convert: " << e.msg << "\n";
     return 1;
