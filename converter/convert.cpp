@@ -75,11 +75,18 @@ Status optimize(ir::Graph& g, const ConvertOptions& options, ConvertReport* repo
   g.remove_dead();
   POCKET_RETURN_IF_ERROR(infer_shapes(g));
   POCKET_RETURN_IF_ERROR(fold_batchnorm(g, &notes));
+  POCKET_RETURN_IF_ERROR(rewrite_einsum(g, &notes));
   if (options.optimize) {
+    POCKET_RETURN_IF_ERROR(fuse_layernorm(g, &notes));
+    POCKET_RETURN_IF_ERROR(fuse_gelu(g, &notes));
+    POCKET_RETURN_IF_ERROR(fuse_attention(g, &notes));
+    g.remove_dead();
+    POCKET_RETURN_IF_ERROR(infer_shapes(g));
+    POCKET_RETURN_IF_ERROR(fuse_matmul_bias(g, &notes));
     POCKET_RETURN_IF_ERROR(fuse_residual(g, &notes));
     POCKET_RETURN_IF_ERROR(fuse_activations(g, &notes));
   } else {
-    notes.push_back("--no-optimize: residual and activation fusion skipped");
+    notes.push_back("--no-optimize: LayerNorm, GELU, attention, bias, residual and activation fusion skipped");
   }
   POCKET_RETURN_IF_ERROR(normalize(g, &notes));
   if (!g.topo_sort()) return internal_error("the graph has a cycle after normalisation");

@@ -1,5 +1,6 @@
 // Fuses one elementwise activation into the Conv/ConvTranspose/Gemm/MatMul that produces its
-// input (attributes "activation", "act_alpha", "act_beta"; see format/OPS.md), and rewrites the
+// input (attributes "activation", "act_alpha", "act_beta"; see format/OPS.md; Gelu only into
+// Gemm/MatMul), and rewrites the
 // stand-alone patterns x * HardSigmoid(x; 1/6, 1/2) and x * Sigmoid(x) as HardSwish / SiLU.
 #include <algorithm>
 #include <cmath>
@@ -60,8 +61,18 @@ Activation activation_of(const ir::Graph& g, const ir::Node& n) {
     a.kind = Kind::Tanh;
   } else if (n.op == "LeakyRelu") {
     a = {Kind::LeakyRelu, n.f("alpha", 0.01f), 0.f};
+  } else if (n.op == "Gelu") {
+    const std::string approx = n.s("approximate", "none");
+    if (approx == "none") a.kind = Kind::Gelu;
+    else if (approx == "tanh") a.kind = Kind::GeluTanh;
   }
   return a;
+}
+
+// Gelu epilogues exist for the dense ops only (format/OPS.md: fused into a producing MatMul/Gemm).
+bool accepts(const ir::Node& producer, Kind kind) {
+  if (kind != Kind::Gelu && kind != Kind::GeluTanh) return true;
+  return producer.op == "MatMul" || producer.op == "Gemm";
 }
 
 bool is_hardswish_gate(const ir::Node& n) {
@@ -99,7 +110,7 @@ class Fuser {
       if (a.kind == Kind::None) continue;
       const std::string& x = g_.nodes[n].inputs[0];
       int p = fusable_producer(x, 1, /*merge_clamps=*/true);
-      if (p < 0) continue;
+      if (p < 0 || !accepts(g_.nodes[p], a.kind)) continue;
       if (!merge_clamp(g_.nodes[p], &a)) continue;
       fuse(p, a, {static_cast<int>(n)}, g_.nodes[n].outputs[0]);
     }
@@ -222,7 +233,7 @@ Status fuse_activations(ir::Graph& g, std::vector<std::string>* notes) {
   if (!g.topo_sort()) return internal_error("fuse_activations: graph has a cycle");
   if (notes && f.fused)
     notes->push_back("fuse_activations: fused " + std::to_string(f.fused) +
-                     " activations into Conv/ConvTranspose/Gemm/MatMul");
+                     " activations (Relu, Clip, ..., Gelu) into Conv/ConvTranspose/Gemm/MatMul");
   if (notes && f.rewritten)
     notes->push_back("fuse_activations: rewrote " + std::to_string(f.rewritten) +
                      " x*HardSigmoid(x) / x*Sigmoid(x) patterns as HardSwish / SiLU");

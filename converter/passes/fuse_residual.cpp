@@ -4,6 +4,9 @@
 // Conv 2-D without an activation of its own; the activation after the Add (Relu, Clip, ...) is
 // fused into the Conv afterwards by fuse_activations. When both Add operands are such Convs, the
 // later one in node order takes the other as its residual, so no node has to move.
+// MatMul (format 1.1) the same way: MatMul(A, B[, bias]) -> Add(out, other) becomes
+// MatMul(A, B, bias or "", other); symbolic dims count as equal when they carry the same name
+// (a transformer's [batch, seq, d] residual stream).
 #include <unordered_map>
 
 #include "converter/passes/passes.h"
@@ -32,6 +35,7 @@ class ResidualFuser {
       int best = -1, best_side = -1;
       for (int side = 0; side < 2; ++side) {
         int c = fusable_conv(add.inputs[side], add.outputs[0], add.inputs[1 - side]);
+        if (c < 0) c = fusable_matmul(add.inputs[side], add.outputs[0], add.inputs[1 - side]);
         if (c > best) best = c, best_side = side;
       }
       if (best < 0) continue;
@@ -74,6 +78,35 @@ class ResidualFuser {
     return it->second;
   }
 
+  // Same shape, symbolic dims matched by name.
+  static bool same_shape(const ir::Value* a, const ir::Value* b) {
+    if (!a || !b || !a->shape_known || !b->shape_known || a->shape != b->shape) return false;
+    for (size_t i = 0; i < a->shape.size(); ++i) {
+      if (a->shape[i] >= 0) continue;
+      const std::string na = i < a->dim_names.size() ? a->dim_names[i] : "";
+      const std::string nb = i < b->dim_names.size() ? b->dim_names[i] : "";
+      if (na.empty() || na != nb) return false;
+    }
+    return true;
+  }
+
+  // Index of the MatMul producing x if Add(x, other) -> out may become its residual, else -1.
+  int fusable_matmul(const std::string& x, const std::string& out, const std::string& other) const {
+    auto it = producer_.find(x);
+    if (it == producer_.end() || removed_[it->second]) return -1;
+    const ir::Node& c = g_.nodes[it->second];
+    if (c.op != "MatMul" || !onnx_domain(c) || c.outputs.size() != 1 || c.outputs[0] != x) return -1;
+    if (c.inputs.size() < 2 || c.inputs.size() > 3 || c.i("activation", 0) != 0) return -1;
+    auto r = reads_.find(x);
+    if (r == reads_.end() || r->second != 1 || g_.is_output(x) || other == out || other == x) return -1;
+    const ir::Value* xv = g_.find(x);
+    const ir::Value* ov = g_.find(other);
+    const ir::Value* yv = g_.find(out);
+    if (!xv || !ov || xv->dtype != ir::DType::F32 || ov->dtype != ir::DType::F32) return -1;
+    if (!same_shape(xv, ov) || !same_shape(xv, yv)) return -1;
+    return it->second;
+  }
+
   void fuse(int c, int a, const std::string& other) {
     ir::Node& conv = g_.nodes[c];
     const std::string old = conv.outputs[0];
@@ -101,7 +134,7 @@ Status fuse_residual(ir::Graph& g, std::vector<std::string>* notes) {
   f.run();
   if (!g.topo_sort()) return internal_error("fuse_residual: graph has a cycle");
   if (notes && f.fused)
-    notes->push_back("fuse_residual: fused " + std::to_string(f.fused) + " residual Adds into Conv");
+    notes->push_back("fuse_residual: fused " + std::to_string(f.fused) + " residual Adds into Conv/MatMul");
   return Status::Ok();
 }
 

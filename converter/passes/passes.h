@@ -22,11 +22,12 @@ Status remove_identity(ir::Graph& g, std::vector<std::string>* notes);
 // a per-channel Mul + Add (fold_batchnorm.cpp).
 Status fold_batchnorm(ir::Graph& g, std::vector<std::string>* notes);
 // Fuses Relu, Clip/Relu6, HardSigmoid, HardSwish (also x * HardSigmoid(x)), Sigmoid, SiLU
-// (x * Sigmoid(x)), Tanh, LeakyRelu into the producing Conv/ConvTranspose/Gemm/MatMul
-// (fuse_activations.cpp).
+// (x * Sigmoid(x)), Tanh, LeakyRelu into the producing Conv/ConvTranspose/Gemm/MatMul, and Gelu
+// (erf or tanh form) into a producing Gemm/MatMul (fuse_activations.cpp).
 Status fuse_activations(ir::Graph& g, std::vector<std::string>* notes);
-// Fuses Conv -> Add(conv_out, other) into the Conv as its residual input R (fuse_residual.cpp);
-// run before fuse_activations so that an activation after the Add joins the Conv too.
+// Fuses Conv -> Add(conv_out, other) and MatMul -> Add(matmul_out, other) into the Conv/MatMul as
+// its residual input R (fuse_residual.cpp); run after fuse_matmul_bias and before
+// fuse_activations so that an activation after the Add joins the Conv/MatMul too.
 Status fuse_residual(ir::Graph& g, std::vector<std::string>* notes);
 // Moves operands that must be known ahead of time into attributes, lifts 1-D conv/pool to 2-D,
 // maps old-opset forms to the format's semantics (normalize.cpp).
@@ -37,5 +38,20 @@ Status convert_to_nhwc(ir::Graph& g, std::vector<std::string>* notes);
 // Fuses the channels-last squeeze-excite block GlobalAveragePool -> Conv 1x1 -> Conv 1x1 ->
 // Mul(x, gate) into one SqueezeExcite node (fuse_squeeze_excite.cpp); run after convert_to_nhwc.
 Status fuse_squeeze_excite(ir::Graph& g, std::vector<std::string>* notes);
+
+// Transformer passes, run in this order after fold_constants (shapes inferred):
+// Rewrites 2-operand Einsum as [ReduceSum] Transpose / Reshape / MatMul / Reshape / Transpose; an
+// Einsum it cannot rewrite is an error naming the node and its equation (rewrite_einsum.cpp).
+Status rewrite_einsum(ir::Graph& g, std::vector<std::string>* notes);
+// LayerNorm (PyTorch's opset < 17 decomposition) -> LayerNormalization, RMSNorm's decomposition
+// -> RMSNormalization (fuse_layernorm.cpp).
+Status fuse_layernorm(ir::Graph& g, std::vector<std::string>* notes);
+// GELU's erf and tanh decompositions -> Gelu (fuse_gelu.cpp).
+Status fuse_gelu(ir::Graph& g, std::vector<std::string>* notes);
+// Multi-head attention (head split Reshape/Transpose, MatMul, scale, mask, Softmax, MatMul, head
+// merge) -> Attention (fuse_attention.cpp).
+Status fuse_attention(ir::Graph& g, std::vector<std::string>* notes);
+// MatMul -> Add(constant [N] bias) -> MatMul with its bias input (fuse_matmul_bias.cpp).
+Status fuse_matmul_bias(ir::Graph& g, std::vector<std::string>* notes);
 
 }  // namespace pocket::converter

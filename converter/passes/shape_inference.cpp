@@ -3,6 +3,7 @@
 // normalize(). Shapes it cannot derive keep what ONNX's own shape inference found.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "converter/passes/passes.h"
@@ -30,7 +31,7 @@ const std::set<std::string>& same_shape_ops() {
       "Sign", "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
       "Atanh", "Gelu", "Mish", "Celu", "ThresholdedRelu", "Shrink", "CumSum", "Trilu", "Hardmax",
       "LayerNormalization", "MeanVarianceNormalization", "LpNormalization", "Dropout", "IsNaN", "IsInf",
-      "Not", "SqueezeExcite"};
+      "Not", "SqueezeExcite", "RMSNormalization", "ScatterND", "ScatterElements"};
   return ops;
 }
 
@@ -47,6 +48,14 @@ bool is_bool_op(const std::string& op) {
          op == "GreaterOrEqual" || op == "And" || op == "Or" || op == "Xor" || op == "Not" ||
          op == "IsNaN" || op == "IsInf";
 }
+
+// One entry of a 1-D integer value (a shape operand): a constant, or a dim that is only known
+// symbolically (sym: the value is unknown, `name` the dim's name when it has one).
+struct Entry {
+  bool sym = false;
+  int64_t c = 0;
+  std::string name;
+};
 
 class Inferer {
  public:
@@ -101,7 +110,182 @@ class Inferer {
   }
 
   void pool_like(const ir::Node& n, bool conv, bool transpose);
+  // The entries of a 1-D integer value computed from constants and Shape of tensors with known
+  // (static or named symbolic) dims through Concat, Unsqueeze, Squeeze, Gather and Cast: what a
+  // graph exported with dynamic axes feeds Reshape and Expand. False if any step is unknown.
+  bool entries(const std::string& v, std::vector<Entry>* out, int depth = 0) const;
+  void reshape_symbolic(const ir::Node& n, bool has_x, const Shaped& x, const std::vector<Entry>& t);
+  void einsum(const ir::Node& n);
 };
+
+bool Inferer::entries(const std::string& v, std::vector<Entry>* out, int depth) const {
+  out->clear();
+  if (depth > 16 || v.empty()) return false;
+  Dims c;
+  if (const_ints(g_, v, &c)) {
+    for (int64_t d : c) out->push_back({false, d, ""});
+    return true;
+  }
+  int p = g_.producer(v);
+  if (p < 0) return false;
+  const ir::Node& n = g_.nodes[p];
+  if (!n.domain.empty()) return false;
+  if (n.op == "Shape") {
+    const ir::Value* t = g_.find(n.inputs[0]);
+    if (!t || !t->shape_known) return false;
+    const int64_t rank = static_cast<int64_t>(t->shape.size());
+    int64_t s0 = n.i("start", 0), e0 = n.i("end", rank);
+    if (s0 < 0) s0 += rank;
+    if (e0 < 0) e0 += rank;
+    s0 = std::clamp<int64_t>(s0, 0, rank);
+    e0 = std::clamp<int64_t>(e0, 0, rank);
+    for (int64_t i = s0; i < e0; ++i) {
+      if (t->shape[i] >= 0) out->push_back({false, t->shape[i], ""});
+      else out->push_back({true, -1, i < static_cast<int64_t>(t->dim_names.size()) ? t->dim_names[i] : ""});
+    }
+    return true;
+  }
+  if (n.op == "Concat") {
+    if (n.i("axis", 0) != 0 && n.i("axis", 0) != -1) return false;
+    for (const auto& in : n.inputs) {
+      std::vector<Entry> part;
+      if (!entries(in, &part, depth + 1)) return false;
+      out->insert(out->end(), part.begin(), part.end());
+    }
+    return true;
+  }
+  if (n.op == "Unsqueeze" || n.op == "Squeeze" || n.op == "Cast" || n.op == "Identity" || n.op == "Reshape")
+    return entries(n.inputs[0], out, depth + 1);
+  if (n.op == "Gather" && n.inputs.size() == 2 && n.i("axis", 0) == 0) {
+    std::vector<Entry> data;
+    Dims idx;
+    if (!const_ints(g_, n.inputs[1], &idx) || !entries(n.inputs[0], &data, depth + 1)) return false;
+    for (int64_t i : idx) {
+      if (i < 0) i += static_cast<int64_t>(data.size());
+      if (i < 0 || i >= static_cast<int64_t>(data.size())) return false;
+      out->push_back(data[i]);
+    }
+    return true;
+  }
+  return false;
+}
+
+// Reshape whose target holds symbolic entries. A -1 entry is inferred by cancelling the target's
+// known dims (static sizes and dim names) against the input's.
+void Inferer::reshape_symbolic(const ir::Node& n, bool has_x, const Shaped& x, const std::vector<Entry>& t) {
+  const bool allowzero = n.i("allowzero", 0) != 0;
+  Dims out(t.size());
+  Names names(t.size());
+  int64_t infer_at = -1;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i].sym) { out[i] = -1; names[i] = t[i].name; continue; }
+    if (t[i].c == 0 && !allowzero) {
+      if (!has_x || i >= x.s.size()) return set_dtype(n, 0, dtype_of(n, 0));
+      out[i] = x.s[i];
+      names[i] = x.name(i);
+      continue;
+    }
+    if (t[i].c == -1) {
+      if (infer_at >= 0) return set_dtype(n, 0, dtype_of(n, 0));
+      infer_at = static_cast<int64_t>(i);
+    }
+    out[i] = t[i].c;
+  }
+  if (infer_at >= 0) {
+    out[infer_at] = -1;
+    names[infer_at].clear();
+    if (has_x) {
+      int64_t px = 1, pt = 1;
+      std::multiset<std::string> nx, nt;
+      bool ok = true;
+      for (size_t i = 0; i < x.s.size(); ++i) {
+        if (x.s[i] >= 0) px *= x.s[i];
+        else if (x.name(i).empty()) ok = false;
+        else nx.insert(x.name(i));
+      }
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (static_cast<int64_t>(i) == infer_at) continue;
+        if (out[i] >= 0) pt *= out[i];
+        else if (names[i].empty()) ok = false;
+        else nt.insert(names[i]);
+      }
+      for (const auto& nm : nt) {
+        auto it = nx.find(nm);
+        if (it == nx.end()) { ok = false; break; }
+        nx.erase(it);
+      }
+      if (ok && pt > 0 && px % pt == 0) {
+        if (nx.empty()) out[infer_at] = px / pt;
+        else if (nx.size() == 1 && px == pt) names[infer_at] = *nx.begin();
+      }
+    }
+  }
+  set(n, 0, dtype_of(n, 0), out, names);
+}
+
+// Einsum with explicit output ("ij,jk->ik", "..." allowed): each output index takes its size from
+// an operand that has it.
+void Inferer::einsum(const ir::Node& n) {
+  std::string eq = n.s("equation", "");
+  eq.erase(std::remove(eq.begin(), eq.end(), ' '), eq.end());
+  size_t arrow = eq.find("->");
+  if (arrow == std::string::npos) return set_dtype(n, 0, dtype_of(n, 0));
+  std::vector<std::string> terms;
+  std::string lhs = eq.substr(0, arrow), rhs = eq.substr(arrow + 2);
+  for (size_t s0 = 0;;) {
+    size_t c = lhs.find(',', s0);
+    terms.push_back(lhs.substr(s0, c == std::string::npos ? std::string::npos : c - s0));
+    if (c == std::string::npos) break;
+    s0 = c + 1;
+  }
+  if (terms.size() != n.inputs.size()) return set_dtype(n, 0, dtype_of(n, 0));
+  std::map<char, std::pair<int64_t, std::string>> size;
+  Shaped ell;
+  bool have_ell = false;
+  for (size_t k = 0; k < terms.size(); ++k) {
+    Shaped s;
+    if (!known(n, k, &s)) return set_dtype(n, 0, dtype_of(n, 0));
+    const std::string& t = terms[k];
+    size_t e = t.find("...");
+    size_t letters = t.size() - (e == std::string::npos ? 0 : 3);
+    if (letters > s.s.size() || (e == std::string::npos && letters != s.s.size())) return;
+    size_t ell_rank = s.s.size() - letters, dim = 0;
+    for (size_t i = 0; i < t.size(); ++i) {
+      if (t.compare(i, 3, "...") == 0) {
+        Shaped part;
+        part.s.assign(s.s.begin() + dim, s.s.begin() + dim + ell_rank);
+        for (size_t j = 0; j < ell_rank; ++j) part.n.push_back(s.name(dim + j));
+        if (!have_ell) ell = part, have_ell = true;
+        else {
+          Shaped r;
+          if (!broadcast_shapes(ell.s, ell.n, part.s, part.n, &r.s, &r.n)) return;
+          ell = r;
+        }
+        dim += ell_rank;
+        i += 2;
+        continue;
+      }
+      auto it = size.find(t[i]);
+      if (it == size.end() || (it->second.first < 0 && s.s[dim] >= 0) || it->second.first == 1)
+        size[t[i]] = {s.s[dim], s.name(dim)};
+      ++dim;
+    }
+  }
+  Dims out;
+  Names names;
+  for (size_t i = 0; i < rhs.size(); ++i) {
+    if (rhs.compare(i, 3, "...") == 0) {
+      for (size_t j = 0; j < ell.s.size(); ++j) { out.push_back(ell.s[j]); names.push_back(ell.name(j)); }
+      i += 2;
+      continue;
+    }
+    auto it = size.find(rhs[i]);
+    if (it == size.end()) return;
+    out.push_back(it->second.first);
+    names.push_back(it->second.second);
+  }
+  set(n, 0, dtype_of(n, 0), out, names);
+}
 
 // Spatial output size of a conv/pool window; -1 when the input is symbolic.
 int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe,
@@ -298,6 +482,10 @@ void Inferer::node(const ir::Node& n) {
   }
   if (op == "Reshape") {
     IntsOperand sh = ints_operand(g_, n, 1, "shape");
+    if (sh.found && !sh.ok) {
+      std::vector<Entry> t;
+      if (entries(n.inputs[1], &t)) return reshape_symbolic(n, has_x, x, t);
+    }
     if (!sh.found || !sh.ok) return set_dtype(n, 0, dtype_of(n, 0));
     Dims out = sh.v;
     Names names(out.size());
@@ -418,6 +606,18 @@ void Inferer::node(const ir::Node& n) {
   }
   if (op == "Expand") {
     IntsOperand sh = ints_operand(g_, n, 1, "shape");
+    std::vector<Entry> t;
+    if (has_x && sh.found && !sh.ok && entries(n.inputs[1], &t)) {
+      Dims dims;
+      Names names;
+      for (const Entry& e : t) {
+        dims.push_back(e.sym ? -1 : e.c);
+        names.push_back(e.sym ? e.name : "");
+      }
+      Shaped out;
+      if (!broadcast_shapes(x.s, x.n, dims, names, &out.s, &out.n)) return set_dtype(n, 0, dtype_of(n, 0));
+      return set(n, 0, dtype_of(n, 0), out.s, out.n);
+    }
     if (!has_x || !sh.ok || !sh.found) return set_dtype(n, 0, dtype_of(n, 0));
     Shaped out;
     if (!broadcast_shapes(x.s, x.n, sh.v, {}, &out.s, &out.n)) return;
@@ -521,6 +721,16 @@ void Inferer::node(const ir::Node& n) {
     return set(n, 0, DType::I64, out, names);
   }
   if (op == "NonZero") return set(n, 0, DType::I64, {rank, -1});
+  if (op == "Einsum") return einsum(n);
+  if (op == "Attention") {
+    // [B, Sq, Hq*D] x [B, Sk, Hk*D] x [B, Sk, Hk*Dv] -> [B, Sq, Hq*Dv]
+    Shaped v;
+    if (!has_x || rank != 3 || !known(n, 2, &v) || v.s.size() != 3) return set_dtype(n, 0, dtype_of(n, 0));
+    const int64_t hq = n.i("num_heads", 0), hk = n.i("kv_heads", hq);
+    int64_t last = -1;
+    if (hq > 0 && hk > 0 && v.s[2] >= 0 && v.s[2] % hk == 0) last = v.s[2] / hk * hq;
+    return set(n, 0, dtype_of(n, 0), {x.s[0], x.s[1], last}, {x.name(0), x.name(1), ""});
+  }
 }
 
 }  // namespace
