@@ -18,14 +18,15 @@ int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
 
 // Offsets (in floats) of the parts of one slot.
 struct SlotLayout {
-  int64_t packed, s, acc, m, l, alpha, total;
-  int64_t ld_s, ld_acc;
+  int64_t packed, vpack, s, acc, m, l, alpha, total;
+  int64_t ld_s, ld_acc, ld_v;
 };
 
 SlotLayout slot_layout(const AttentionF32Plan& plan, const AttentionF32Problem& p) {
   SlotLayout s{};
   s.ld_s = plan.k_block;
   s.ld_acc = round_up(std::max<int64_t>(p.dv, 1), 16);
+  s.ld_v = round_up(std::max<int64_t>(p.dv, 1), 16);
   int64_t at = 0;
   auto take = [&at](int64_t floats) {
     const int64_t o = at;
@@ -33,6 +34,7 @@ SlotLayout slot_layout(const AttentionF32Plan& plan, const AttentionF32Problem& 
     return o;
   };
   s.packed = take(plan.k_block * p.d);
+  s.vpack = take(plan.k_block * s.ld_v);
   s.s = take(plan.q_tile * s.ld_s);
   s.acc = take(plan.q_tile * s.ld_acc);
   s.m = take(plan.q_tile);
@@ -60,6 +62,7 @@ struct Runner {
     const float* k = P.k + b * P.sk * P.k_row() + kvh * P.d;
     const float* v = P.v + b * P.sk * P.v_row() + kvh * P.dv;
     float* packed = slot + layout.packed;
+    float* vpack = slot + layout.vpack;
     float* s = slot + layout.s;
     float* acc = slot + layout.acc;
     float* m = slot + layout.m;
@@ -92,7 +95,16 @@ struct Runner {
                      (mask_base + r * P.mask_strides[2] + j0 * P.mask_strides[3]) * static_cast<int64_t>(mask_elem);
         alpha[r] = kernel->softmax_step(s + r * layout.ld_s, nk, n_valid, P.scale, mask, m + r, l + r);
       }
-      kernel->pv(s, layout.ld_s, rows, nk, v + j0 * P.v_row(), P.v_row(), P.dv, alpha, acc, layout.ld_acc);
+      // Rows of V are H*Dv apart; a block of them would fall into a few L1 sets (rows 3 KiB apart
+      // for 12 heads of 64): copy the block to consecutive rows first.
+      const float* vb = v + j0 * P.v_row();
+      int64_t v_stride = P.v_row();
+      if (v_stride != P.dv) {
+        for (int64_t j = 0; j < nk; ++j) std::memcpy(vpack + j * layout.ld_v, vb + j * v_stride, P.dv * sizeof(float));
+        vb = vpack;
+        v_stride = layout.ld_v;
+      }
+      kernel->pv(s, layout.ld_s, rows, nk, vb, v_stride, P.dv, alpha, acc, layout.ld_acc);
     }
 
     float* out = P.out + (b * P.sq + i0) * P.out_row() + h * P.dv;
