@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "engine/pipelines/speech/bpe.h"
 #include "engine/pipelines/speech/whisper.h"
 #include "format/builder.h"
+#include "pocket/pocket_speech.h"
 
 namespace pocket::speech {
 namespace {
@@ -108,8 +111,11 @@ void add_metadata(fmt::ModelDesc& m, const Toy& t) {
   m.metadata.has_audio = true;
 }
 
+std::string g_save_path;  // when set, load() also writes the model there (C API test)
+
 std::shared_ptr<const Model> load(const fmt::ModelDesc& m) {
   const auto bytes = fmt::serialize(m);
+  if (!g_save_path.empty()) std::ofstream(g_save_path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   auto r = Model::load_buffer(bytes.data(), bytes.size());
   EXPECT_TRUE(r.ok()) << r.status().message();
   return r.ok() ? r.value() : nullptr;
@@ -278,6 +284,38 @@ TEST(WhisperTranscriber, ClearErrors) {
   EXPECT_FALSE(tr.value()->transcribe(nullptr, 10, 16000).ok());
   float x = 0;
   EXPECT_FALSE(tr.value()->transcribe(&x, 1, 0).ok());
+}
+
+TEST(WhisperTranscriber, CApi) {
+  const Toy t = make_toy();
+  const std::string enc_path = testing::TempDir() + "pocket_toy_whisper_encoder.pocket";
+  const std::string dec_path = testing::TempDir() + "pocket_toy_whisper_decoder.pocket";
+  g_save_path = enc_path;
+  encoder(t, false);
+  g_save_path = dec_path;
+  decoder(t, true);
+  g_save_path.clear();
+  pocket_transcriber* tr = nullptr;
+  EXPECT_EQ(pocket_transcriber_create(dec_path.c_str(), enc_path.c_str(), nullptr, &tr), POCKET_INVALID_MODEL);
+  EXPECT_NE(std::string(pocket_speech_last_error()).find("'mel'"), std::string::npos) << pocket_speech_last_error();
+  EXPECT_EQ(pocket_transcriber_create("/nonexistent.pocket", dec_path.c_str(), nullptr, &tr), POCKET_IO_ERROR);
+  pocket_transcriber_options o;
+  pocket_transcriber_options_init(&o);
+  ASSERT_EQ(pocket_transcriber_create(enc_path.c_str(), dec_path.c_str(), &o, &tr), POCKET_OK) << pocket_speech_last_error();
+  std::vector<float> audio(16000, 0.1f);
+  pocket_transcription r;
+  ASSERT_EQ(pocket_transcribe_pcm(tr, audio.data(), audio.size(), 16000, &r), POCKET_OK) << pocket_speech_last_error();
+  EXPECT_STREQ(r.text, "Hello world");
+  ASSERT_EQ(r.num_tokens, 2u);
+  EXPECT_EQ(r.tokens[0], t.hello);
+  EXPECT_EQ(r.stopped_at_eot, 1);
+  EXPECT_EQ(r.decoder_steps, 6);
+  EXPECT_NE(std::string(r.notices).find("not updated in place"), std::string::npos);
+  EXPECT_EQ(pocket_transcribe_wav(tr, "/nonexistent.wav", &r), POCKET_IO_ERROR);
+  EXPECT_EQ(pocket_transcribe_pcm(tr, nullptr, 5, 16000, &r), POCKET_INVALID_ARGUMENT);
+  pocket_transcriber_free(tr);
+  std::remove(enc_path.c_str());
+  std::remove(dec_path.c_str());
 }
 
 }  // namespace

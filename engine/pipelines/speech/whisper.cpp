@@ -93,8 +93,12 @@ Result<std::unique_ptr<Transcriber>> Transcriber::create(std::shared_ptr<const M
   POCKET_RETURN_IF_ERROR(t->bpe_.init(vocab, {}, specials));
 
   t->prompt_ = {t->sot_};
+  // openai-whisper: multilingual when n_vocab >= 51865; English-only models (51864, gpt2 ranks)
+  // still carry the language tokens but prompt with sot, notimestamps only. Smaller (test)
+  // vocabularies: multilingual when they have language tokens.
   bool multilingual = false;
   for (auto& kv : roles) multilingual |= kv.first.rfind("lang:", 0) == 0;
+  if (vocab.size() >= 51864) multilingual = vocab.size() >= 51865;
   if (multilingual) {
     const int32_t lang = role_id("lang:" + options.language);
     if (lang < 0) return invalid_argument("whisper: language '" + options.language + "' is not in the model's tokenizer");

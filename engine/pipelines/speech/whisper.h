@@ -8,7 +8,8 @@
 // encoder once, each cross_k_i / cross_v_i copied once into the decoder session's inputs (a
 // session input lives in that session's arena, so it cannot alias another session's output), the
 // self caches zeroed, then one decoder step per token: the prompt (sot, language, task,
-// notimestamps; sot, notimestamps for English-only models), then greedy decoding: argmax of the
+// notimestamps; sot, notimestamps for English-only models: n_vocab 51864, as
+// openai-whisper's is_multilingual), then greedy decoding: argmax of the
 // logits with whisper's default suppress set (tokenizer metadata), every special token except eot
 // (no timestamps), and at the first sampled step " " and eot (SuppressBlank), until eot,
 // max_tokens, or the text context is full. The engine updates the self caches in place (output
