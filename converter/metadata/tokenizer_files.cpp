@@ -314,6 +314,9 @@ Status load_tokenizer(const TokenizerFileOptions& o, const ir::Graph& graph, for
     what = "bytelevel_bpe, " + std::to_string(out->vocab.size()) + " tokens, " + std::to_string(out->merges.size()) + " merges";
   } else {
     const int64_t n_vocab = model_logits_size(graph) > 0 ? model_logits_size(graph) : rows;
+    if (n_vocab <= 0)
+      return invalid_argument("cannot tell Whisper's vocabulary size from this model (no 'logits' output, no token "
+                              "embedding read by a Gather on an input): embed the tokenizer in the decoder");
     POCKET_RETURN_IF_ERROR(read_whisper_vocab(o.path, n_vocab, out));
     what = "whisper (bytelevel_bpe), " + std::to_string(out->vocab.size()) + " tokens";
   }

@@ -271,6 +271,34 @@ TEST(ConverterTokenizer, ByteLevelBpeFiles) {
   for (const std::string& p : {vocab, merges, bad_merges}) std::remove(p.c_str());
 }
 
+TEST(ConverterTokenizer, WhisperKindUsesTheLogitsSize) {
+  // The 256 single-byte ranks (in byte order), then 8 specials, one language and 1501 timestamps.
+  static const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string ranks;
+  for (int b = 0; b < 256; ++b)
+    ranks += std::string{kB64[b >> 2], kB64[(b & 3) << 4], '=', '='} + " " + std::to_string(b) + "\n";
+  const std::string tiktoken = temp_file("tiny.tiktoken", ranks);
+  ir::Graph g;
+  g.outputs = {"logits"};
+  g.value("logits").shape = {1, 1, 256 + 8 + 1 + 1501};
+  EXPECT_EQ(model_logits_size(g), 1766);
+  TokenizerFileOptions t;
+  t.path = tiktoken;
+  format::TokenizerDesc d;
+  std::vector<std::string> notes;
+  Status st = load_tokenizer(t, g, &d, &notes);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(d.kind, "bytelevel_bpe");
+  EXPECT_EQ(d.vocab.size(), 1766u);
+  EXPECT_EQ(d.vocab[33], "!");
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("whisper (bytelevel_bpe), 1766 tokens"), std::string::npos) << notes[0];
+  // Without logits or a token embedding the size is unknown: a clear error, not a guess.
+  ir::Graph encoder;
+  expect_error(load_tokenizer(t, encoder, &d, nullptr), "cannot tell Whisper's vocabulary size");
+  std::remove(tiktoken.c_str());
+}
+
 TEST(ConverterTokenizer, AudioFrontEnd) {
   format::AudioDesc a;
   ASSERT_TRUE(parse_audio_frontend("whisper", &a).ok());
