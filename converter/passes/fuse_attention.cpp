@@ -16,6 +16,7 @@
 // Attention broadcasts the mask itself. A constant additive mask that is exactly causal becomes
 // causal = 1. Every intermediate must have no reader outside the pattern (the Shape of the scores
 // feeding a dropped Expand excepted); otherwise the graph is left as it is.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -130,53 +131,73 @@ class AttentionFuser {
   // The entries of a Reshape's target shape.
   std::vector<DimRef> target(const ir::Node& r) const {
     std::vector<DimRef> out;
-    Dims c;
     if (r.inputs.size() < 2 || r.inputs[1].empty()) {
       if (!r.has("shape")) return out;
       for (int64_t d : r.ints("shape")) out.push_back({DimRef::kConst, d, "", -1});
       return out;
     }
-    if (const_ints(g_, r.inputs[1], &c)) {
-      for (int64_t d : c) out.push_back({DimRef::kConst, d, "", -1});
-      return out;
-    }
-    int cat = m_.producer(r.inputs[1], "Concat");
-    if (cat < 0 || g_.nodes[cat].i("axis", 0) != 0) return out;
-    for (const std::string& part : g_.nodes[cat].inputs) {
-      if (const_ints(g_, part, &c)) {
-        for (int64_t d : c) out.push_back({DimRef::kConst, d, "", -1});
-        continue;
-      }
-      out.push_back(dim_of(part));
-    }
+    if (!refs(r.inputs[1], &out, 0)) out.clear();
     return out;
   }
 
-  // A 1-element vector Unsqueeze(Gather(Shape(t), i)) (or the Gather with a [1] index).
-  DimRef dim_of(const std::string& v) const {
-    std::string s = v;
-    int u = m_.producer(s, "Unsqueeze");
-    if (u >= 0) {
-      IntsOperand ax = ints_operand(g_, g_.nodes[u], 1, "axes");
-      if (!ax.ok || ax.v != Dims{0}) return {};
-      s = g_.nodes[u].inputs[0];
+  // A 1-D integer value as DimRefs: constants, Shape(t) (dims of t), and Concat, Unsqueeze,
+  // Squeeze, Cast, Gather (constant indices) and Slice (constant bounds, step 1) of those.
+  bool refs(const std::string& v, std::vector<DimRef>* out, int depth) const {
+    out->clear();
+    if (depth > 16) return false;
+    Dims c;
+    if (const_ints(g_, v, &c)) {
+      for (int64_t d : c) out->push_back({DimRef::kConst, d, "", -1});
+      return true;
     }
-    int gat = m_.producer(s, "Gather");
-    if (gat < 0 || g_.nodes[gat].i("axis", 0) != 0 || g_.nodes[gat].inputs.size() != 2) return {};
-    Dims idx;
-    if (!const_ints(g_, g_.nodes[gat].inputs[1], &idx) || idx.size() != 1) return {};
-    int sh = m_.producer(g_.nodes[gat].inputs[0], "Shape");
-    if (sh < 0) return {};
-    const ir::Node& shape = g_.nodes[sh];
-    const ir::Value* t = shaped(shape.inputs[0]);
-    if (!t) return {};
-    const int64_t rank = static_cast<int64_t>(t->shape.size());
-    int64_t start = shape.i("start", 0);
-    if (start < 0) start += rank;
-    int64_t axis = norm_axis(idx[0] + start, rank);
-    if (idx[0] < 0) axis = norm_axis(idx[0] + (shape.has("end") ? shape.i("end", rank) : rank), rank);
-    if (axis < 0) return {};
-    return {DimRef::kDimOf, 0, shape.inputs[0], axis};
+    int p = m_.producer(v);
+    if (p < 0) return false;
+    const ir::Node& n = g_.nodes[p];
+    if (n.op == "Shape") {
+      const ir::Value* t = shaped(n.inputs[0]);
+      if (!t) return false;
+      const int64_t rank = static_cast<int64_t>(t->shape.size());
+      int64_t s0 = n.i("start", 0), e0 = n.i("end", rank);
+      if (s0 < 0) s0 += rank;
+      if (e0 < 0) e0 += rank;
+      for (int64_t i = std::max<int64_t>(s0, 0); i < std::min(e0, rank); ++i)
+        out->push_back({DimRef::kDimOf, 0, n.inputs[0], i});
+      return true;
+    }
+    if (n.op == "Concat") {
+      if (n.i("axis", 0) != 0 && n.i("axis", 0) != -1) return false;
+      for (const auto& in : n.inputs) {
+        std::vector<DimRef> part;
+        if (!refs(in, &part, depth + 1)) return false;
+        out->insert(out->end(), part.begin(), part.end());
+      }
+      return true;
+    }
+    if (n.op == "Unsqueeze" || n.op == "Squeeze" || n.op == "Cast") return refs(n.inputs[0], out, depth + 1);
+    std::vector<DimRef> data;
+    if (n.op == "Gather" && n.inputs.size() == 2 && n.i("axis", 0) == 0) {
+      if (!const_ints(g_, n.inputs[1], &c) || !refs(n.inputs[0], &data, depth + 1)) return false;
+      for (int64_t i : c) {
+        if (i < 0) i += static_cast<int64_t>(data.size());
+        if (i < 0 || i >= static_cast<int64_t>(data.size())) return false;
+        out->push_back(data[i]);
+      }
+      return true;
+    }
+    if (n.op == "Slice") {
+      IntsOperand st = ints_operand(g_, n, 1, "starts"), en = ints_operand(g_, n, 2, "ends"),
+                  ax = ints_operand(g_, n, 3, "axes"), sp = ints_operand(g_, n, 4, "steps");
+      if (!st.ok || !en.ok || !ax.ok || !sp.ok || st.v.size() != 1 || en.v.size() != 1) return false;
+      if ((!ax.v.empty() && ax.v != Dims{0}) || (!sp.v.empty() && sp.v != Dims{1})) return false;
+      if (!refs(n.inputs[0], &data, depth + 1)) return false;
+      const int64_t size = static_cast<int64_t>(data.size());
+      int64_t b = st.v[0] < 0 ? st.v[0] + size : st.v[0], e = en.v[0] < 0 ? en.v[0] + size : en.v[0];
+      b = std::clamp<int64_t>(b, 0, size);
+      e = std::clamp<int64_t>(e, 0, size);
+      for (int64_t i = b; i < e; ++i) out->push_back(data[i]);
+      return true;
+    }
+    return false;
   }
 
   // Whether dim i of x is provably `r` (0 copies dim `copy_index` of the Reshape input).

@@ -156,6 +156,20 @@ bool Inferer::entries(const std::string& v, std::vector<Entry>* out, int depth) 
   }
   if (n.op == "Unsqueeze" || n.op == "Squeeze" || n.op == "Cast" || n.op == "Identity" || n.op == "Reshape")
     return entries(n.inputs[0], out, depth + 1);
+  if (n.op == "Slice") {
+    IntsOperand st = ints_operand(g_, n, 1, "starts"), en = ints_operand(g_, n, 2, "ends"),
+                ax = ints_operand(g_, n, 3, "axes"), sp = ints_operand(g_, n, 4, "steps");
+    if (!st.ok || !en.ok || !ax.ok || !sp.ok || st.v.size() != 1 || en.v.size() != 1) return false;
+    if ((!ax.v.empty() && ax.v != Dims{0}) || (!sp.v.empty() && sp.v != Dims{1})) return false;
+    std::vector<Entry> data;
+    if (!entries(n.inputs[0], &data, depth + 1)) return false;
+    const int64_t size = static_cast<int64_t>(data.size());
+    int64_t b = st.v[0] < 0 ? st.v[0] + size : st.v[0], e = en.v[0] < 0 ? en.v[0] + size : en.v[0];
+    b = std::clamp<int64_t>(b, 0, size);
+    e = std::clamp<int64_t>(e, 0, size);
+    out->assign(data.begin() + b, data.begin() + std::max(b, e));
+    return true;
+  }
   if (n.op == "Gather" && n.inputs.size() == 2 && n.i("axis", 0) == 0) {
     std::vector<Entry> data;
     Dims idx;
@@ -453,7 +467,26 @@ void Inferer::node(const ir::Node& n) {
     if (!has_x) return set_dtype(n, 0, dtype_of(n, 0));
     IntsOperand st = ints_operand(g_, n, 1, "starts"), en = ints_operand(g_, n, 2, "ends"),
                 ax = ints_operand(g_, n, 3, "axes"), sp = ints_operand(g_, n, 4, "steps");
-    if (!st.ok || !en.ok || !ax.ok || !sp.ok || st.v.size() != en.v.size()) return set_dtype(n, 0, dtype_of(n, 0));
+    if (!st.ok || !en.ok || !ax.ok || !sp.ok) {
+      // Starts or ends computed from symbolic dims: the sliced axes get unknown sizes.
+      std::vector<Entry> se;
+      const bool starts_sym = !st.ok, ends_sym = !en.ok;
+      if (!ax.ok || !sp.ok || (starts_sym && !entries(n.inputs[1], &se)) || (ends_sym && !entries(n.inputs[2], &se)))
+        return set_dtype(n, 0, dtype_of(n, 0));
+      const size_t count = starts_sym ? (entries(n.inputs[1], &se), se.size()) : st.v.size();
+      Dims axes = ax.v;
+      if (axes.empty()) for (size_t i = 0; i < count; ++i) axes.push_back(static_cast<int64_t>(i));
+      Dims out = x.s;
+      Names names = x.n.empty() ? Names(rank) : x.n;
+      for (int64_t a : axes) {
+        int64_t k = norm_axis(a, rank);
+        if (k < 0) return set_dtype(n, 0, dtype_of(n, 0));
+        out[k] = -1;
+        names[k].clear();
+      }
+      return set(n, 0, dtype_of(n, 0), out, names);
+    }
+    if (st.v.size() != en.v.size()) return set_dtype(n, 0, dtype_of(n, 0));
     Dims axes = ax.v, steps = sp.v;
     if (axes.empty()) for (size_t i = 0; i < st.v.size(); ++i) axes.push_back(static_cast<int64_t>(i));
     if (steps.empty()) steps.assign(st.v.size(), 1);
