@@ -98,24 +98,30 @@ class AttentionFuser {
     return g_.nodes[r].op == op && onnx(g_.nodes[r]) ? r : -1;
   }
 
+  // The factor of a Mul/Div node with one scalar operand computable now: the other operand's
+  // name, or "" if n is not that. Multiplies *scale (the scalar's own nodes die with remove_dead).
+  std::string scale_operand(const ir::Node& n, double* scale) const {
+    if (n.inputs.size() != 2 || (n.op != "Mul" && n.op != "Div")) return "";
+    double c;
+    for (int side = 1; side >= 0; --side) {
+      if (side == 0 && n.op == "Div") break;
+      if (!m_.scalar_expr(n.inputs[side], &c) || (n.op == "Div" && c == 0)) continue;
+      *scale *= n.op == "Div" ? 1.0 / c : c;
+      return n.inputs[1 - side];
+    }
+    return "";
+  }
+
   // Follows scalar Mul/Div producers of a single-use v back to their input.
   std::string peel_scale(std::string v, double* scale, std::vector<int>* gone) const {
     for (;;) {
       if (!m_.single_use(v)) return v;
       int k = m_.producer(v, "Mul");
       if (k < 0) k = m_.producer(v, "Div");
-      if (k < 0 || g_.nodes[k].inputs.size() != 2) return v;
-      const ir::Node& n = g_.nodes[k];
-      float c;
-      if (m_.scalar(n.inputs[1], &c) && !(n.op == "Div" && c == 0.f)) {
-        *scale *= n.op == "Div" ? 1.0 / c : c;
-        v = n.inputs[0];
-      } else if (n.op == "Mul" && m_.scalar(n.inputs[0], &c)) {
-        *scale *= c;
-        v = n.inputs[1];
-      } else {
-        return v;
-      }
+      if (k < 0) return v;
+      std::string in = scale_operand(g_.nodes[k], scale);
+      if (in.empty()) return v;
+      v = in;
       gone->push_back(k);
     }
   }
@@ -415,18 +421,8 @@ class AttentionFuser {
         int k = m_.producer(v, "Mul");
         if (k < 0) k = m_.producer(v, "Div");
         if (k < 0) break;
-        const ir::Node& n = g_.nodes[k];
-        float c;
-        std::string in;
-        if (n.inputs.size() == 2 && m_.scalar(n.inputs[1], &c) && !(n.op == "Div" && c == 0.f)) {
-          f *= n.op == "Div" ? 1.0 / c : c;
-          in = n.inputs[0];
-        } else if (n.op == "Mul" && n.inputs.size() == 2 && m_.scalar(n.inputs[0], &c)) {
-          f *= c;
-          in = n.inputs[1];
-        } else {
-          break;
-        }
+        std::string in = scale_operand(g_.nodes[k], &f);
+        if (in.empty()) break;
         if (!score_readers_ok(in, k, &shapes)) return -1;
         nodes.push_back(k);
         v = in;

@@ -71,6 +71,63 @@ bool GraphMatch::scalar_near(const std::string& v, float want, float rel_tol) co
   return scalar(v, &f) && std::fabs(f - want) <= rel_tol * std::fabs(want);
 }
 
+namespace {
+
+bool integer_dtype(ir::DType d) {
+  return d == ir::DType::I64 || d == ir::DType::I32 || d == ir::DType::I8 || d == ir::DType::U8;
+}
+
+}  // namespace
+
+bool GraphMatch::scalar_expr(const std::string& v, double* out, int depth) const {
+  if (depth > 12) return false;
+  float f;
+  if (scalar(v, &f)) {
+    std::vector<int64_t> iv;
+    if (const_ints(g_, v, &iv) && iv.size() == 1) *out = static_cast<double>(iv[0]);
+    else *out = f;
+    return true;
+  }
+  const int p = producer(v);
+  if (p < 0) return false;
+  const ir::Node& n = g_.nodes[p];
+  const ir::Value* val = g_.find(v);
+  if (!val) return false;
+  if (n.op == "Gather" && n.inputs.size() == 2 && n.i("axis", 0) == 0) {
+    std::vector<int64_t> idx;
+    int sh = producer(n.inputs[0], "Shape");
+    if (sh < 0 || g_.nodes[sh].has("start") || g_.nodes[sh].has("end")) return false;
+    const ir::Value* t = g_.find(g_.nodes[sh].inputs[0]);
+    if (!t || !t->shape_known || !const_ints(g_, n.inputs[1], &idx) || idx.size() != 1) return false;
+    int64_t a = norm_axis(idx[0], static_cast<int64_t>(t->shape.size()));
+    if (a < 0 || t->shape[a] < 0) return false;
+    *out = static_cast<double>(t->shape[a]);
+    return true;
+  }
+  if (n.inputs.empty()) return false;
+  double a;
+  if (!scalar_expr(n.inputs[0], &a, depth + 1)) return false;
+  if (n.op == "Cast" || n.op == "Unsqueeze" || n.op == "Squeeze" || n.op == "Reshape" || n.op == "Identity") {
+    *out = n.op == "Cast" && integer_dtype(val->dtype) ? std::trunc(a) : a;
+    return true;
+  }
+  if (n.op == "Sqrt") {
+    *out = std::sqrt(a);
+    return a >= 0;
+  }
+  double b;
+  if (n.inputs.size() != 2 || !scalar_expr(n.inputs[1], &b, depth + 1)) return false;
+  if (n.op == "Add") *out = a + b;
+  else if (n.op == "Sub") *out = a - b;
+  else if (n.op == "Mul") *out = a * b;
+  else if (n.op == "Div") {
+    if (b == 0) return false;
+    *out = integer_dtype(val->dtype) ? std::trunc(a / b) : a / b;
+  } else if (n.op == "Pow") *out = std::pow(a, b);
+  else return false;
+  return std::isfinite(*out);
+}
+
 void GraphMatch::remove(int k) {
   if (removed_[k]) return;
   drop_reads(k);

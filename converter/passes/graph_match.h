@@ -32,6 +32,10 @@ class GraphMatch {
   // A constant with exactly one element, read as float (f32, f16, f64 or integer).
   bool scalar(const std::string& v, float* out) const;
   bool scalar_near(const std::string& v, float want, float rel_tol = 1e-4f) const;
+  // A one-element value computable now: a constant, a static dim read through Shape -> Gather,
+  // and Cast / Unsqueeze / Squeeze / Reshape / Sqrt / Add / Sub / Mul / Div / Pow of those (what a
+  // dynamic-axes export computes Whisper's (d / heads) ** -0.25 with). False otherwise.
+  bool scalar_expr(const std::string& v, double* out, int depth = 0) const;
 
   // Removes node k (its outputs lose their producer, its inputs a reader); the values it wrote
   // are erased from the graph unless another node or a graph output still names them.
