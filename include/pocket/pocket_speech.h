@@ -44,6 +44,7 @@ typedef struct pocket_transcription {
   int32_t decoder_steps;     /* prompt tokens + sampled tokens */
   double decoder_ms_per_token;
   double real_time_factor;   /* total time / audio length */
+  double cpu_ms;             /* process CPU time over the clip (all threads) */
   const char* notices;       /* things worth telling the user, one per line; "" when none */
 } pocket_transcription;
 

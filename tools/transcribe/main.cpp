@@ -94,10 +94,10 @@ int main(int argc, char** argv) {
     toks += "]";
     std::printf("{\"text\": %s, \"tokens\": %s, \"stopped_at_eot\": %s, \"audio_seconds\": %.3f, \"resample_ms\": %.3f, "
                 "\"mel_ms\": %.3f, \"encoder_ms\": %.3f, \"decoder_ms\": %.3f, \"decoder_steps\": %d, "
-                "\"decoder_ms_per_token\": %.3f, \"total_ms\": %.3f, \"real_time_factor\": %.4f, \"threads\": %d}\n",
+                "\"decoder_ms_per_token\": %.3f, \"total_ms\": %.3f, \"real_time_factor\": %.4f, \"cpu_ms\": %.3f, \"threads\": %d}\n",
                 json_string(r.text).c_str(), toks.c_str(), r.stopped_at_eot ? "true" : "false", r.audio_seconds, r.resample_ms,
                 r.mel_ms, r.encoder_ms, r.decoder_ms, r.decoder_steps, r.decoder_ms_per_token, r.total_ms, r.real_time_factor,
-                static_cast<int>(threads));
+                r.cpu_ms, static_cast<int>(threads));
   } else {
     std::printf("%s\n", r.text);
     if (show_tokens) {
@@ -106,9 +106,9 @@ int main(int argc, char** argv) {
       std::printf("%s\n", r.stopped_at_eot ? " <eot>" : " (max tokens)");
     }
     std::printf("real-time factor %.3f (%.2f s of audio in %.1f ms: resample %.1f ms, mel %.1f ms, encoder %.1f ms, "
-                "decoder %.1f ms = %d steps x %.2f ms)\n",
+                "decoder %.1f ms = %d steps x %.2f ms; CPU time %.1f ms)\n",
                 r.real_time_factor, r.audio_seconds, r.total_ms, r.resample_ms, r.mel_ms, r.encoder_ms, r.decoder_ms,
-                r.decoder_steps, r.decoder_ms_per_token);
+                r.decoder_steps, r.decoder_ms_per_token, r.cpu_ms);
   }
   pocket_transcriber_free(t);
   return 0;

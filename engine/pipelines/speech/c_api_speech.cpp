@@ -47,6 +47,7 @@ pocket_status finish(pocket_transcriber* t, pocket::Result<pocket::speech::Trans
   out->decoder_steps = x.decoder_steps;
   out->decoder_ms_per_token = x.decoder_ms_per_token();
   out->real_time_factor = x.real_time_factor();
+  out->cpu_ms = x.cpu_ms;
   out->notices = t->notices.c_str();
   return POCKET_OK;
 }

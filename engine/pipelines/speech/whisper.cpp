@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <limits>
 
 #include "engine/pipelines/audio/resample.h"
@@ -13,6 +14,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+double process_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) * 1e-6;
+}
 
 const fb::Tokenizer* find_tokenizer(const Model& a, const Model& b) {
   if (a.metadata() && a.metadata()->tokenizer()) return a.metadata()->tokenizer();
@@ -203,6 +209,7 @@ Result<Transcription> Transcriber::transcribe(const float* samples, int64_t n, i
   if (n < 0 || (n > 0 && !samples)) return invalid_argument("whisper: no samples");
   if (sample_rate <= 0) return invalid_argument("whisper: sample rate " + std::to_string(sample_rate) + " is not positive");
   const auto t0 = Clock::now();
+  const double cpu0 = process_cpu_ms();
   Transcription r;
   r.audio_seconds = static_cast<double>(n) / sample_rate;
   const int32_t rate = mel_.options().sample_rate;
@@ -228,17 +235,20 @@ Result<Transcription> Transcriber::transcribe(const float* samples, int64_t n, i
   r.mel_ms = ms_since(t1);
   POCKET_RETURN_IF_ERROR(decode(&r));
   r.total_ms = ms_since(t0);
+  r.cpu_ms = process_cpu_ms() - cpu0;
   return r;
 }
 
 Result<Transcription> Transcriber::transcribe_mel(const float* mel) {
   if (!mel) return invalid_argument("whisper: no mel");
   const auto t0 = Clock::now();
+  const double cpu0 = process_cpu_ms();
   Transcription r;
   r.audio_seconds = mel_.options().chunk_seconds;
   std::memcpy(enc_->input(enc_mel_).data, mel, enc_->input(enc_mel_).bytes());
   POCKET_RETURN_IF_ERROR(decode(&r));
   r.total_ms = ms_since(t0);
+  r.cpu_ms = process_cpu_ms() - cpu0;
   return r;
 }
 

@@ -46,6 +46,8 @@ struct Transcription {
   bool stopped_at_eot = false;
   double audio_seconds = 0;          // of the input (before padding / trimming)
   double resample_ms = 0, mel_ms = 0, encoder_ms = 0, cross_copy_ms = 0, decoder_ms = 0, total_ms = 0;
+  double cpu_ms = 0;                 // process CPU time over the clip (all threads): wall times are
+                                     // noisy on a busy machine, this is not
   int decoder_steps = 0;             // prompt + sampled tokens
   double decoder_ms_per_token() const { return decoder_steps ? decoder_ms / decoder_steps : 0.0; }
   double real_time_factor() const { return audio_seconds > 0 ? total_ms / 1000.0 / audio_seconds : 0.0; }
