@@ -404,6 +404,7 @@ struct AttOptions {
   bool whisper_scale = false;     // Q' and K'^T each * d^-0.25 (else Q' / sqrt(d))
   bool k_two_transposes = false;  // K'^T = Transpose(0,1,3,2)(Transpose(0,2,1,3)(.))
   bool softmax_is_output = false;
+  bool shape_scale = false;       // the factor as Pow(Cast(Div(Gather(Shape(xq), 2), heads)), -0.25)
   int64_t softmax_axis = -1;
 };
 
@@ -445,9 +446,20 @@ Builder attention(const AttOptions& o) {
   }
   std::string v = split_heads(b, "xv", o, o.sk, {0, 2, 1, 3});
   if (o.whisper_scale) {
-    const float f = std::pow(static_cast<float>(o.d), -0.25f);
-    q = b.op("Mul", {q, b.scalar(f)});
-    k = b.op("Mul", {k, b.scalar(f)});
+    std::string f = b.scalar(std::pow(static_cast<float>(o.d), -0.25f));
+    if (o.shape_scale) {
+      std::vector<uint8_t> two(8), heads(8);
+      const int64_t axis = 2;
+      std::memcpy(two.data(), &axis, 8);
+      std::memcpy(heads.data(), &o.heads, 8);
+      std::string dim = b.op("Gather", {b.op("Shape", {"xq"}), b.g.add_constant("axis2", fb::DType::I64, {}, two)});
+      std::string per_head = b.op("Div", {dim, b.g.add_constant("heads", fb::DType::I64, {}, heads)});
+      std::string as_float = b.op("Cast", {per_head});
+      b.last().set_i("to", static_cast<int64_t>(fb::DType::F32));
+      f = b.op("Pow", {as_float, b.scalar(-0.25f)});
+    }
+    q = b.op("Mul", {q, f});
+    k = b.op("Mul", {k, f});
   } else {
     q = b.op("Div", {q, b.scalar(std::sqrt(static_cast<float>(o.d)))});
   }
@@ -575,7 +587,9 @@ TEST(ConverterTransformer, WhisperAttentionScalesAndMasksFuse) {
   causal.causal_mask = true;
   AttOptions two = self;
   two.k_two_transposes = true;
-  for (const AttOptions& o : {self, step, cross, causal, two}) {
+  AttOptions dynamic = self;
+  dynamic.dynamic = dynamic.shape_scale = true;
+  for (const AttOptions& o : {self, step, cross, causal, two, dynamic}) {
     Builder b = attention(o);
     ir::Graph g = b.g;
     const ir::Node* a = fused_attention(g);
@@ -584,7 +598,7 @@ TEST(ConverterTransformer, WhisperAttentionScalesAndMasksFuse) {
     EXPECT_EQ(a->inputs.size(), o.additive_mask ? 4u : 3u);
     EXPECT_EQ(a->i("causal", 0), o.causal_mask ? 1 : 0);
     EXPECT_EQ(g.nodes.size(), 1u);
-    expect_same_results(b.g, attention_feeds(o));
+    if (!o.dynamic) expect_same_results(b.g, attention_feeds(o));
   }
 }
 
