@@ -423,7 +423,9 @@ void expect_softmax(const std::vector<float>& got, const std::vector<float>& wan
     } else {
       ASSERT_FALSE(std::isnan(got[i])) << what << " n=" << n << " i=" << i;
       ASSERT_NEAR(got[i], want[i], 2e-6f) << what << " n=" << n << " i=" << i;
-      if (want[i] == 0.f) ASSERT_EQ(got[i], 0.f) << what << ": masked entries must be exact zeros";
+      if (want[i] == 0.f) {
+        ASSERT_EQ(got[i], 0.f) << what << ": masked entries must be exact zeros";
+      }
     }
   }
 }
