@@ -66,7 +66,8 @@ pocket_status pocket_text_tokenizer_encode(const pocket_text_tokenizer* tokenize
 
 typedef struct pocket_text_classifier_options {
   int32_t num_threads; /* 1 (default) runs on the calling thread */
-  int32_t max_length;  /* 0 (default): the tokenizer's max_length (capped by a static model's length) */
+  int32_t max_length;  /* 0 (default): the tokenizer's max_length; smaller values truncate earlier, larger
+                        * ones are an error. A static model's sequence length caps it. */
 } pocket_text_classifier_options;
 
 void pocket_text_classifier_options_init(pocket_text_classifier_options* options);

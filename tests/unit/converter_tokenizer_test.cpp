@@ -397,6 +397,38 @@ TEST(TextClassifier, ClassifiesWithMaskedPadding) {
   std::remove(vocab.c_str());
 }
 
+TEST(TextCApi, TokenizerHandles) {
+  const std::string vocab = temp_file("capi_vocab.txt", vocab_text(kVocab));
+  pocket_text_tokenizer* t = nullptr;
+  ASSERT_EQ(pocket_text_tokenizer_from_vocab(vocab.c_str(), 1, 6, &t), POCKET_OK) << pocket_text_last_error();
+  EXPECT_EQ(pocket_text_tokenizer_vocab_size(t), kVocab.size());
+  int64_t ids[8], mask[8];
+  size_t len = 0;
+  ASSERT_EQ(pocket_text_tokenizer_encode(t, "Good movie good good good", POCKET_TEXT_NUL_TERMINATED, 0, 0, ids, mask, 8, &len),
+            POCKET_OK);
+  ASSERT_EQ(len, 6u);  // max_length 6: [CLS] good movie good good [SEP]
+  EXPECT_EQ((std::vector<int64_t>(ids, ids + 6)), (std::vector<int64_t>{2, 5, 7, 5, 5, 3}));
+  EXPECT_STREQ(pocket_text_tokenizer_token(t, 7), "movie");
+  EXPECT_STREQ(pocket_text_tokenizer_token(t, 99), "");
+  pocket_text_tokenizer_free(t);
+
+  // From a converted model file's metadata.
+  TokenizerFileOptions o;
+  o.path = vocab;
+  const std::vector<uint8_t> bytes = convert_tiny(o);
+  const std::string model_path = temp_file("capi.pocket", std::string(bytes.begin(), bytes.end()));
+  ASSERT_EQ(pocket_text_tokenizer_load(model_path.c_str(), &t), POCKET_OK) << pocket_text_last_error();
+  EXPECT_EQ(pocket_text_tokenizer_token_id(t, "##s"), 8);
+  pocket_text_tokenizer_free(t);
+
+  EXPECT_EQ(pocket_text_tokenizer_from_vocab("/nonexistent/v.txt", 1, 0, &t), POCKET_IO_ERROR);
+  EXPECT_EQ(t, nullptr);
+  EXPECT_NE(std::string(pocket_text_last_error()).find("/nonexistent/v.txt"), std::string::npos);
+  EXPECT_EQ(pocket_text_tokenizer_load(nullptr, &t), POCKET_INVALID_ARGUMENT);
+  std::remove(vocab.c_str());
+  std::remove(model_path.c_str());
+}
+
 TEST(TextClassifier, ClearErrors) {
   // No tokenizer metadata.
   ir::Graph g = import_tiny();
@@ -419,6 +451,28 @@ TEST(TextClassifier, ClearErrors) {
   EXPECT_NE(pocket_text_classifier_create("/nonexistent.pocket", nullptr, &h), POCKET_OK);
   EXPECT_NE(std::string(pocket_text_last_error()).find("nonexistent.pocket"), std::string::npos);
   EXPECT_EQ(pocket_text_classify(nullptr, "x", 1, nullptr), POCKET_INVALID_ARGUMENT);
+
+  // A maximum length past what the model takes.
+  const std::string vocab = temp_file("err_vocab.txt", vocab_text(kVocab));
+  TokenizerFileOptions t;
+  t.path = vocab;
+  const std::vector<uint8_t> with_tok = convert_tiny(t);
+  auto m2 = Model::load_buffer(with_tok.data(), with_tok.size());
+  ASSERT_TRUE(m2.ok());
+  text::TextClassifierOptions co;
+  co.max_length = 9;
+  c = text::TextClassifier::create(m2.value(), co);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("max length 9 is more than the model takes (8 tokens"), std::string::npos)
+      << c.status().message();
+  co.max_length = 4;  // shorter is fine: truncates earlier, still padded to the static 8
+  c = text::TextClassifier::create(m2.value(), co);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto r = c.value()->classify("good good good good");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->encoding.ids, (std::vector<int32_t>{2, 5, 5, 3, 0, 0, 0, 0}));
+  EXPECT_EQ(r->encoding.truncated, 2);
+  std::remove(vocab.c_str());
 }
 
 }  // namespace

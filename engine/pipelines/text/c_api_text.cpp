@@ -8,13 +8,16 @@
 #include "engine/pipelines/text/wordpiece.h"
 #include "pocket/pocket_text.h"
 
+// Either owns its tokenizer (pocket_text_tokenizer_load / _from_vocab) or views a classifier's.
 struct pocket_text_tokenizer {
-  pocket::text::WordPieceTokenizer tokenizer;
+  std::unique_ptr<pocket::text::WordPieceTokenizer> owned;
+  const pocket::text::WordPieceTokenizer* view = nullptr;
+  const pocket::text::WordPieceTokenizer& get() const { return *view; }
 };
 
 struct pocket_text_classifier {
   std::unique_ptr<pocket::text::TextClassifier> classifier;
-  pocket_text_tokenizer tokenizer;  // a copy, so the C handle can point at it
+  pocket_text_tokenizer tokenizer;  // views classifier->tokenizer()
   std::vector<std::string> labels;  // per class: metadata label or "class N"
   pocket::text::TextClassification last;
   std::vector<int64_t> last_ids;
@@ -54,8 +57,10 @@ std::string_view text_view(const char* text, size_t bytes) {
 
 pocket_status make_tokenizer(pocket::Result<pocket::text::WordPieceTokenizer> r, pocket_text_tokenizer** out) {
   if (!r.ok()) return to_c(r.status());
-  auto* t = new (std::nothrow) pocket_text_tokenizer{std::move(r).value()};
+  auto* t = new (std::nothrow) pocket_text_tokenizer;
   if (!t) return fail(POCKET_OUT_OF_MEMORY, "out of memory");
+  t->owned = std::make_unique<pocket::text::WordPieceTokenizer>(std::move(r).value());
+  t->view = t->owned.get();
   *out = t;
   return POCKET_OK;
 }
@@ -73,9 +78,10 @@ pocket_status make_classifier(pocket::Result<std::shared_ptr<const pocket::Model
   co.max_length = o.max_length;
   auto c = pocket::text::TextClassifier::create(std::move(model).value(), co);
   if (!c.ok()) return to_c(c.status());
-  pocket_text_tokenizer tokenizer{c.value()->tokenizer()};
-  auto* h = new (std::nothrow) pocket_text_classifier{std::move(c).value(), std::move(tokenizer), {}, {}, {}};
+  auto* h = new (std::nothrow) pocket_text_classifier;
   if (!h) return fail(POCKET_OUT_OF_MEMORY, "out of memory");
+  h->classifier = std::move(c).value();
+  h->tokenizer.view = &h->classifier->tokenizer();
   const auto& labels = h->classifier->labels();
   for (int64_t i = 0; i < h->classifier->num_classes(); ++i)
     h->labels.push_back(i < static_cast<int64_t>(labels.size()) && !labels[static_cast<size_t>(i)].empty()
@@ -117,17 +123,17 @@ pocket_status pocket_text_tokenizer_from_vocab(const char* vocab_path, int32_t l
 void pocket_text_tokenizer_free(pocket_text_tokenizer* tokenizer) { delete tokenizer; }
 
 size_t pocket_text_tokenizer_vocab_size(const pocket_text_tokenizer* tokenizer) {
-  return tokenizer ? static_cast<size_t>(tokenizer->tokenizer.vocab_size()) : 0;
+  return tokenizer ? static_cast<size_t>(tokenizer->get().vocab_size()) : 0;
 }
 
 const char* pocket_text_tokenizer_token(const pocket_text_tokenizer* tokenizer, int64_t id) {
   if (!tokenizer || id < 0 || id > INT32_MAX) return "";
-  return tokenizer->tokenizer.token(static_cast<int32_t>(id)).c_str();
+  return tokenizer->get().token(static_cast<int32_t>(id)).c_str();
 }
 
 int64_t pocket_text_tokenizer_token_id(const pocket_text_tokenizer* tokenizer, const char* token) {
   if (!tokenizer || !token) return -1;
-  return tokenizer->tokenizer.id(token);
+  return tokenizer->get().id(token);
 }
 
 pocket_status pocket_text_tokenizer_encode(const pocket_text_tokenizer* tokenizer, const char* text, size_t text_bytes,
@@ -138,7 +144,7 @@ pocket_status pocket_text_tokenizer_encode(const pocket_text_tokenizer* tokenize
       return fail(POCKET_INVALID_ARGUMENT, "pocket_text_tokenizer_encode: tokenizer, out_length and text must not be NULL");
     if (pad_to < 0 || max_length < 0 || (max_length > 0 && max_length < 2))
       return fail(POCKET_INVALID_ARGUMENT, "pocket_text_tokenizer_encode: pad_to must be >= 0 and max_length 0 or >= 2");
-    const pocket::text::Encoding e = tokenizer->tokenizer.encode(text_view(text, text_bytes), pad_to, max_length);
+    const pocket::text::Encoding e = tokenizer->get().encode(text_view(text, text_bytes), pad_to, max_length);
     *out_length = e.ids.size();
     const size_t n = std::min(capacity, e.ids.size());
     for (size_t i = 0; i < n; ++i) {

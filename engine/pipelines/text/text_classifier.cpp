@@ -90,7 +90,11 @@ Result<std::unique_ptr<TextClassifier>> TextClassifier::create(std::shared_ptr<c
   POCKET_RETURN_IF_ERROR(c->bind());
   c->current_len_ = c->session_->input(static_cast<size_t>(c->ids_)).shape[1];
 
-  int64_t max_len = options.max_length > 0 ? options.max_length : c->tokenizer_.config().max_length;
+  const int64_t model_max = c->tokenizer_.config().max_length;
+  if (options.max_length > model_max)
+    return invalid_argument("max length " + std::to_string(options.max_length) + " is more than the model takes (" +
+                            std::to_string(model_max) + " tokens, from its tokenizer metadata)");
+  int64_t max_len = options.max_length > 0 ? options.max_length : model_max;
   if (c->fixed_len_ > 0) max_len = std::min(max_len, c->fixed_len_);
   if (max_len < 2)
     return invalid_argument("the model's sequence length " + std::to_string(max_len) + " leaves no room for [CLS] and [SEP]");

@@ -25,7 +25,7 @@ namespace pocket::text {
 
 struct TextClassifierOptions {
   int num_threads = 1;
-  int64_t max_length = 0;  // 0: the tokenizer's (and never more than a static model's sequence)
+  int64_t max_length = 0;  // 0: the tokenizer's; at most the tokenizer's, and capped by a static model's sequence
 };
 
 struct TextClassification {
