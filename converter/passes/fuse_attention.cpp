@@ -366,6 +366,47 @@ class AttentionFuser {
     return true;
   }
 
+  // mask = C[:e0, :e1] (Slices starting at 0 with step 1) of a constant causal C [N, N], where e0
+  // and e1 are provably the scores' Sq and Sk and Sq is provably Sk (Whisper's decoder over a
+  // dynamic sequence: self.mask[:n_ctx, :n_ctx]): the same as causal = 1.
+  bool causal_slice(const std::string& mask, const ir::Value& scores) const {
+    if (!same_dim_value(scores, 2, scores, 3)) return false;
+    std::string cur = mask;
+    std::vector<DimRef> ends(2);
+    for (int step = 0; step < 2; ++step) {
+      int sl = m_.producer(cur, "Slice");
+      if (sl < 0) break;
+      const ir::Node& n = g_.nodes[sl];
+      IntsOperand st = ints_operand(g_, n, 1, "starts"), ax = ints_operand(g_, n, 3, "axes"),
+                  sp = ints_operand(g_, n, 4, "steps");
+      if (!st.ok || !ax.ok || !sp.ok) return false;
+      std::vector<DimRef> en;
+      if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+        if (!refs(n.inputs[2], &en, 0)) return false;
+      } else {
+        for (int64_t e : n.ints("ends")) en.push_back({DimRef::kConst, e, "", -1});
+      }
+      Dims axes = ax.v;
+      if (axes.empty())
+        for (size_t i = 0; i < st.v.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+      if (axes.size() != st.v.size() || en.size() != st.v.size()) return false;
+      for (size_t i = 0; i < axes.size(); ++i) {
+        int64_t a = norm_axis(axes[i], 2);
+        if (a < 0 || st.v[i] != 0 || (!sp.v.empty() && sp.v[i] != 1) || ends[a].kind != DimRef::kUnknown) return false;
+        ends[a] = en[i];
+      }
+      cur = n.inputs[0];
+    }
+    const ir::Value* c = g_.find(cur);
+    if (!c || !c->is_constant() || c->shape.size() != 2 || c->shape[0] != c->shape[1]) return false;
+    if (!causal_constant(cur, c->shape[0], c->shape[1])) return false;
+    for (int a = 0; a < 2; ++a) {
+      if (ends[a].kind == DimRef::kUnknown) return false;
+      if (!same_dim(ends[a], scores, 2 + a, false)) return false;
+    }
+    return true;
+  }
+
   bool same_dim_value(const ir::Value& a, size_t i, const ir::Value& b, size_t j) const {
     if (a.shape[i] >= 0 || b.shape[j] >= 0) return a.shape[i] == b.shape[j];
     if (a.name == b.name && i == j) return true;
@@ -516,7 +557,7 @@ class AttentionFuser {
       for (size_t i = 0; i < 4; ++i)
         if (s_shape[i] >= 0 && bshape[i] >= 0 && bshape[i] != s_shape[i]) return;
       mask_in = mv;
-      if (!where && causal_constant(mv, s_shape[2], s_shape[3])) {
+      if (!where && (causal_constant(mv, s_shape[2], s_shape[3]) || causal_slice(mv, *sv))) {
         is_causal = true;
         mask_in.clear();
       }

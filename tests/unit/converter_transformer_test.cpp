@@ -400,7 +400,7 @@ struct AttOptions {
   bool dynamic = false;           // batch and seq symbolic, Reshape targets from Shape
   bool where_mask = false;        // DistilBERT: Where(Cast(Expand(Reshape(Equal(mask, 0)), Shape(S))), min, S)
   bool additive_mask = false;     // Whisper decoder: S + mask[sk]
-  bool causal_mask = false;       // constant [sq, sk] triangle
+  bool causal_mask = false;       // constant [sq, sk] triangle (dynamic: C[:seq, :seq] of a [16, 16] one)
   bool whisper_scale = false;     // Q' and K'^T each * d^-0.25 (else Q' / sqrt(d))
   bool k_two_transposes = false;  // K'^T = Transpose(0,1,3,2)(Transpose(0,2,1,3)(.))
   bool softmax_is_output = false;
@@ -484,12 +484,19 @@ Builder attention(const AttOptions& o) {
     s = b.op("Add", {s, "mask"});
   }
   if (o.causal_mask) {
-    std::vector<float> m(o.sq * o.sk);
-    for (int64_t i = 0; i < o.sq; ++i)
-      for (int64_t j = 0; j < o.sk; ++j) m[i * o.sk + j] = j > i ? -INFINITY : 0.f;
+    const int64_t rows = o.dynamic ? 16 : o.sq, cols = o.dynamic ? 16 : o.sk;
+    std::vector<float> m(rows * cols);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) m[i * cols + j] = j > i ? -INFINITY : 0.f;
     std::vector<uint8_t> bytes(m.size() * 4);
     std::memcpy(bytes.data(), m.data(), bytes.size());
-    s = b.op("Add", {s, b.g.add_constant("causal", fb::DType::F32, {o.sq, o.sk}, bytes)});
+    std::string c = b.g.add_constant("causal", fb::DType::F32, {rows, cols}, bytes);
+    if (o.dynamic) {  // C[:n, :n] with n = xq's seq
+      std::string n = b.op("Gather", {b.op("Shape", {"xq"}), b.ints({1})});
+      c = b.op("Slice", {c, b.ints({0}), n, b.ints({0}), b.ints({1})});
+      c = b.op("Slice", {c, b.ints({0}), n, b.ints({1}), b.ints({1})});
+    }
+    s = b.op("Add", {s, c});
   }
   std::string p = b.op("Softmax", {s}, "p");
   b.last().set_i("axis", o.softmax_axis);
@@ -589,7 +596,9 @@ TEST(ConverterTransformer, WhisperAttentionScalesAndMasksFuse) {
   two.k_two_transposes = true;
   AttOptions dynamic = self;
   dynamic.dynamic = dynamic.shape_scale = true;
-  for (const AttOptions& o : {self, step, cross, causal, two, dynamic}) {
+  AttOptions dynamic_causal = dynamic;
+  dynamic_causal.causal_mask = true;
+  for (const AttOptions& o : {self, step, cross, causal, two, dynamic, dynamic_causal}) {
     Builder b = attention(o);
     ir::Graph g = b.g;
     const ir::Node* a = fused_attention(g);
