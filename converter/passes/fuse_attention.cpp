@@ -563,6 +563,11 @@ class AttentionFuser {
       }
     }
 
+    // A Shape of the scores may only feed the mask Expand dropped above.
+    for (int sh : shape_readers) {
+      const int e = m_.readers(g_.nodes[sh].outputs[0])[0];
+      if (std::find(gone.begin(), gone.end(), e) == gone.end()) return;
+    }
     // Every node we drop must not be read from outside: checked link by link above, except the
     // values the Reshapes' targets read (they stay, and die with remove_dead when unused).
     ir::Node att;
