@@ -12,11 +12,20 @@ namespace {
 
 constexpr int64_t kKeyBlock = 128;
 constexpr int64_t kTileRegisterBlocks = 8;
+// Largest packed K + copied V a slot keeps for one head (then each head is packed once per thread).
+constexpr int64_t kKeptHeadBytes = int64_t{1} << 20;
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
 
 // Offsets (in floats) of the parts of one slot.
+// A slot starts with a header naming the head whose blocks it holds.
+struct SlotHeader {
+  int64_t b, kvh, blocks;  // blocks [0, blocks) of head (b, kvh) are packed
+};
+constexpr int64_t kHeaderFloats = 16;
+static_assert(sizeof(SlotHeader) <= kHeaderFloats * sizeof(float));
+
 struct SlotLayout {
   int64_t packed, vpack, s, acc, m, l, alpha, total;
   int64_t ld_s, ld_acc, ld_v;
@@ -27,14 +36,14 @@ SlotLayout slot_layout(const AttentionF32Plan& plan, const AttentionF32Problem& 
   s.ld_s = plan.k_block;
   s.ld_acc = round_up(std::max<int64_t>(p.dv, 1), 16);
   s.ld_v = round_up(std::max<int64_t>(p.dv, 1), 16);
-  int64_t at = 0;
+  int64_t at = kHeaderFloats;
   auto take = [&at](int64_t floats) {
     const int64_t o = at;
     at += round_up(std::max<int64_t>(floats, 1), 16);
     return o;
   };
-  s.packed = take(plan.k_block * p.d);
-  s.vpack = take(plan.k_block * s.ld_v);
+  s.packed = take(plan.kept_blocks * plan.k_block * p.d);
+  s.vpack = take(plan.kept_blocks * plan.k_block * s.ld_v);
   s.s = take(plan.q_tile * s.ld_s);
   s.acc = take(plan.q_tile * s.ld_acc);
   s.m = take(plan.q_tile);
@@ -61,8 +70,9 @@ struct Runner {
     const float* q = P.q + (b * P.sq + i0) * P.q_row() + h * P.d;
     const float* k = P.k + b * P.sk * P.k_row() + kvh * P.d;
     const float* v = P.v + b * P.sk * P.v_row() + kvh * P.dv;
-    float* packed = slot + layout.packed;
-    float* vpack = slot + layout.vpack;
+    SlotHeader* header = reinterpret_cast<SlotHeader*>(slot);
+    if (header->b != b || header->kvh != kvh) *header = SlotHeader{b, kvh, 0};
+    const bool keep = plan->kept_blocks > 1;
     float* s = slot + layout.s;
     float* acc = slot + layout.acc;
     float* m = slot + layout.m;
@@ -86,7 +96,13 @@ struct Runner {
 
     for (int64_t j0 = 0; j0 < key_end; j0 += plan->k_block) {
       const int64_t nk = std::min(plan->k_block, key_end - j0);
-      kernel->pack_k(k + j0 * P.k_row(), P.k_row(), nk, P.d, packed);
+      // Blocks of a kept head are packed whole (k_block keys, or up to sk) once per slot.
+      const int64_t block = j0 / plan->k_block;
+      const int64_t nk_pack = keep ? std::min(plan->k_block, P.sk - j0) : nk;
+      float* packed = slot + layout.packed + (keep ? block * plan->k_block * P.d : 0);
+      float* vpack = slot + layout.vpack + (keep ? block * plan->k_block * layout.ld_v : 0);
+      const bool fresh = !keep || block >= header->blocks;
+      if (fresh) kernel->pack_k(k + j0 * P.k_row(), P.k_row(), nk_pack, P.d, packed);
       kernel->scores(q, P.q_row(), rows, packed, nk, P.d, s, layout.ld_s);
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t n_valid = P.causal ? std::clamp<int64_t>(i0 + r + shift + 1 - j0, 0, nk) : nk;
@@ -100,10 +116,13 @@ struct Runner {
       const float* vb = v + j0 * P.v_row();
       int64_t v_stride = P.v_row();
       if (v_stride != P.dv) {
-        for (int64_t j = 0; j < nk; ++j) std::memcpy(vpack + j * layout.ld_v, vb + j * v_stride, P.dv * sizeof(float));
+        if (fresh)
+          for (int64_t j = 0; j < nk_pack; ++j)
+            std::memcpy(vpack + j * layout.ld_v, vb + j * v_stride, P.dv * sizeof(float));
         vb = vpack;
         v_stride = layout.ld_v;
       }
+      if (keep && fresh) header->blocks = block + 1;
       kernel->pv(s, layout.ld_s, rows, nk, vb, v_stride, P.dv, alpha, acc, layout.ld_acc);
     }
 
@@ -122,6 +141,7 @@ struct Runner {
 
   void run_task(int64_t task) {
     float* slot = reinterpret_cast<float*>(scratch) + task * layout.total;
+    *reinterpret_cast<SlotHeader*>(slot) = SlotHeader{-1, -1, 0};  // inputs change between runs
     for (int64_t u = next.fetch_add(1, std::memory_order_relaxed); u < units;
          u = next.fetch_add(1, std::memory_order_relaxed))
       run_unit(u, slot);
@@ -143,6 +163,10 @@ AttentionF32Plan attention_f32_plan(const AttentionF32Kernel& kernel, const Atte
   while (threads > 1 && units() < 2 * threads && plan.q_tile > kernel.mr)
     plan.q_tile = std::max(kernel.mr, round_up(plan.q_tile / 2, kernel.mr));
   plan.k_block = std::min(kKeyBlock, round_up(std::max<int64_t>(p.sk, 1), kernel.nr));
+  const int64_t blocks = ceil_div(std::max<int64_t>(p.sk, 1), plan.k_block);
+  const int64_t head_bytes = blocks * plan.k_block * (p.d + round_up(std::max<int64_t>(p.dv, 1), 16)) * 4;
+  // Worth keeping when a thread runs several query tiles of one head.
+  if (ceil_div(sq, plan.q_tile) > 1 && head_bytes <= kKeptHeadBytes) plan.kept_blocks = blocks;
   plan.slots = std::max<int64_t>(1, std::min<int64_t>(threads, units()));
   plan.slot_bytes = static_cast<size_t>(slot_layout(plan, p).total) * sizeof(float);
   return plan;

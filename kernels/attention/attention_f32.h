@@ -3,7 +3,10 @@
 // tile's scores against it come from a GEMM-like micro-kernel, an online softmax folds them into
 // running (max, sum) per query row, and P.V accumulates rows of V into the tile's accumulator.
 // The Sq x Sk score matrix is never materialised: scratch per thread is one query tile x key
-// block of scores, one packed key block and the tile's accumulators.
+// block of scores, the packed key block, the value block copied to consecutive rows (head rows
+// H*Dv apart would fall into a few L1 sets), and the tile's accumulators. When a head's packed
+// keys and values are small (<= 1 MiB) a thread keeps all its blocks, so the head's other query
+// tiles (and, with grouped-query heads, the other query heads of the group) reuse them.
 //
 // Layout (format/OPS.md, Attention): Q [B, Sq, Hq*D], K [B, Sk, Hk*D], V [B, Sk, Hk*Dv],
 // out [B, Sq, Hq*Dv]: heads packed in the last dim, so head h is the column slice [h*D, h*D + D).
@@ -83,8 +86,11 @@ struct AttentionF32Kernel {
 
 // How the driver tiles one problem: query rows per tile, keys per block, and the scratch it needs
 // (slots x slot_bytes; one slot per concurrently running task).
+// kept_blocks > 1: a slot keeps every packed key (and copied value) block of one (batch, kv head),
+// so the next query tiles of that head reuse them (chosen when Sk x (D + Dv) floats are small
+// enough); 1: one block, packed again for every tile.
 struct AttentionF32Plan {
-  int64_t q_tile = 0, k_block = 0;
+  int64_t q_tile = 0, k_block = 0, kept_blocks = 1;
   int64_t slots = 1;
   size_t slot_bytes = 0;
   size_t scratch_bytes() const { return static_cast<size_t>(slots) * slot_bytes; }

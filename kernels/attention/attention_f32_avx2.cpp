@@ -148,8 +148,47 @@ inline __m256 bool_lanes(const uint8_t* m) {
   return _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(b, _mm256_setzero_si256()), _mm256_set1_epi32(-1)));
 }
 
+// The common unmasked row (whole vectors, scale > 0): max of the raw dots, then one exp pass of
+// scale * s - m_new, without storing the scaled scores first.
+float softmax_step_plain(float* s, int64_t nk, float scale, float* m, float* l) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  __m256 m0 = _mm256_set1_ps(ninf), m1 = m0;
+  int64_t j = 0;
+  for (; j + 16 <= nk; j += 16) {
+    m0 = _mm256_max_ps(m0, _mm256_loadu_ps(s + j));
+    m1 = _mm256_max_ps(m1, _mm256_loadu_ps(s + j + 8));
+  }
+  for (; j < nk; j += 8) m0 = _mm256_max_ps(m0, _mm256_loadu_ps(s + j));
+  const float m_new = std::max(*m, hmax_ps(_mm256_max_ps(m0, m1)) * scale);
+  if (m_new == ninf || !std::isfinite(m_new)) return -1.f;  // let the general path decide
+  const float alpha = *m == ninf ? 0.f : std::exp(*m - m_new);
+  const __m256 vscale = _mm256_set1_ps(scale), vneg = _mm256_set1_ps(-m_new);
+  __m256 sum0 = _mm256_setzero_ps(), sum1 = _mm256_setzero_ps();
+  j = 0;
+  for (; j + 16 <= nk; j += 16) {
+    const __m256 e0 = exp_ps(_mm256_fmadd_ps(_mm256_loadu_ps(s + j), vscale, vneg));
+    const __m256 e1 = exp_ps(_mm256_fmadd_ps(_mm256_loadu_ps(s + j + 8), vscale, vneg));
+    _mm256_storeu_ps(s + j, e0);
+    _mm256_storeu_ps(s + j + 8, e1);
+    sum0 = _mm256_add_ps(sum0, e0);
+    sum1 = _mm256_add_ps(sum1, e1);
+  }
+  for (; j < nk; j += 8) {
+    const __m256 e = exp_ps(_mm256_fmadd_ps(_mm256_loadu_ps(s + j), vscale, vneg));
+    _mm256_storeu_ps(s + j, e);
+    sum0 = _mm256_add_ps(sum0, e);
+  }
+  *l = *l * alpha + hsum_ps(_mm256_add_ps(sum0, sum1));
+  *m = m_new;
+  return alpha;
+}
+
 float softmax_step_avx2(float* s, int64_t nk, int64_t n_valid, float scale, const AttentionRowMask& mask, float* m,
                         float* l) {
+  if (mask.kind == AttentionMask::None && n_valid >= nk && nk % 8 == 0 && scale > 0.f) {
+    const float alpha = softmax_step_plain(s, nk, scale, m, l);
+    if (alpha >= 0.f) return alpha;
+  }
   const float ninf = -std::numeric_limits<float>::infinity();
   const __m256 vninf = _mm256_set1_ps(ninf), vscale = _mm256_set1_ps(scale), vfill = _mm256_set1_ps(mask.fill);
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

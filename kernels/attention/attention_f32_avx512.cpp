@@ -94,38 +94,45 @@ void pack_k_avx512(const float* k, int64_t k_stride, int64_t nk, int64_t d, floa
     }
 }
 
+// ROWS x 32 scores of one panel. One or two rows add a second accumulator chain over c.
 template <int ROWS>
 inline void scores_block(const float* q, int64_t q_stride, const float* b, int64_t d, float* s, int64_t ld_s) {
-  constexpr int kChains = ROWS <= 2 ? 2 : 1;
-  __m512 acc[kChains][ROWS][2];
-  for (int z = 0; z < kChains; ++z)
-    for (int r = 0; r < ROWS; ++r) acc[z][r][0] = acc[z][r][1] = _mm512_setzero_ps();
+  constexpr bool kTwoChains = ROWS <= 2;
+  __m512 lo[ROWS], hi[ROWS], lo2[ROWS], hi2[ROWS];
+#pragma GCC unroll 6
+  for (int r = 0; r < ROWS; ++r) lo[r] = hi[r] = lo2[r] = hi2[r] = _mm512_setzero_ps();
   int64_t c = 0;
-  for (; c + kChains <= d; c += kChains)
-    for (int z = 0; z < kChains; ++z) {
-      const __m512 b0 = _mm512_loadu_ps(b + (c + z) * kNr), b1 = _mm512_loadu_ps(b + (c + z) * kNr + 16);
+  if constexpr (kTwoChains) {
+    for (; c + 2 <= d; c += 2) {
+      const __m512 b0 = _mm512_loadu_ps(b + c * kNr), b1 = _mm512_loadu_ps(b + c * kNr + 16);
+      const __m512 b2 = _mm512_loadu_ps(b + c * kNr + 32), b3 = _mm512_loadu_ps(b + c * kNr + 48);
+#pragma GCC unroll 2
       for (int r = 0; r < ROWS; ++r) {
-        const __m512 a = _mm512_set1_ps(q[r * q_stride + c + z]);
-        acc[z][r][0] = _mm512_fmadd_ps(a, b0, acc[z][r][0]);
-        acc[z][r][1] = _mm512_fmadd_ps(a, b1, acc[z][r][1]);
+        const __m512 a0 = _mm512_set1_ps(q[r * q_stride + c]), a1 = _mm512_set1_ps(q[r * q_stride + c + 1]);
+        lo[r] = _mm512_fmadd_ps(a0, b0, lo[r]);
+        hi[r] = _mm512_fmadd_ps(a0, b1, hi[r]);
+        lo2[r] = _mm512_fmadd_ps(a1, b2, lo2[r]);
+        hi2[r] = _mm512_fmadd_ps(a1, b3, hi2[r]);
       }
     }
+  }
   for (; c < d; ++c) {
     const __m512 b0 = _mm512_loadu_ps(b + c * kNr), b1 = _mm512_loadu_ps(b + c * kNr + 16);
+#pragma GCC unroll 6
     for (int r = 0; r < ROWS; ++r) {
       const __m512 a = _mm512_set1_ps(q[r * q_stride + c]);
-      acc[0][r][0] = _mm512_fmadd_ps(a, b0, acc[0][r][0]);
-      acc[0][r][1] = _mm512_fmadd_ps(a, b1, acc[0][r][1]);
+      lo[r] = _mm512_fmadd_ps(a, b0, lo[r]);
+      hi[r] = _mm512_fmadd_ps(a, b1, hi[r]);
     }
   }
+#pragma GCC unroll 6
   for (int r = 0; r < ROWS; ++r) {
-    __m512 lo = acc[0][r][0], hi = acc[0][r][1];
-    if constexpr (kChains == 2) {
-      lo = _mm512_add_ps(lo, acc[1][r][0]);
-      hi = _mm512_add_ps(hi, acc[1][r][1]);
+    if constexpr (kTwoChains) {
+      lo[r] = _mm512_add_ps(lo[r], lo2[r]);
+      hi[r] = _mm512_add_ps(hi[r], hi2[r]);
     }
-    _mm512_storeu_ps(s + r * ld_s, lo);
-    _mm512_storeu_ps(s + r * ld_s + 16, hi);
+    _mm512_storeu_ps(s + r * ld_s, lo[r]);
+    _mm512_storeu_ps(s + r * ld_s + 16, hi[r]);
   }
 }
 
@@ -202,44 +209,59 @@ float softmax_step_avx512(float* s, int64_t nk, int64_t n_valid, float scale, co
   return alpha;
 }
 
-// acc (ROWS x NV*16 columns) = alpha * acc + P . V; `cols` masks V's last vector.
+// acc (ROWS x NV*16 columns) = alpha * acc + P . V; `last` masks V's last vector. One or two rows
+// add a second accumulator chain over j.
 template <int ROWS, int NV>
 inline void pv_block(const float* p, int64_t ld_p, int64_t nk, const float* v, int64_t v_stride, const float* alpha,
                      float* acc, int64_t ld_acc, __mmask16 last) {
-  constexpr int kChains = ROWS <= 2 ? 2 : 1;
-  __m512 a[kChains][ROWS][NV];
+  constexpr bool kTwoChains = ROWS <= 2;
+  __m512 a[ROWS][NV], a2[ROWS][NV];
+#pragma GCC unroll 6
   for (int r = 0; r < ROWS; ++r) {
     const __m512 al = _mm512_set1_ps(alpha[r]);
+#pragma GCC unroll 2
     for (int x = 0; x < NV; ++x) {
-      a[0][r][x] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * ld_acc + x * 16), al);
-      if constexpr (kChains == 2) a[1][r][x] = _mm512_setzero_ps();
+      a[r][x] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * ld_acc + x * 16), al);
+      a2[r][x] = _mm512_setzero_ps();
     }
   }
   auto load_v = [&](int64_t j, int x) {
     return x == NV - 1 ? _mm512_maskz_loadu_ps(last, v + j * v_stride + x * 16) : _mm512_loadu_ps(v + j * v_stride + x * 16);
   };
   int64_t j = 0;
-  for (; j + kChains <= nk; j += kChains)
-    for (int z = 0; z < kChains; ++z) {
-      __m512 vv[NV];
-      for (int x = 0; x < NV; ++x) vv[x] = load_v(j + z, x);
+  if constexpr (kTwoChains) {
+    for (; j + 2 <= nk; j += 2) {
+      __m512 v0[NV], v1[NV];
+#pragma GCC unroll 2
+      for (int x = 0; x < NV; ++x) v0[x] = load_v(j, x), v1[x] = load_v(j + 1, x);
+#pragma GCC unroll 2
       for (int r = 0; r < ROWS; ++r) {
-        const __m512 w = _mm512_set1_ps(p[r * ld_p + j + z]);
-        for (int x = 0; x < NV; ++x) a[z][r][x] = _mm512_fmadd_ps(w, vv[x], a[z][r][x]);
+        const __m512 w0 = _mm512_set1_ps(p[r * ld_p + j]), w1 = _mm512_set1_ps(p[r * ld_p + j + 1]);
+#pragma GCC unroll 2
+        for (int x = 0; x < NV; ++x) {
+          a[r][x] = _mm512_fmadd_ps(w0, v0[x], a[r][x]);
+          a2[r][x] = _mm512_fmadd_ps(w1, v1[x], a2[r][x]);
+        }
       }
     }
+  }
   for (; j < nk; ++j) {
     __m512 vv[NV];
+#pragma GCC unroll 2
     for (int x = 0; x < NV; ++x) vv[x] = load_v(j, x);
+#pragma GCC unroll 6
     for (int r = 0; r < ROWS; ++r) {
       const __m512 w = _mm512_set1_ps(p[r * ld_p + j]);
-      for (int x = 0; x < NV; ++x) a[0][r][x] = _mm512_fmadd_ps(w, vv[x], a[0][r][x]);
+#pragma GCC unroll 2
+      for (int x = 0; x < NV; ++x) a[r][x] = _mm512_fmadd_ps(w, vv[x], a[r][x]);
     }
   }
+#pragma GCC unroll 6
   for (int r = 0; r < ROWS; ++r)
+#pragma GCC unroll 2
     for (int x = 0; x < NV; ++x) {
-      __m512 t = a[0][r][x];
-      if constexpr (kChains == 2) t = _mm512_add_ps(t, a[1][r][x]);
+      __m512 t = a[r][x];
+      if constexpr (kTwoChains) t = _mm512_add_ps(t, a2[r][x]);
       _mm512_storeu_ps(acc + r * ld_acc + x * 16, t);
     }
 }

@@ -50,6 +50,7 @@ void pack_k_neon(const float* k, int64_t k_stride, int64_t nk, int64_t d, float*
 template <int ROWS>
 inline void scores_block(const float* q, int64_t q_stride, const float* b, int64_t d, float* s, int64_t ld_s) {
   float32x4_t acc[ROWS][2];
+#pragma GCC unroll 6
   for (int r = 0; r < ROWS; ++r) acc[r][0] = acc[r][1] = vdupq_n_f32(0.f);
   int64_t c = 0;
   for (; c + 4 <= d; c += 4) {
