@@ -1,6 +1,7 @@
 #include "engine/pipelines/text/unicode.h"
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 
 namespace pocket::text::unicode {
@@ -21,6 +22,17 @@ uint8_t run_value(const uint32_t (&runs)[N], char32_t cp) {
   const uint32_t* it = std::upper_bound(std::begin(runs), std::end(runs), key);
   return it == std::begin(runs) ? 0 : static_cast<uint8_t>(*(it - 1) & 0xFF);
 }
+
+// flags() of U+0000..U+007F without the search.
+constexpr auto kAsciiFlags = [] {
+  std::array<uint8_t, 128> a{};
+  size_t r = 0;
+  for (uint32_t cp = 0; cp < 128; ++cp) {
+    while (r + 1 < std::size(kFlagRuns) && (kFlagRuns[r + 1] >> 8) <= cp) ++r;
+    a[cp] = static_cast<uint8_t>(kFlagRuns[r] & 0xFF);
+  }
+  return a;
+}();
 
 char32_t simple_lower(char32_t cp) {
   if (cp < 0x80) return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
@@ -80,7 +92,7 @@ void decompose(char32_t cp, std::u32string* out) {
 
 static_assert(sizeof(char32_t) == sizeof(uint32_t));
 
-uint8_t flags(char32_t cp) { return run_value(kFlagRuns, cp); }
+uint8_t flags(char32_t cp) { return cp < 128 ? kAsciiFlags[cp] : run_value(kFlagRuns, cp); }
 uint8_t combining_class(char32_t cp) { return cp < 0x300 ? 0 : run_value(kCccRuns, cp); }
 const char* unicode_version() { return kUnicodeVersion; }
 
