@@ -10,43 +10,42 @@ namespace pocket::kernels {
 
 namespace {
 
-using avx2::exp_ps;
+// e^y for y in [-87.3, 0] (NaN stays NaN).
+inline __m256 exp_neg_ps(__m256 y) {
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(y, _mm256_set1_ps(gelu::kLog2e)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(gelu::kLn2Hi), y);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(gelu::kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(gelu::kExpPoly[6]);
+  for (int i = 5; i >= 0; --i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(gelu::kExpPoly[i]));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
 
 inline __m256 gelu_erf_ps(__m256 x) {
   const __m256 one = _mm256_set1_ps(1.f), half = _mm256_set1_ps(0.5f);
-  const __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(gelu::kInvSqrt2));
-  const __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.f), z);
-  const __m256 hx = _mm256_mul_ps(x, half);
-  // |z| small: erf(z) = z P(z^2)
-  const __m256 z2 = _mm256_mul_ps(z, z);
-  __m256 p = _mm256_set1_ps(gelu::kErfSmall[5]);
-  for (int i = 4; i >= 0; --i) p = _mm256_fmadd_ps(p, z2, _mm256_set1_ps(gelu::kErfSmall[i]));
-  const __m256 y_small = _mm256_fmadd_ps(hx, _mm256_mul_ps(z, p), hx);
-  // tail: erfc(a) = exp(-a^2) t R(t). a^2 = x^2 / 2 is taken from x (not from the rounded z) as
-  // a two-float sum, so exp(-a^2) sees it exactly (the rounding of z would cost 2 a^2 ulp).
-  const __m256 axc = _mm256_min_ps(_mm256_set1_ps(gelu::kGeluClampX), _mm256_andnot_ps(_mm256_set1_ps(-0.f), x));
-  const __m256 ac = _mm256_mul_ps(axc, _mm256_set1_ps(gelu::kInvSqrt2));  // NaN stays NaN
-  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(gelu::kGeluT), ac, one));
-  __m256 r = _mm256_set1_ps(gelu::kErfcTail[8]);
-  for (int i = 7; i >= 0; --i) r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(gelu::kErfcTail[i]));
-  const __m256 sq = _mm256_mul_ps(axc, axc);
+  const __m256 ax = _mm256_min_ps(_mm256_set1_ps(gelu::kClampX), _mm256_andnot_ps(_mm256_set1_ps(-0.f), x));  // NaN stays
+  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(gelu::kGeluTx), ax, one));
+  __m256 r = _mm256_set1_ps(gelu::kErfcR[gelu::kErfcDegree]);
+  for (int i = gelu::kErfcDegree - 1; i >= 0; --i) r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(gelu::kErfcR[i]));
+  const __m256 sq = _mm256_mul_ps(ax, ax);
   const __m256 a2 = _mm256_mul_ps(sq, half);
-  const __m256 a2lo = _mm256_mul_ps(_mm256_fmsub_ps(axc, axc, sq), half);
-  const __m256 ea = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), a2));
-  const __m256 e = _mm256_fnmadd_ps(ea, a2lo, ea);  // exp(-a2 - a2lo)
-  const __m256 half_erfc = _mm256_mul_ps(_mm256_mul_ps(e, _mm256_mul_ps(t, r)), half);
+  const __m256 a2lo = _mm256_mul_ps(_mm256_fmsub_ps(ax, ax, sq), half);
+  const __m256 ea = exp_neg_ps(_mm256_sub_ps(_mm256_setzero_ps(), a2));
+  const __m256 half_erfc = _mm256_mul_ps(_mm256_fnmadd_ps(ea, a2lo, ea), _mm256_mul_ps(_mm256_mul_ps(t, r), half));
   const __m256 phi = _mm256_blendv_ps(half_erfc, _mm256_sub_ps(one, half_erfc),
                                       _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ));
-  const __m256 y_tail = _mm256_mul_ps(x, phi);
-  return _mm256_blendv_ps(y_tail, y_small, _mm256_cmp_ps(a, _mm256_set1_ps(gelu::kGeluSmall), _CMP_LT_OQ));
+  return _mm256_mul_ps(x, phi);
 }
 
 inline __m256 gelu_tanh_ps(__m256 x) {
   const __m256 x2 = _mm256_mul_ps(x, x);
   const __m256 two_u = _mm256_mul_ps(x, _mm256_fmadd_ps(_mm256_set1_ps(gelu::kTanh2K1), x2,
                                                         _mm256_set1_ps(gelu::kTanh2K0)));
-  const __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), two_u));
-  return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.f), e));
+  const __m256 au = _mm256_min_ps(_mm256_set1_ps(gelu::kTanhClamp), _mm256_andnot_ps(_mm256_set1_ps(-0.f), two_u));
+  const __m256 e = exp_neg_ps(_mm256_sub_ps(_mm256_setzero_ps(), au));
+  const __m256 num = _mm256_blendv_ps(_mm256_mul_ps(x, e), x, _mm256_cmp_ps(two_u, _mm256_setzero_ps(), _CMP_GT_OQ));
+  return _mm256_div_ps(num, _mm256_add_ps(_mm256_set1_ps(1.f), e));
 }
 
 }  // namespace

@@ -9,38 +9,39 @@ namespace pocket::kernels {
 
 namespace {
 
-using neon::exp_ps;
+// e^y for y in [-87.3, 0] (NaN stays NaN).
+inline float32x4_t exp_neg_ps(float32x4_t y) {
+  const float32x4_t n = vrndnq_f32(vmulq_n_f32(y, gelu::kLog2e));
+  float32x4_t r = vfmsq_f32(y, n, vdupq_n_f32(gelu::kLn2Hi));
+  r = vfmsq_f32(r, n, vdupq_n_f32(gelu::kLn2Lo));
+  float32x4_t p = vdupq_n_f32(gelu::kExpPoly[6]);
+  for (int i = 5; i >= 0; --i) p = vfmaq_f32(vdupq_n_f32(gelu::kExpPoly[i]), p, r);
+  const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+  return vmulq_f32(p, vreinterpretq_f32_s32(e));
+}
 
 inline float32x4_t gelu_erf_ps(float32x4_t x) {
   const float32x4_t one = vdupq_n_f32(1.f), half = vdupq_n_f32(0.5f);
-  const float32x4_t z = vmulq_n_f32(x, gelu::kInvSqrt2);
-  const float32x4_t a = vabsq_f32(z);
-  const float32x4_t hx = vmulq_f32(x, half);
-  const float32x4_t z2 = vmulq_f32(z, z);
-  float32x4_t p = vdupq_n_f32(gelu::kErfSmall[5]);
-  for (int i = 4; i >= 0; --i) p = vfmaq_f32(vdupq_n_f32(gelu::kErfSmall[i]), p, z2);
-  const float32x4_t y_small = vfmaq_f32(hx, hx, vmulq_f32(z, p));
-  // tail; a^2 = x^2 / 2 from x as a two-float sum (see gelu_f32_avx2.cpp)
-  const float32x4_t axc = vminq_f32(vabsq_f32(x), vdupq_n_f32(gelu::kGeluClampX));  // NaN stays NaN
-  const float32x4_t ac = vmulq_n_f32(axc, gelu::kInvSqrt2);
-  const float32x4_t t = vdivq_f32(one, vfmaq_f32(one, vdupq_n_f32(gelu::kGeluT), ac));
-  float32x4_t r = vdupq_n_f32(gelu::kErfcTail[8]);
-  for (int i = 7; i >= 0; --i) r = vfmaq_f32(vdupq_n_f32(gelu::kErfcTail[i]), r, t);
-  const float32x4_t sq = vmulq_f32(axc, axc);
+  const float32x4_t ax = vminq_f32(vabsq_f32(x), vdupq_n_f32(gelu::kClampX));  // NaN stays NaN
+  const float32x4_t t = vdivq_f32(one, vfmaq_f32(one, vdupq_n_f32(gelu::kGeluTx), ax));
+  float32x4_t r = vdupq_n_f32(gelu::kErfcR[gelu::kErfcDegree]);
+  for (int i = gelu::kErfcDegree - 1; i >= 0; --i) r = vfmaq_f32(vdupq_n_f32(gelu::kErfcR[i]), r, t);
+  const float32x4_t sq = vmulq_f32(ax, ax);
   const float32x4_t a2 = vmulq_f32(sq, half);
-  const float32x4_t a2lo = vmulq_f32(vfmaq_f32(vnegq_f32(sq), axc, axc), half);
-  const float32x4_t ea = exp_ps(vnegq_f32(a2));
-  const float32x4_t e = vfmsq_f32(ea, ea, a2lo);  // exp(-a2 - a2lo)
-  const float32x4_t half_erfc = vmulq_f32(vmulq_f32(e, vmulq_f32(t, r)), half);
+  const float32x4_t a2lo = vmulq_f32(vfmaq_f32(vnegq_f32(sq), ax, ax), half);
+  const float32x4_t ea = exp_neg_ps(vnegq_f32(a2));
+  const float32x4_t half_erfc = vmulq_f32(vfmsq_f32(ea, ea, a2lo), vmulq_f32(vmulq_f32(t, r), half));
   const float32x4_t phi = vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0.f)), vsubq_f32(one, half_erfc), half_erfc);
-  const float32x4_t y_tail = vmulq_f32(x, phi);
-  return vbslq_f32(vcltq_f32(a, vdupq_n_f32(gelu::kGeluSmall)), y_small, y_tail);
+  return vmulq_f32(x, phi);
 }
 
 inline float32x4_t gelu_tanh_ps(float32x4_t x) {
   const float32x4_t x2 = vmulq_f32(x, x);
   const float32x4_t two_u = vmulq_f32(x, vfmaq_f32(vdupq_n_f32(gelu::kTanh2K0), vdupq_n_f32(gelu::kTanh2K1), x2));
-  return vdivq_f32(x, vaddq_f32(vdupq_n_f32(1.f), exp_ps(vnegq_f32(two_u))));
+  const float32x4_t au = vminq_f32(vabsq_f32(two_u), vdupq_n_f32(gelu::kTanhClamp));
+  const float32x4_t e = exp_neg_ps(vnegq_f32(au));
+  const float32x4_t num = vbslq_f32(vcgtq_f32(two_u, vdupq_n_f32(0.f)), x, vmulq_f32(x, e));
+  return vdivq_f32(num, vaddq_f32(vdupq_n_f32(1.f), e));
 }
 
 }  // namespace
