@@ -377,6 +377,31 @@ TEST(OpsTransformer, LogicalOps) {
             std::string::npos);
 }
 
+// Outputs large enough to split over two threads, with chunk boundaries inside rows.
+TEST(OpsTransformer, SelectionOpsSplitOverThreads) {
+  const Shape64 cs{2, 1, 1, 97}, xs{}, ys{2, 12, 17, 97};
+  const Shape64 out = bshape({cs, xs, ys});
+  const auto c = random_bools(static_cast<size_t>(count(cs)), 50);
+  const auto x = random_floats(1, 51);
+  const auto y = random_floats(static_cast<size_t>(count(ys)), 52);
+  const auto a = random_floats(static_cast<size_t>(count(ys)), 53);
+  const auto ba = random_bools(static_cast<size_t>(count(ys)), 54);
+  for (int threads : {1, 2}) {
+    std::vector<TestTensor> o;
+    ASSERT_TRUE(run_op({fb::OpType::Where, {bools(cs, c), TestTensor::f32(xs, x), TestTensor::f32(ys, y)}}, &o, threads).ok());
+    EXPECT_EQ(o[0].floats(), where_ref(c, cs, x, xs, y, ys, out)) << threads;
+    ASSERT_TRUE(run_op({fb::OpType::Less, {TestTensor::f32(ys, a), TestTensor::f32({97}, std::vector<float>(y.begin(), y.begin() + 97))}},
+                       &o, threads)
+                    .ok());
+    EXPECT_EQ(values<uint8_t>(o[0]), binary_ref(a, ys, std::vector<float>(y.begin(), y.begin() + 97), Shape64{97},
+                                                [](float p, float q) { return p < q; }))
+        << threads;
+    ASSERT_TRUE(run_op({fb::OpType::Xor, {bools(ys, ba), bools(cs, c)}}, &o, threads).ok());
+    EXPECT_EQ(values<uint8_t>(o[0]), binary_ref(ba, ys, c, cs, [](uint8_t p, uint8_t q) { return (p != 0) != (q != 0); }))
+        << threads;
+  }
+}
+
 // ---------------------------------------------------------------- masked softmax
 
 // PyTorch's softmax in double: max subtracted; a row of all -inf has max -inf, (-inf) - (-inf)
