@@ -73,6 +73,7 @@ struct Runner {
     SlotHeader* header = reinterpret_cast<SlotHeader*>(slot);
     if (header->b != b || header->kvh != kvh) *header = SlotHeader{b, kvh, 0};
     const bool keep = plan->kept_blocks > 1;
+    const bool direct = rows <= 2 && kernel->scores_direct != nullptr;
     float* s = slot + layout.s;
     float* acc = slot + layout.acc;
     float* m = slot + layout.m;
@@ -102,8 +103,12 @@ struct Runner {
       float* packed = slot + layout.packed + (keep ? block * plan->k_block * P.d : 0);
       float* vpack = slot + layout.vpack + (keep ? block * plan->k_block * layout.ld_v : 0);
       const bool fresh = !keep || block >= header->blocks;
-      if (fresh) kernel->pack_k(k + j0 * P.k_row(), P.k_row(), nk_pack, P.d, packed);
-      kernel->scores(q, P.q_row(), rows, packed, nk, P.d, s, layout.ld_s);
+      if (direct) {
+        kernel->scores_direct(q, P.q_row(), rows, k + j0 * P.k_row(), P.k_row(), nk, P.d, s, layout.ld_s);
+      } else {
+        if (fresh) kernel->pack_k(k + j0 * P.k_row(), P.k_row(), nk_pack, P.d, packed);
+        kernel->scores(q, P.q_row(), rows, packed, nk, P.d, s, layout.ld_s);
+      }
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t n_valid = P.causal ? std::clamp<int64_t>(i0 + r + shift + 1 - j0, 0, nk) : nk;
         if (P.mask_kind != AttentionMask::None)
@@ -115,7 +120,7 @@ struct Runner {
       // for 12 heads of 64): copy the block to consecutive rows first.
       const float* vb = v + j0 * P.v_row();
       int64_t v_stride = P.v_row();
-      if (v_stride != P.dv) {
+      if (v_stride != P.dv && !direct) {
         if (fresh)
           for (int64_t j = 0; j < nk_pack; ++j)
             std::memcpy(vpack + j * layout.ld_v, vb + j * v_stride, P.dv * sizeof(float));

@@ -82,6 +82,11 @@ struct AttentionF32Kernel {
                         float* l);
   void (*pv)(const float* p, int64_t ld_p, int64_t rows, int64_t nk, const float* v, int64_t v_stride, int64_t dv,
              const float* alpha, float* acc, int64_t ld_acc);
+  //   scores_direct (optional): scores for one or two query rows (a decode step) straight from the
+  //     key rows, no packing: s[r * ld_s + j] = dot(q_r, k + j * k_stride) for j < nk. With it the
+  //     driver packs neither K nor V for such tiles (each key is read once anyway).
+  void (*scores_direct)(const float* q, int64_t q_stride, int64_t rows, const float* k, int64_t k_stride, int64_t nk,
+                        int64_t d, float* s, int64_t ld_s) = nullptr;
 };
 
 // How the driver tiles one problem: query rows per tile, keys per block, and the scratch it needs

@@ -142,6 +142,50 @@ void scores_avx2(const float* q, int64_t q_stride, int64_t rows, const float* pa
   }
 }
 
+// One or two query rows: four keys at a time straight from their rows, the four dot products
+// reduced together by a horizontal-add tree.
+void scores_direct_avx2(const float* q, int64_t q_stride, int64_t rows, const float* k, int64_t k_stride, int64_t nk,
+                        int64_t d, float* s, int64_t ld_s) {
+  const int64_t d8 = d / 8 * 8;
+  const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(d - d8)),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* qr = q + r * q_stride;
+    float* sr = s + r * ld_s;
+    int64_t j = 0;
+    for (; j + 4 <= nk; j += 4) {
+      const float* k0 = k + j * k_stride;
+      const float* k1 = k0 + k_stride;
+      const float* k2 = k1 + k_stride;
+      const float* k3 = k2 + k_stride;
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t c = 0; c < d8; c += 8) {
+        const __m256 qv = _mm256_loadu_ps(qr + c);
+        a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + c), a0);
+        a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k1 + c), a1);
+        a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + c), a2);
+        a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + c), a3);
+      }
+      if (d8 < d) {
+        const __m256 qv = _mm256_maskload_ps(qr + d8, tail);
+        a0 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k0 + d8, tail), a0);
+        a1 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k1 + d8, tail), a1);
+        a2 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k2 + d8, tail), a2);
+        a3 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k3 + d8, tail), a3);
+      }
+      const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+      _mm_storeu_ps(sr + j, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    }
+    for (; j < nk; ++j) {
+      const float* kj = k + j * k_stride;
+      __m256 a = _mm256_setzero_ps();
+      for (int64_t c = 0; c < d8; c += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(qr + c), _mm256_loadu_ps(kj + c), a);
+      if (d8 < d) a = _mm256_fmadd_ps(_mm256_maskload_ps(qr + d8, tail), _mm256_maskload_ps(kj + d8, tail), a);
+      sr[j] = hsum_ps(a);
+    }
+  }
+}
+
 // Masked (true) lanes of eight mask bytes.
 inline __m256 bool_lanes(const uint8_t* m) {
   const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m)));
@@ -369,7 +413,7 @@ void pv_avx2(const float* p, int64_t ld_p, int64_t rows, int64_t nk, const float
 }  // namespace
 
 AttentionF32Kernel attention_f32_avx2() {
-  return {"avx2", kMr, kNr, &pack_k_avx2, &scores_avx2, &softmax_step_avx2, &pv_avx2};
+  return {"avx2", kMr, kNr, &pack_k_avx2, &scores_avx2, &softmax_step_avx2, &pv_avx2, &scores_direct_avx2};
 }
 
 }  // namespace pocket::kernels

@@ -227,6 +227,19 @@ TEST(AttentionKernels, AdditiveMasks) {
   check(causal_and_mask, 720);
 }
 
+TEST(AttentionKernels, OneAndTwoRowTiles) {
+  // Tiles of one or two query rows take the direct (unpacked) score path where a variant has it:
+  // Sq = 1 and 2, and a 48-row tile plus a 1-row tail; D with a tail past whole vectors.
+  uint32_t seed = 900;
+  for (int64_t sq : {1, 2, 49})
+    for (int64_t d : {13, 20, 64}) {
+      Case c;
+      c.heads = 3, c.kv_heads = 3, c.sq = sq, c.sk = 45, c.d = d, c.dv = 24;
+      if (d == 20) c.causal = true, c.mask = AttentionMask::Bool, c.mask_shape = {sq, 45};
+      check(c, ++seed);
+    }
+}
+
 TEST(AttentionKernels, DecodeStep) {
   // One query against a long cache, split over heads.
   Case c;
