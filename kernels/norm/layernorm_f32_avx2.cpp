@@ -25,6 +25,12 @@ inline void merge_equal(__m256& mean_a, __m256& m2_a, __m256 mean_b, __m256 m2_b
   m2_a = _mm256_fmadd_ps(_mm256_mul_ps(d, d), _mm256_set1_ps(0.5f * count), _mm256_add_ps(m2_a, m2_b));
 }
 
+inline void merge_equal(__m128& mean_a, __m128& m2_a, __m128 mean_b, __m128 m2_b, float count) {
+  const __m128 d = _mm_sub_ps(mean_b, mean_a);
+  mean_a = _mm_fmadd_ps(d, _mm_set1_ps(0.5f), mean_a);
+  m2_a = _mm_fmadd_ps(_mm_mul_ps(d, d), _mm_set1_ps(0.5f * count), _mm_add_ps(m2_a, m2_b));
+}
+
 // Moments of x - shift (the shift, the row's first element, keeps the running mean small so its
 // rounding is small: a row at 1e4 +- 1 keeps its variance to float precision).
 MomentsF32 row_moments(const float* x, size_t n, float shift) {
@@ -52,15 +58,12 @@ MomentsF32 row_moments(const float* x, size_t n, float shift) {
     welford(m0, q0, _mm256_sub_ps(_mm256_loadu_ps(x + i), vs), _mm256_set1_ps(1.f / count));
   }
   MomentsF32 s;
-  if (count > 0.f) {
-    alignas(32) float mean[8], m2[8];
-    _mm256_store_ps(mean, m0);
-    _mm256_store_ps(m2, q0);
-    MomentsF32 lane[8];
-    for (int l = 0; l < 8; ++l) lane[l] = {count, mean[l], m2[l]};
-    for (int w = 1; w < 8; w *= 2)
-      for (int l = 0; l + w < 8; l += 2 * w) lane[l] = merge_moments(lane[l], lane[l + w]);
-    s = lane[0];
+  if (count > 0.f) {  // fold the lanes (equal counts: no division) 8 -> 4 -> 2 -> 1
+    __m128 m = _mm256_castps256_ps128(m0), q = _mm256_castps256_ps128(q0);
+    merge_equal(m, q, _mm256_extractf128_ps(m0, 1), _mm256_extractf128_ps(q0, 1), count);
+    merge_equal(m, q, _mm_movehl_ps(m, m), _mm_movehl_ps(q, q), 2.f * count);
+    merge_equal(m, q, _mm_movehdup_ps(m), _mm_movehdup_ps(q), 4.f * count);
+    s = {8.f * count, _mm_cvtss_f32(m), _mm_cvtss_f32(q)};
   }
   return welford_tail(s, x + i, n - i, shift);
 }
