@@ -49,6 +49,18 @@ pocket_status finish_model(pocket::Result<std::shared_ptr<const pocket::Model>> 
   return POCKET_OK;
 }
 
+// The (names, shapes, ranks) triple of the C API as pairs; false when an entry is NULL or bad.
+bool to_shapes(size_t count, const char* const* names, const int64_t* const* shapes, const int32_t* ranks,
+               std::vector<std::pair<std::string, pocket::Shape>>* out) {
+  if (count == 0) return true;
+  if (!names || !shapes || !ranks) return false;
+  for (size_t i = 0; i < count; ++i) {
+    if (!names[i] || ranks[i] < 0 || (ranks[i] > 0 && !shapes[i])) return false;
+    out->emplace_back(names[i], pocket::Shape(shapes[i], shapes[i] + ranks[i]));
+  }
+  return true;
+}
+
 void fill_info(const pocket::Value& v, pocket_tensor_info* info) {
   info->name = v.name.data();  // names come from the FlatBuffer, NUL-terminated
   info->dtype = static_cast<pocket_dtype>(static_cast<int>(v.dtype));
@@ -112,6 +124,10 @@ void pocket_session_options_init(pocket_session_options* options) {
   options->tune = 0;
   options->tuning_file = nullptr;
   options->adaptive_threads = 1;
+  options->num_input_shapes = 0;
+  options->input_shape_names = nullptr;
+  options->input_shapes = nullptr;
+  options->input_shape_ranks = nullptr;
 }
 
 pocket_status pocket_session_create(const pocket_model* model, const pocket_session_options* options,
@@ -124,6 +140,10 @@ pocket_status pocket_session_create(const pocket_model* model, const pocket_sess
     o.tune = options->tune != 0;
     if (options->tuning_file) o.tuning_file = options->tuning_file;
     o.adaptive_threads = options->adaptive_threads != 0;
+    if (!to_shapes(options->num_input_shapes, options->input_shape_names, options->input_shapes,
+                   options->input_shape_ranks, &o.input_shapes))
+      return fail(POCKET_INVALID_ARGUMENT, "pocket_session_create: input_shape_names, input_shapes or "
+                                           "input_shape_ranks is NULL or invalid");
   }
   auto r = pocket::Session::create(model->model, o);
   if (!r.ok()) return to_c(r.status());
@@ -175,6 +195,16 @@ pocket_status pocket_session_resize_input(pocket_session* s, const char* name, c
   if (!s || !name || (rank > 0 && !shape) || rank < 0)
     return fail(POCKET_INVALID_ARGUMENT, "pocket_session_resize_input: NULL or invalid argument");
   pocket_status st = to_c(s->session->resize_input(name, pocket::Shape(shape, shape + rank)));
+  s->refresh_notices();
+  return st;
+}
+
+pocket_status pocket_session_resize_inputs(pocket_session* s, size_t count, const char* const* names,
+                                           const int64_t* const* shapes, const int32_t* ranks) {
+  std::vector<std::pair<std::string, pocket::Shape>> v;
+  if (!s || !to_shapes(count, names, shapes, ranks, &v))
+    return fail(POCKET_INVALID_ARGUMENT, "pocket_session_resize_inputs: NULL or invalid argument");
+  pocket_status st = to_c(s->session->resize_inputs(v));
   s->refresh_notices();
   return st;
 }

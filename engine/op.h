@@ -76,6 +76,12 @@ class Op {
   // Unsqueeze, Identity); -1 for none. The session then plans no buffer for output 0, and
   // run() sees the same pointer for both and does nothing.
   virtual int alias_input() const { return -1; }
+  // Index of an input whose buffer output 0 may take over and update in place (ScatterND,
+  // ScatterElements: a KV cache); -1 for none. The session gives output 0 that input's buffer
+  // when the input is neither constant nor known at prepare and nothing else reads its bytes
+  // afterwards (a graph input: nothing else at all). run() must then work when the two pointers
+  // are equal (write only what changes) and when they differ (copy the input first).
+  virtual int inplace_input() const { return -1; }
   // Kernel choice. After prepare(): the names of every implementation this op could run for the
   // prepared shapes, in the default heuristic's order of preference (empty or one name: no choice),
   // and the index of the one prepare() picked. A tuner re-prepares with ctx.variant = i, times each,

@@ -322,7 +322,7 @@ double time_variant(const OpContext& real, OpFactory factory, int variant, doubl
       continue;
     }
     ins[i] = *real.inputs[i];
-    if (!ins[i].constant) {
+    if (!ins[i].constant && !ins[i].known) {
       ins[i].data = buffers.alloc(ins[i].bytes());
       if (!ins[i].data) return -1;
       fill_deterministic(ins[i], static_cast<uint32_t>(i));
@@ -412,6 +412,7 @@ const char* choice_source_name(ChoiceSource s) {
 Session::~Session() {
   ops_.clear();  // ops may hold XNNPACK operators that point into the arena
   free_arena();
+  free_known();
   if (pool_) pthreadpool_destroy(pool_);
 }
 
@@ -425,6 +426,43 @@ Status Session::alloc_arena(size_t bytes) {
   if (p == MAP_FAILED) return Status(StatusCode::kOutOfMemory, "cannot allocate an arena of " + std::to_string(bytes) + " bytes");
   arena_ = p;
   arena_mapped_ = size;
+  return Status::Ok();
+}
+
+void Session::free_known() {
+  for (void* p : known_blocks_) std::free(p);
+  known_blocks_.clear();
+}
+
+// Binds and runs node n now, on the calling thread, into session-owned memory (not the arena); its
+// outputs become known and run() skips the node.
+Status Session::evaluate_at_prepare(size_t n) {
+  OpContext& ctx = contexts_[n];
+  auto alloc = [&](size_t bytes) -> void* {
+    const size_t size = format::align_up(bytes, format::kWeightAlignment) + format::kWeightAlignment;
+    void* p = std::aligned_alloc(format::kWeightAlignment, size);
+    if (p) std::memset(p, 0, size);
+    return p;
+  };
+  for (Value* out : ctx.outputs) {
+    void* p = alloc(out->bytes());
+    if (!p) return Status(StatusCode::kOutOfMemory, ctx.op_name() + ": cannot allocate " + std::to_string(out->bytes()) + " bytes");
+    known_blocks_.push_back(p);
+    out->data = p;
+  }
+  void* scratch = ctx.scratch_bytes ? alloc(ctx.scratch_bytes) : nullptr;
+  if (ctx.scratch_bytes && !scratch)
+    return Status(StatusCode::kOutOfMemory, ctx.op_name() + ": cannot allocate scratch of " + std::to_string(ctx.scratch_bytes) + " bytes");
+  ctx.scratch = scratch;
+  ctx.pool = nullptr;
+  Status st = ops_[n]->bind(ctx);
+  if (st.ok()) ops_[n]->run(ctx);
+  std::free(scratch);
+  ctx.scratch = nullptr;
+  ctx.scratch_bytes = 0;
+  ctx.pool = pool_;
+  POCKET_RETURN_IF_ERROR(st);
+  for (Value* out : ctx.outputs) out->known = true;
   return Status::Ok();
 }
 
@@ -464,10 +502,11 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   }
   s->inputs_.assign(g.inputs()->begin(), g.inputs()->end());
   s->outputs_.assign(g.outputs()->begin(), g.outputs()->end());
-  // Symbolic input dims start at 1 until resize_input() says otherwise.
+  // Symbolic input dims start at 1 until resize_input() (or options.input_shapes) says otherwise.
   for (int32_t idx : s->inputs_)
     for (int64_t& d : s->values_[idx].shape)
       if (d < 0) d = 1;
+  if (!options.input_shapes.empty()) POCKET_RETURN_IF_ERROR(s->apply_input_shapes(options.input_shapes));
   const double setup_ms = ms_since(t0);
   POCKET_RETURN_IF_ERROR(s->prepare_all());
   s->init_times_.setup_ms = setup_ms;
@@ -490,6 +529,14 @@ Status Session::prepare_all() {
   adaptive_ = Adaptive{};
   run_pool_ = pool_;
   free_arena();
+  free_known();
+  run_order_.clear();
+  for (Value& v : values_) {
+    if (v.constant) continue;
+    v.known = false;
+    v.data = nullptr;
+  }
+  std::vector<uint8_t> evaluated(nn, 0);
   ops_.reserve(nn);
   contexts_.resize(nn);
 
@@ -570,6 +617,20 @@ Status Session::prepare_all() {
       if (out->elements() < 0)
         return ctx.fail(StatusCode::kInternal, "output '" + std::string(out->name) + "' has no valid shape after prepare");
     }
+    // Prepare-time evaluation (format/OPS.md "Operands known at prepare"): Shape nodes, and nodes
+    // whose inputs are all constant or known, with small outputs, run once now.
+    bool now = node->op() == fb::OpType::Shape;
+    if (!now) {
+      now = true;
+      for (const Value* in : ctx.inputs) now = now && (!in || in->constant || in->known);
+      for (const Value* out : ctx.outputs) now = now && out->elements() <= kMaxKnownElements;
+    }
+    if (now) {
+      POCKET_RETURN_IF_ERROR(evaluate_at_prepare(n));
+      evaluated[n] = 1;
+      add_prepare_time(per_op, op_name, ops_.back()->kernel_name(), prepare_ms);
+      continue;
+    }
     std::vector<std::string> variants = ops_.back()->variants();
     if (variants.size() < 2) {
       add_prepare_time(per_op, op_name, ops_.back()->kernel_name(), prepare_ms);
@@ -645,16 +706,60 @@ Status Session::prepare_all() {
   }
   for (auto& [name, s] : per_op) init_times_.prepare_ms += s.prepare_ms;  // re-prepares after tuning included
 
-  // Views (Op::alias_input) share their input's bytes: root[v] is the value whose buffer v uses.
+  for (size_t n = 0; n < nn; ++n)
+    if (!evaluated[n]) run_order_.push_back(static_cast<uint32_t>(n));
+
+  // Views (Op::alias_input) share their input's bytes, and so do in-place updates
+  // (Op::inplace_input) whose input nothing else reads afterwards: root[v] is the value whose
+  // buffer v uses.
   auto t_plan = Clock::now();
   std::vector<int32_t> root(values_.size());
   for (size_t i = 0; i < root.size(); ++i) root[i] = static_cast<int32_t>(i);
-  for (size_t n = 0; n < nn; ++n) {
-    const fb::Node* node = g.nodes()->Get(static_cast<flatbuffers::uoffset_t>(n));
+  std::vector<std::vector<uint32_t>> readers(values_.size());
+  std::vector<uint8_t> is_output(values_.size(), 0), is_input(values_.size(), 0);
+  for (int32_t idx : outputs_) is_output[idx] = 1;
+  for (int32_t idx : inputs_) is_input[idx] = 1;
+  for (uint32_t n : run_order_)
+    for (int32_t idx : *g.nodes()->Get(n)->inputs())
+      if (idx >= 0) readers[idx].push_back(n);
+  auto is_view = [&](uint32_t m, int32_t family) {
+    const fb::Node* node = g.nodes()->Get(m);
+    return ops_[m]->alias_input() >= 0 && root[node->outputs()->Get(0)] == family;
+  };
+  // Whether node n may update value `in` (its input slot k) in place: nothing else reads in's
+  // buffer from node n on, and for a graph input nothing else reads it at all (the next run would
+  // see the update); no value of that buffer is a graph output.
+  auto may_update = [&](uint32_t n, int32_t in, int k) {
+    const int32_t r = root[in];
+    if (values_[r].constant || values_[r].known || values_[in].constant || values_[in].known) return false;
+    const fb::Node* node = g.nodes()->Get(n);
+    for (size_t v = 0; v < values_.size(); ++v) {
+      if (root[v] != r) continue;
+      if (is_output[v]) return false;
+      for (uint32_t m : readers[v]) {
+        if (m == n) {
+          for (size_t j = 0; j < node->inputs()->size(); ++j)
+            if (node->inputs()->Get(static_cast<flatbuffers::uoffset_t>(j)) == static_cast<int32_t>(v) &&
+                (static_cast<int>(j) != k || static_cast<int32_t>(v) != in))
+              return false;
+        } else if (m > n || (is_input[r] && !is_view(m, r))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+  for (uint32_t n : run_order_) {
+    const fb::Node* node = g.nodes()->Get(n);
     int a = ops_[n]->alias_input();
+    const int k = ops_[n]->inplace_input();
+    const bool update = a < 0 && k >= 0;
+    if (update) a = k;
     if (a < 0 || static_cast<size_t>(a) >= node->inputs()->size() || node->inputs()->Get(a) < 0) continue;
     int32_t in = node->inputs()->Get(a), out = node->outputs()->Get(0);
-    if (values_[in].bytes() == values_[out].bytes() && values_[in].dtype == values_[out].dtype) root[out] = root[in];
+    if (values_[in].bytes() != values_[out].bytes() || values_[in].dtype != values_[out].dtype) continue;
+    if (update && !may_update(n, in, k)) continue;
+    root[out] = root[in];
   }
 
   // Liveness: buffer b < nt is tensor b; buffer nt + n is node n's scratch.
@@ -670,6 +775,7 @@ Status Session::prepare_all() {
     uses[idx] = {values_[idx].bytes(), 0, 0};
   }
   for (size_t n = 0; n < nn; ++n) {
+    if (evaluated[n]) continue;  // its outputs are known (own memory); its inputs are not read at run
     const fb::Node* node = g.nodes()->Get(static_cast<flatbuffers::uoffset_t>(n));
     for (int32_t idx : *node->outputs()) {
       if (root[idx] != idx) continue;
@@ -702,7 +808,7 @@ Status Session::prepare_all() {
   init_times_.arena_ms = ms_since(t_arena);
 
   auto t_bind = Clock::now();
-  for (size_t n = 0; n < nn; ++n) {
+  for (uint32_t n : run_order_) {
     OpContext& ctx = contexts_[n];
     ctx.scratch = ctx.scratch_bytes ? base + plan.offsets[values_.size() + n] : nullptr;
     const auto t0 = Clock::now();
@@ -767,19 +873,77 @@ Status Session::set_input(std::string_view name, DType dtype, const Shape& shape
   return Status::Ok();
 }
 
-Status Session::resize_input(std::string_view name, const Shape& shape) {
-  int i = find_input(name);
-  if (i < 0) return invalid_argument("model has no input '" + std::string(name) + "'");
-  Value& v = input(static_cast<size_t>(i));
-  const fb::Tensor* t = model_->graph().tensors()->Get(inputs_[i]);
-  if (shape.size() != t->shape()->size())
-    return invalid_argument("input '" + std::string(name) + "' has rank " + std::to_string(t->shape()->size()) + ", cannot take shape " + shape_str(shape));
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] < 0) return invalid_argument("input '" + std::string(name) + "': negative dimension in " + shape_str(shape));
+Status Session::apply_input_shapes(const std::vector<std::pair<std::string, Shape>>& shapes) {
+  const fb::Graph& g = model_->graph();
+  std::vector<Shape> next(inputs_.size());
+  for (size_t i = 0; i < inputs_.size(); ++i) next[i] = values_[inputs_[i]].shape;
+  std::vector<uint8_t> given(inputs_.size(), 0);
+  struct Binding {
+    int64_t size;
+    std::string input;
+  };
+  std::map<std::string, Binding> bound;  // symbolic dim name -> size, and the input that gave it
+  auto dim_name = [&](size_t i, size_t d) -> std::string {
+    const fb::Tensor* t = g.tensors()->Get(inputs_[i]);
+    if (t->shape()->Get(static_cast<flatbuffers::uoffset_t>(d)) >= 0 || !t->dim_names() || d >= t->dim_names()->size())
+      return "";
+    const flatbuffers::String* s = t->dim_names()->Get(static_cast<flatbuffers::uoffset_t>(d));
+    return s ? s->str() : "";
+  };
+  for (const auto& [name, shape] : shapes) {
+    const int i = find_input(name);
+    if (i < 0) {
+      std::string names;
+      for (int32_t idx : inputs_) names += (names.empty() ? "'" : ", '") + std::string(values_[idx].name) + "'";
+      return invalid_argument("model has no input '" + name + "' (inputs: " + names + ")");
+    }
+    if (given[i]) return invalid_argument("input '" + name + "' is given two shapes");
+    const fb::Tensor* t = g.tensors()->Get(inputs_[i]);
+    if (shape.size() != t->shape()->size())
+      return invalid_argument("input '" + name + "' has rank " + std::to_string(t->shape()->size()) + ", cannot take shape " +
+                              shape_str(shape));
+    for (int64_t d : shape)
+      if (d < 0) return invalid_argument("input '" + name + "': negative dimension in " + shape_str(shape));
+    if (num_elements(shape) < 0) return invalid_argument("input '" + name + "': shape " + shape_str(shape) + " is too large");
+    for (size_t d = 0; d < shape.size(); ++d) {
+      const std::string dn = dim_name(static_cast<size_t>(i), d);
+      if (dn.empty()) continue;
+      auto it = bound.find(dn);
+      if (it != bound.end() && it->second.size != shape[d])
+        return invalid_argument("symbolic dim '" + dn + "' is " + std::to_string(it->second.size) + " in input '" +
+                                it->second.input + "' but " + std::to_string(shape[d]) + " in input '" + name + "'");
+      bound[dn] = {shape[d], name};
+    }
+    next[i] = shape;
+    given[i] = 1;
   }
-  v.shape = shape;
-  if (num_elements(shape) < 0) return invalid_argument("input '" + std::string(name) + "': shape " + shape_str(shape) + " is too large");
-  return prepare_all();
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    if (given[i]) continue;
+    for (size_t d = 0; d < next[i].size(); ++d) {
+      auto it = bound.find(dim_name(i, d));
+      if (it != bound.end()) next[i][d] = it->second.size;
+    }
+    if (num_elements(next[i]) < 0)
+      return invalid_argument("input '" + std::string(values_[inputs_[i]].name) + "': shape " + shape_str(next[i]) + " is too large");
+  }
+  for (size_t i = 0; i < inputs_.size(); ++i) values_[inputs_[i]].shape = next[i];
+  return Status::Ok();
+}
+
+Status Session::resize_inputs(const std::vector<std::pair<std::string, Shape>>& shapes) {
+  std::vector<Shape> before(inputs_.size());
+  for (size_t i = 0; i < inputs_.size(); ++i) before[i] = values_[inputs_[i]].shape;
+  POCKET_RETURN_IF_ERROR(apply_input_shapes(shapes));
+  Status st = prepare_all();
+  if (st.ok()) return st;
+  // Back to the shapes that worked, so that the session stays usable.
+  for (size_t i = 0; i < inputs_.size(); ++i) values_[inputs_[i]].shape = before[i];
+  if (!prepare_all().ok()) return Status(st.code(), st.message() + " (and the previous shapes no longer prepare)");
+  return st;
+}
+
+Status Session::resize_input(std::string_view name, const Shape& shape) {
+  return resize_inputs({{std::string(name), shape}});
 }
 
 void Session::set_run_pool(pthreadpool_t pool) {
@@ -790,7 +954,7 @@ void Session::set_run_pool(pthreadpool_t pool) {
 
 void Session::run_ops(pthreadpool_t pool) {
   set_run_pool(pool);
-  for (size_t n = 0; n < ops_.size(); ++n) ops_[n]->run(contexts_[n]);
+  for (uint32_t n : run_order_) ops_[n]->run(contexts_[n]);
 }
 
 // Adaptive threading. A parallel loop returns only when every worker has checked in, so when
@@ -834,18 +998,19 @@ void Session::run() {
 
 void Session::run_profiled(std::vector<double>& op_seconds) {
   set_run_pool(pool_);
-  op_seconds.assign(ops_.size(), 0.0);
-  for (size_t n = 0; n < ops_.size(); ++n) {
+  op_seconds.assign(run_order_.size(), 0.0);
+  for (size_t i = 0; i < run_order_.size(); ++i) {
+    const uint32_t n = run_order_[i];
     auto t0 = Clock::now();
     ops_[n]->run(contexts_[n]);
-    op_seconds[n] = std::chrono::duration<double>(Clock::now() - t0).count();
+    op_seconds[i] = std::chrono::duration<double>(Clock::now() - t0).count();
   }
 }
 
 std::vector<OpProfile> Session::profile_info() const {
   std::vector<OpProfile> out;
   size_t next_choice = 0;
-  for (size_t n = 0; n < ops_.size(); ++n) {
+  for (uint32_t n : run_order_) {
     const OpContext& ctx = contexts_[n];
     OpProfile p;
     p.op = fb::EnumNameOpType(ctx.node->op());

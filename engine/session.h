@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/model.h"
@@ -36,6 +37,9 @@ struct SessionOptions {
   // (a worker's core is busy with another process, so every parallel op waits for it), later runs
   // go on the calling thread only, and the pool is tried again now and then. See Session::run().
   bool adaptive_threads = true;
+  // Input shapes to use from the start (name -> shape), applied as resize_inputs() would, before
+  // the one prepare at creation. Symbolic dims not given here start at 1.
+  std::vector<std::pair<std::string, Shape>> input_shapes;
 };
 
 // Where an op's kernel choice came from.
@@ -91,7 +95,11 @@ class Session {
   size_t num_inputs() const { return inputs_.size(); }
   size_t num_outputs() const { return outputs_.size(); }
   // Inputs live in the arena: write through input(i).data, or use set_input(). They are not
-  // overwritten by run(): running again without setting them gives the same outputs.
+  // overwritten by run(): running again without setting them gives the same outputs. Except an
+  // input updated in place: when an input is read only by a ScatterND/ScatterElements (its data
+  // operand), that op writes into the input's buffer, and its output (a graph output, e.g. a KV
+  // cache self_k_i -> self_k_i_out) has the same data pointer; the next run sees the updated
+  // bytes, so the caller feeds nothing back. Compare output(j).data with input(i).data to know.
   Value& input(size_t i) { return values_[inputs_[i]]; }
   const Value& output(size_t i) const { return values_[outputs_[i]]; }
   int find_input(std::string_view name) const;   // -1 if absent
@@ -100,19 +108,32 @@ class Session {
   // Copies data in after checking dtype and shape against the input; the error names both.
   Status set_input(std::string_view name, DType dtype, const Shape& shape, const void* data);
   // Gives an input a new shape (symbolic dims, other image sizes): re-infers shapes, re-prepares
-  // (re-tunes when tuning) and re-plans. Input contents are not kept.
+  // (re-tunes when tuning) and re-plans. Input contents are not kept. Symbolic dims are bound by
+  // name: giving input_ids [1, 128] whose dims are named "batch" and "seq" also gives every other
+  // input's dims named "batch" and "seq" the sizes 1 and 128. On failure the session keeps its
+  // previous shapes (and is usable as before).
   Status resize_input(std::string_view name, const Shape& shape);
+  // Several inputs at once (one re-prepare); the same binding by name. Two inputs that give one
+  // dim name different sizes are an error.
+  Status resize_inputs(const std::vector<std::pair<std::string, Shape>>& shapes);
 
   // Runs every op. With a thread pool and adaptive_threads, each run is timed (two clock reads):
   // when pooled runs are slower than runs on the calling thread alone, the session runs on the
   // calling thread and re-tries the pool every few runs (a busy sibling core otherwise stalls
   // every parallel op, since a parallel loop ends only when every worker has checked in).
   void run();
-  // Same, recording each op's wall time in seconds into op_seconds (resized to num ops). Always
-  // uses the thread pool when there is one.
+  // Same, recording each op's wall time in seconds into op_seconds (resized to num_run_ops()).
+  // Always uses the thread pool when there is one.
   void run_profiled(std::vector<double>& op_seconds);
 
+  // The ops run() runs, in order (nodes evaluated once at prepare are left out), one entry per
+  // op_seconds entry of run_profiled().
   std::vector<OpProfile> profile_info() const;
+  size_t num_run_ops() const { return run_order_.size(); }
+  // Nodes evaluated once at prepare (Shape, and nodes whose inputs are all constant or known with
+  // outputs of at most kMaxKnownElements elements each): they do not run again.
+  size_t num_prepare_evaluated() const { return ops_.size() - run_order_.size(); }
+  static constexpr int64_t kMaxKnownElements = 65536;
   // Ops with several variants: what was chosen and why (and the timings when tuned).
   const std::vector<KernelChoice>& kernel_choices() const { return choices_; }
   // Things worth telling the user that are not errors (stale tuning entries, ...), one per line.
@@ -128,6 +149,9 @@ class Session {
  private:
   Session() = default;
   Status prepare_all();
+  Status evaluate_at_prepare(size_t n);
+  Status apply_input_shapes(const std::vector<std::pair<std::string, Shape>>& shapes);
+  void free_known();
   void run_ops(pthreadpool_t pool);
   void set_run_pool(pthreadpool_t pool);
   Status alloc_arena(size_t bytes);
@@ -150,6 +174,8 @@ class Session {
   std::vector<int32_t> inputs_, outputs_;
   std::vector<std::unique_ptr<Op>> ops_;
   std::vector<OpContext> contexts_;
+  std::vector<uint32_t> run_order_;      // nodes run() runs (not evaluated at prepare)
+  std::vector<void*> known_blocks_;      // outputs of nodes evaluated at prepare (Value::known)
   std::vector<KernelChoice> choices_;
   std::vector<std::string> notices_;
   InitTimes init_times_;

@@ -1,5 +1,6 @@
-// Runtime tensors: a dtype, a shape and a pointer into the weights mapping, the session arena or
-// (for nothing else) nowhere yet. Shapes and sizes are int64_t.
+// Runtime tensors: a dtype, a shape and a pointer into the weights mapping, the session arena,
+// session-owned memory for values computed at prepare (known), or nowhere yet. Shapes and sizes
+// are int64_t.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +30,10 @@ struct Value {
   Shape shape;
   void* data = nullptr;     // valid after the memory plan (activations) or at load (constants)
   bool constant = false;    // data comes from the model's weight segment and is read-only
+  // Computed once at prepare (a Shape node, or a node whose inputs are all constant or known, with
+  // small outputs): data is session-owned host memory, not the arena, and stays put until the
+  // next prepare. Shape operands (Reshape shape, Slice ends, ...) must be constant or known.
+  bool known = false;
 
   int64_t elements() const { return num_elements(shape); }
   size_t bytes() const { return static_cast<size_t>(elements()) * dtype_size(dtype); }

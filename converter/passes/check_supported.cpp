@@ -1,12 +1,17 @@
 // The support check: one kUnsupported Status listing every node the engine cannot run (op not in
 // format/OPS.md, foreign domain, unsupported dtype, rank or attribute), each as
 // "OpType 'node name' (opset N)".
+#include <map>
 #include <set>
 
 #include "converter/convert.h"
 #include "converter/passes/shape_inference_util.h"
 
 namespace pocket::converter {
+
+// Whether the engine can compute `value` at prepare (constant, Shape, shape arithmetic on those);
+// else *why names what it depends on. Defined in normalize.cpp.
+bool prepare_computable(const ir::Graph& g, const std::string& value, std::string* why);
 
 namespace {
 
@@ -24,7 +29,8 @@ bool float_only(const std::string& op) {
       "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LRN",
       "Gemm", "MatMul", "Pow", "PRelu", "Relu", "LeakyRelu", "Elu", "Selu", "Sigmoid", "HardSigmoid",
       "HardSwish", "Tanh", "Softplus", "Softsign", "Clip", "Exp", "Log", "Sqrt", "Erf", "Reciprocal",
-      "Floor", "Ceil", "SiLU", "Softmax", "LogSoftmax", "InstanceNormalization", "Resize", "ReduceL2"};
+      "Floor", "Ceil", "SiLU", "Softmax", "LogSoftmax", "InstanceNormalization", "Resize", "ReduceL2",
+      "LayerNormalization", "RMSNormalization", "Gelu", "Attention"};
   return ops.count(op) != 0;
 }
 
@@ -38,6 +44,44 @@ bool arithmetic(const std::string& op) {
 bool spatial(const std::string& op) {
   return op == "Conv" || op == "ConvTranspose" || op == "MaxPool" || op == "AveragePool" ||
          op == "GlobalAveragePool" || op == "GlobalMaxPool" || op == "LRN";
+}
+
+std::string dtype_of(const ir::Graph& g, const ir::Node& n, size_t k) {
+  const ir::Value* v = k < n.inputs.size() && !n.inputs[k].empty() ? g.find(n.inputs[k]) : nullptr;
+  return v ? fb::EnumNameDType(v->dtype) : "";
+}
+
+// Dtype rules of the format 1.1 ops (format/OPS.md); "" when fine or unknown.
+std::string dtype_rule(const ir::Graph& g, const ir::Node& n) {
+  auto dt = [&](size_t k) -> const ir::Value* {
+    return k < n.inputs.size() && !n.inputs[k].empty() ? g.find(n.inputs[k]) : nullptr;
+  };
+  const std::string& op = n.op;
+  if (op == "Where") {
+    if (dt(0) && dt(0)->dtype != DType::BOOL) return "condition dtype " + dtype_of(g, n, 0) + " is not BOOL";
+    if (dt(1) && dt(2) && dt(1)->dtype != dt(2)->dtype) return "X and Y dtypes differ (" + dtype_of(g, n, 1) + ", " + dtype_of(g, n, 2) + ")";
+  } else if (op == "Equal" || op == "Less" || op == "Greater" || op == "LessOrEqual" || op == "GreaterOrEqual") {
+    for (size_t k = 0; k < 2; ++k) {
+      const ir::Value* v = dt(k);
+      if (!v) continue;
+      const bool ok = v->dtype == DType::F32 || v->dtype == DType::F64 || v->dtype == DType::I64 || v->dtype == DType::I32 ||
+                      (op == "Equal" && v->dtype == DType::BOOL);
+      if (!ok) return "input dtype " + dtype_of(g, n, k) + " is not supported";
+    }
+    if (dt(0) && dt(1) && dt(0)->dtype != dt(1)->dtype) return "input dtypes differ (" + dtype_of(g, n, 0) + ", " + dtype_of(g, n, 1) + ")";
+  } else if (op == "And" || op == "Or" || op == "Xor" || op == "Not") {
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (dt(k) && dt(k)->dtype != DType::BOOL) return "input dtype " + dtype_of(g, n, k) + " is not BOOL";
+  } else if (op == "Range") {
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (dt(k) && dt(k)->dtype != DType::F32 && dt(k)->dtype != DType::I64 && dt(k)->dtype != DType::I32)
+        return "input dtype " + dtype_of(g, n, k) + " is not float32, int64 or int32";
+  } else if (op == "ScatterND" || op == "ScatterElements") {
+    if (dt(1) && dt(1)->dtype != DType::I64 && dt(1)->dtype != DType::I32) return "indices must be int64 or int32";
+    const std::string reduction = n.s("reduction", "none");
+    if (reduction != "none") return "reduction '" + reduction + "' is not supported";
+  }
+  return "";
 }
 
 // Why the engine cannot run this node; "" if it can.
@@ -65,12 +109,24 @@ std::string reason(const ir::Graph& g, const ir::Node& n) {
   if (n.op == "InstanceNormalization")
     for (size_t k = 1; k < 3; ++k)
       if (k >= n.inputs.size() || !g.is_constant(n.inputs[k])) return "scale and B must be constants";
-  // Operands that the format keeps as attributes.
-  static const std::set<std::string> single_input = {"Reshape", "Slice", "Pad", "Split", "Squeeze", "Unsqueeze",
-                                                     "Clip", "Tile", "Expand", "Resize", "ReduceMean", "ReduceSum",
+  // Operands that the format keeps as attributes, or as inputs known at prepare (format/OPS.md).
+  static const std::set<std::string> single_input = {"Clip", "Resize", "ReduceMean", "ReduceSum",
                                                      "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2"};
   if (single_input.count(n.op) && n.inputs.size() > 1) return "operand input " + n.inputs[1] + " is not a constant";
-  if (n.op == "ConstantOfShape" && !n.inputs.empty()) return "shape input is not a constant";
+  static const std::map<std::string, size_t> max_inputs = {
+      {"Reshape", 2}, {"Slice", 5}, {"Pad", 3}, {"Split", 2}, {"Squeeze", 2}, {"Unsqueeze", 2}, {"Tile", 2},
+      {"Expand", 2}, {"ConstantOfShape", 1}, {"Range", 3}, {"Trilu", 2}};
+  auto it = max_inputs.find(n.op);
+  if (it != max_inputs.end()) {
+    if (n.inputs.size() > it->second) return "has " + std::to_string(n.inputs.size()) + " inputs (at most " + std::to_string(it->second) + ")";
+    const size_t first = n.op == "ConstantOfShape" || n.op == "Range" ? 0 : 1;
+    for (size_t k = first; k < n.inputs.size(); ++k) {
+      std::string why;
+      if (!n.inputs[k].empty() && !prepare_computable(g, n.inputs[k], &why))
+        return "operand '" + n.inputs[k] + "' depends on run-time data (" + why + "); Pocket needs it at prepare";
+    }
+  }
+  if (std::string why = dtype_rule(g, n); !why.empty()) return why;
   if (n.op == "Gather" && n.inputs.size() == 2) {
     const ir::Value* idx = g.find(n.inputs[1]);
     if (idx && idx->dtype != DType::I64 && idx->dtype != DType::I32) return "indices must be int64 or int32";

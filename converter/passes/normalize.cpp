@@ -1,6 +1,9 @@
 // The format's normalisations (format/OPS.md): operands that must be known ahead of time become
-// attributes, old-opset forms get opset-17 meaning, 1-D conv/pool is lifted to 2-D (H = 1).
-// Operands that are not constant are reported, with the node name, as unsupported.
+// attributes when constant, old-opset forms get opset-17 meaning, 1-D conv/pool is lifted to 2-D
+// (H = 1). A shape operand computed from symbolic dims (Shape -> Gather -> Concat -> Reshape in a
+// graph exported with dynamic axes) stays an input, which the engine evaluates at prepare
+// ("Operands known at prepare"); one that depends on run-time data is reported, with the node
+// name and the value it depends on, as unsupported.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,6 +13,39 @@
 #include "converter/passes/shape_inference_util.h"
 
 namespace pocket::converter {
+
+// Ops the engine can evaluate at prepare when their inputs are known (shape arithmetic).
+static bool prepare_op(const std::string& op) {
+  static const std::set<std::string> ops = {
+      "Gather", "Concat", "Unsqueeze", "Squeeze", "Slice", "Cast", "Add", "Sub", "Mul", "Div", "Neg", "Abs",
+      "Max", "Min", "Sum", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or",
+      "Where", "Range", "ConstantOfShape", "Expand", "Tile", "Reshape", "Flatten", "Identity", "Transpose",
+      "ReduceProd", "ReduceSum", "ReduceMax", "ReduceMin", "Floor", "Ceil", "Sqrt"};
+  return ops.count(op) != 0;
+}
+
+bool prepare_computable(const ir::Graph& g, const std::string& value, std::string* why) {
+  std::set<std::string> seen;
+  std::vector<std::string> stack = {value};
+  while (!stack.empty()) {
+    const std::string v = stack.back();
+    stack.pop_back();
+    if (v.empty() || g.is_constant(v) || !seen.insert(v).second) continue;
+    const int p = g.producer(v);
+    if (p < 0) {
+      if (why) *why = "graph input '" + v + "'";
+      return false;
+    }
+    const ir::Node& n = g.nodes[static_cast<size_t>(p)];
+    if (n.op == "Shape" || n.op == "Size") continue;  // reads only its input's shape
+    if (!n.domain.empty() || !prepare_op(n.op)) {
+      if (why) *why = n.op + " '" + n.name + "' computes '" + v + "' at run time";
+      return false;
+    }
+    for (const std::string& in : n.inputs) stack.push_back(in);
+  }
+  return true;
+}
 
 namespace {
 
@@ -25,11 +61,36 @@ class Normalizer {
   std::vector<std::string>* notes_;
   std::vector<std::string> problems_;
   std::vector<ir::Node> out_;  // rebuilt node list
-  int lifted_ = 0, softmax_reshaped_ = 0, moved_ = 0;
+  int lifted_ = 0, softmax_reshaped_ = 0, moved_ = 0, kept_ = 0;
 
   // Moves input k into attribute `attr` (ints or floats). False (and a problem) if not constant.
   bool take_ints(ir::Node& n, size_t k, const std::string& attr, bool required);
   bool take_float(ir::Node& n, size_t k, const std::string& attr);
+  // A non-constant operand stays input k when the engine can compute it at prepare; else a problem.
+  bool keep_operand(ir::Node& n, size_t k, const std::string& what) {
+    std::string why;
+    if (prepare_computable(g_, n.inputs[k], &why)) {
+      ++kept_;
+      return true;
+    }
+    problem(n, "operand '" + what + "' ('" + n.inputs[k] + "') depends on run-time data (" + why +
+                   "); Pocket needs it at prepare");
+    return false;
+  }
+  // Moves a constant scalar operand into an int attribute, keeps a prepare-computable one.
+  bool take_int(ir::Node& n, size_t k, const std::string& attr) {
+    if (k >= n.inputs.size() || n.inputs[k].empty()) return true;
+    Dims v;
+    if (!const_ints(g_, n.inputs[k], &v)) return keep_operand(n, k, attr);
+    if (v.size() != 1) {
+      problem(n, "operand '" + attr + "' ('" + n.inputs[k] + "') is not a scalar");
+      return false;
+    }
+    n.set_i(attr, v[0]);
+    n.inputs[k].clear();
+    ++moved_;
+    return true;
+  }
   void trim_inputs(ir::Node& n, size_t keep) {
     if (n.inputs.size() > keep) n.inputs.resize(keep);
   }
@@ -71,10 +132,7 @@ bool Normalizer::take_ints(ir::Node& n, size_t k, const std::string& attr, bool 
     return true;
   }
   Dims v;
-  if (!const_ints(g_, n.inputs[k], &v)) {
-    problem(n, "operand '" + attr + "' ('" + n.inputs[k] + "') is not a constant");
-    return false;
-  }
+  if (!const_ints(g_, n.inputs[k], &v)) return keep_operand(n, k, attr);
   n.set_ints(attr, v);
   n.inputs[k].clear();
   ++moved_;
@@ -84,8 +142,9 @@ bool Normalizer::take_ints(ir::Node& n, size_t k, const std::string& attr, bool 
 bool Normalizer::take_float(ir::Node& n, size_t k, const std::string& attr) {
   if (k >= n.inputs.size() || n.inputs[k].empty()) return true;
   std::vector<float> v;
-  if (!const_floats(g_, n.inputs[k], &v) || v.size() != 1) {
-    problem(n, "operand '" + attr + "' ('" + n.inputs[k] + "') is not a constant scalar");
+  if (!const_floats(g_, n.inputs[k], &v)) return keep_operand(n, k, attr);
+  if (v.size() != 1) {
+    problem(n, "operand '" + attr + "' ('" + n.inputs[k] + "') is not a scalar");
     return false;
   }
   n.set_f(attr, v[0]);
@@ -318,9 +377,11 @@ void Normalizer::node(ir::Node n) {
   const std::string& op = n.op;
   const int64_t opset = g_.opset;
 
+  // Operands kept as inputs (computed at prepare) stay at their ONNX positions; inputs past them
+  // are dropped, omitted ones in between are "" (-1 in the file).
   if (op == "Reshape") {
     if (opset >= 5) take_ints(n, 1, "shape", true);
-    trim_inputs(n, 1);
+    trim_inputs(n, 2);
   } else if (op == "Slice") {
     if (opset >= 10) {
       take_ints(n, 1, "starts", true);
@@ -328,7 +389,7 @@ void Normalizer::node(ir::Node n) {
       take_ints(n, 3, "axes", false);
       take_ints(n, 4, "steps", false);
     }
-    trim_inputs(n, 1);
+    trim_inputs(n, opset >= 10 ? 5 : 1);
   } else if (op == "Pad") {
     if (opset >= 11) {
       take_ints(n, 1, "pads", true);
@@ -340,13 +401,19 @@ void Normalizer::node(ir::Node n) {
     }
     if (!n.has("mode")) n.set_s("mode", "constant");
     if (n.s("mode", "") == "wrap") problem(n, "mode 'wrap' is not supported");
-    trim_inputs(n, 1);
+    trim_inputs(n, opset >= 11 ? 3 : 1);
   } else if (op == "Split") {
     if (opset >= 13) take_ints(n, 1, "split", false);
-    trim_inputs(n, 1);
+    trim_inputs(n, opset >= 13 ? 2 : 1);
   } else if (op == "Squeeze" || op == "Unsqueeze") {
     if (opset >= 13) take_ints(n, 1, "axes", op == "Unsqueeze");
-    trim_inputs(n, 1);
+    trim_inputs(n, opset >= 13 ? 2 : 1);
+  } else if (op == "Range") {
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (!n.inputs[k].empty() && !g_.is_constant(n.inputs[k])) keep_operand(n, k, k == 0 ? "start" : k == 1 ? "limit" : "delta");
+  } else if (op == "Trilu") {
+    take_int(n, 1, "k");
+    trim_inputs(n, 2);
   } else if (op.rfind("Reduce", 0) == 0) {
     if (op == "ReduceSum" && opset >= 13) take_ints(n, 1, "axes", false);
     trim_inputs(n, 1);
@@ -358,15 +425,15 @@ void Normalizer::node(ir::Node n) {
     trim_inputs(n, 1);
   } else if (op == "Tile") {
     take_ints(n, 1, "repeats", true);
-    trim_inputs(n, 1);
+    trim_inputs(n, 2);
   } else if (op == "Expand") {
     take_ints(n, 1, "shape", true);
-    trim_inputs(n, 1);
+    trim_inputs(n, 2);
   } else if (op == "ConstantOfShape") {
     take_ints(n, 0, "shape", true);
     if (!n.has("dtype")) n.set_i("dtype", static_cast<int64_t>(ir::DType::F32));
     if (!n.has("value")) n.set_f("value", 0.f);
-    n.inputs.clear();
+    trim_inputs(n, 1);
   } else if (op == "Resize" || op == "Upsample") {
     resize_operands(n);
   } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
@@ -393,8 +460,8 @@ void Normalizer::node(ir::Node n) {
 }
 
 Status Normalizer::run() {
-  std::vector<ir::Node> nodes = std::move(g_.nodes);
-  g_.nodes.clear();
+  // The original nodes stay in the graph while it is rebuilt, for producer/consumer look-ups.
+  std::vector<ir::Node> nodes = g_.nodes;
   for (ir::Node& n : nodes) node(std::move(n));
   g_.nodes = std::move(out_);
   if (!problems_.empty()) {
@@ -404,6 +471,9 @@ Status Normalizer::run() {
   }
   if (notes_) {
     if (moved_) notes_->push_back("normalize: moved " + std::to_string(moved_) + " constant operand(s) into attributes");
+    if (kept_)
+      notes_->push_back("normalize: kept " + std::to_string(kept_) +
+                        " shape operand(s) computed from symbolic dims as inputs (evaluated once at prepare)");
     if (lifted_) notes_->push_back("normalize: lifted " + std::to_string(lifted_) + " 1-D conv/pool node(s) to 2-D");
     if (softmax_reshaped_)
       notes_->push_back("normalize: rewrote " + std::to_string(softmax_reshaped_) + " opset<13 softmax node(s) as Reshape/Softmax/Reshape");

@@ -1,4 +1,4 @@
-// ConstantOfShape. No inputs. attrs: shape (ints, >= 0), value (float, default 0), dtype (int
+// ConstantOfShape. attrs: shape (ints, >= 0; or input 0 known at prepare), value (float, default 0), dtype (int
 // format DType, default float32). run() fills the output: the memory plan may give its bytes to
 // tensors that die before this node, so a fill done once at bind would not survive.
 #include <algorithm>
@@ -14,9 +14,11 @@ namespace {
 class ConstantOfShapeOp final : public Op {
  public:
   Status prepare(OpContext& ctx) override {
-    POCKET_RETURN_IF_ERROR(check_arity(ctx, 0, 0, 1, 1));
+    POCKET_RETURN_IF_ERROR(check_arity_optional(ctx, 0, 1, 1, 1));
     const Attrs a = ctx.attrs();
-    const std::vector<int64_t> shape = a.ints("shape");
+    std::vector<int64_t> shape;
+    bool found = false;
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 0, "shape", &shape, &found));
     for (int64_t d : shape)
       if (d < 0) return ctx.fail(StatusCode::kInvalidModel, "shape " + ints_str(shape) + " has a negative dim");
     if (num_elements(shape) < 0) return ctx.fail(StatusCode::kInvalidModel, "shape " + ints_str(shape) + " is too large");

@@ -1,4 +1,4 @@
-// Expand. attrs: shape (ints). Bidirectional numpy broadcast of the input with shape: output
+// Expand. attrs: shape (ints), or input 1 known at prepare. Bidirectional numpy broadcast of the input with shape: output
 // rank is the larger one; per axis the sizes must match or one of them be 1. Runs as a strided
 // copy with zero strides on broadcast axes.
 #include <algorithm>
@@ -13,11 +13,13 @@ namespace {
 class ExpandOp final : public StridedCopyOp {
  public:
   Status prepare(OpContext& ctx) override {
-    POCKET_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
+    POCKET_RETURN_IF_ERROR(check_arity_optional(ctx, 1, 2, 1, 1));
     const Value& x = ctx.in(0);
     POCKET_RETURN_IF_ERROR(check_movable(ctx, x));
-    if (!ctx.attrs().has("shape")) return ctx.fail(StatusCode::kInvalidModel, "attribute 'shape' is missing");
-    const std::vector<int64_t> target = ctx.attrs().ints("shape");
+    std::vector<int64_t> target;
+    bool found = false;
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 1, "shape", &target, &found));
+    if (!found) return ctx.fail(StatusCode::kInvalidModel, "attribute 'shape' is missing");
     const int64_t rank = std::max<int64_t>(x.rank(), static_cast<int64_t>(target.size()));
     const std::vector<int64_t> in_strides = row_major_strides(x.shape);
     Shape out(rank);

@@ -2,6 +2,8 @@
 // default, "reflect", "edge"), value (float, constant mode, converted to the tensor's dtype).
 // reflect mirrors without repeating the edge element (numpy "reflect"); pads larger than the
 // dim keep bouncing, so any pad is well defined for a dim > 1.
+#include <cstring>
+
 #include "engine/ops/tensor_ops.h"
 #include "engine/ops/tensor_util.h"
 
@@ -12,12 +14,14 @@ namespace {
 class PadOp final : public Op {
  public:
   Status prepare(OpContext& ctx) override {
-    POCKET_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
+    POCKET_RETURN_IF_ERROR(check_arity_optional(ctx, 1, 3, 1, 1));
     const Value& x = ctx.in(0);
     POCKET_RETURN_IF_ERROR(check_movable(ctx, x));
     const Attrs a = ctx.attrs();
     const int64_t rank = x.rank();
-    const std::vector<int64_t> pads = a.ints("pads");
+    std::vector<int64_t> pads;
+    bool found = false;
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 1, "pads", &pads, &found));
     if (static_cast<int64_t>(pads.size()) != 2 * rank)
       return ctx.fail(StatusCode::kInvalidModel, "pads " + ints_str(pads) + " must have 2 * rank entries for " + describe("input", x));
     if (rank > kernels::kMaxCopyDims)
@@ -51,6 +55,13 @@ class PadOp final : public Op {
     if (!kernels::cast_supported(static_cast<int>(DType::F32), static_cast<int>(x.dtype)))
       return ctx.fail(StatusCode::kUnsupported, "cannot pad " + std::string(dtype_name(x.dtype)) + " tensors");
     kernels::cast(&value, static_cast<int>(DType::F32), plan_.value, static_cast<int>(x.dtype), 1, nullptr);
+    if (ctx.has_input(2)) {
+      POCKET_RETURN_IF_ERROR(require_known(ctx, 2, "value"));
+      const Value& v = ctx.in(2);
+      if (v.dtype != x.dtype || v.elements() != 1 || v.rank() > 1)
+        return ctx.fail(StatusCode::kInvalidModel, describe("value", v) + " must be a " + dtype_name(x.dtype) + " scalar");
+      std::memcpy(plan_.value, v.data, dtype_size(v.dtype));
+    }
     ctx.out(0).dtype = x.dtype;
     ctx.out(0).shape = out;
     return Status::Ok();

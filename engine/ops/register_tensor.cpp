@@ -3,6 +3,12 @@
 
 namespace pocket {
 
+// Format 1.1 ops (engine/ops/range.cpp, trilu.cpp, scatter.cpp).
+std::unique_ptr<Op> make_range_op();
+std::unique_ptr<Op> make_trilu_op();
+std::unique_ptr<Op> make_scatter_nd_op();
+std::unique_ptr<Op> make_scatter_elements_op();
+
 void register_tensor_ops(OpTable& table) {
   using fb::OpType;
   table.set(OpType::Concat, make_concat_op);
@@ -24,6 +30,10 @@ void register_tensor_ops(OpTable& table) {
   table.set(OpType::Identity, make_identity_op);
   table.set(OpType::Shape, make_shape_op);
   table.set(OpType::ConstantOfShape, make_constant_of_shape_op);
+  table.set(OpType::Range, make_range_op);
+  table.set(OpType::Trilu, make_trilu_op);
+  table.set(OpType::ScatterND, make_scatter_nd_op);
+  table.set(OpType::ScatterElements, make_scatter_elements_op);
 }
 
 }  // namespace pocket

@@ -3,6 +3,7 @@
 //   Flatten   attrs: axis (default 1, in [-rank, rank])
 //   Squeeze   attrs: axes (ints; absent: every dim of size 1)
 //   Unsqueeze attrs: axes (ints, positions in the output)
+// Reshape's shape and Squeeze/Unsqueeze's axes may instead be input 1, known at prepare.
 // The session gives the output the input's bytes (Op::alias_input), so run() does nothing.
 #include <algorithm>
 
@@ -13,8 +14,8 @@ namespace pocket {
 
 namespace {
 
-Status start_reshape_like(OpContext& ctx) {
-  POCKET_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
+Status start_reshape_like(OpContext& ctx, size_t max_inputs = 1) {
+  POCKET_RETURN_IF_ERROR(check_arity_optional(ctx, 1, max_inputs, 1, 1));
   POCKET_RETURN_IF_ERROR(check_movable(ctx, ctx.in(0)));
   ctx.out(0).dtype = ctx.in(0).dtype;
   return Status::Ok();
@@ -23,11 +24,13 @@ Status start_reshape_like(OpContext& ctx) {
 class ReshapeOp final : public ByteCopyOp {
  public:
   Status prepare(OpContext& ctx) override {
-    POCKET_RETURN_IF_ERROR(start_reshape_like(ctx));
+    POCKET_RETURN_IF_ERROR(start_reshape_like(ctx, 2));
     const Value& x = ctx.in(0);
     const Attrs a = ctx.attrs();
-    if (!a.has("shape")) return ctx.fail(StatusCode::kInvalidModel, "attribute 'shape' is missing");
-    const std::vector<int64_t> spec = a.ints("shape");
+    std::vector<int64_t> spec;
+    bool found = false;
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 1, "shape", &spec, &found));
+    if (!found) return ctx.fail(StatusCode::kInvalidModel, "attribute 'shape' is missing");
     const bool allow_zero = a.i("allowzero", 0) != 0;
     Shape out(spec.size());
     int infer = -1;
@@ -87,12 +90,15 @@ class FlattenOp final : public ByteCopyOp {
 class SqueezeOp final : public ByteCopyOp {
  public:
   Status prepare(OpContext& ctx) override {
-    POCKET_RETURN_IF_ERROR(start_reshape_like(ctx));
+    POCKET_RETURN_IF_ERROR(start_reshape_like(ctx, 2));
     const Value& x = ctx.in(0);
-    const Attrs a = ctx.attrs();
     std::vector<bool> drop(x.shape.size(), false);
-    if (a.has("axes")) {
-      for (int64_t axis : a.ints("axes")) {
+    std::vector<int64_t> axes;
+    bool found = false;
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 1, "axes", &axes, &found));
+    if (found && ctx.has_input(1) && axes.empty()) found = false;  // an empty axes input: every dim of size 1
+    if (found) {
+      for (int64_t axis : axes) {
         int64_t d;
         if (!normalize_axis(axis, x.rank(), &d))
           return ctx.fail(StatusCode::kInvalidModel, "axis " + std::to_string(axis) + " is out of range for " + describe("input", x));
@@ -115,9 +121,11 @@ class SqueezeOp final : public ByteCopyOp {
 class UnsqueezeOp final : public ByteCopyOp {
  public:
   Status prepare(OpContext& ctx) override {
-    POCKET_RETURN_IF_ERROR(start_reshape_like(ctx));
+    POCKET_RETURN_IF_ERROR(start_reshape_like(ctx, 2));
     const Value& x = ctx.in(0);
-    const std::vector<int64_t> axes = ctx.attrs().ints("axes");
+    std::vector<int64_t> axes;
+    bool found = false;
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 1, "axes", &axes, &found));
     if (axes.empty()) return ctx.fail(StatusCode::kInvalidModel, "attribute 'axes' is missing or empty");
     const int64_t rank = x.rank() + static_cast<int64_t>(axes.size());
     std::vector<bool> inserted(static_cast<size_t>(rank), false);

@@ -1,4 +1,5 @@
-// Slice. attrs: starts, ends (ints), axes (ints; absent: 0..n-1), steps (ints; absent: 1).
+// Slice. attrs: starts, ends (ints), axes (ints; absent: 0..n-1), steps (ints; absent: 1); each may
+// instead be an input known at prepare (1 starts, 2 ends, 3 axes, 4 steps).
 // ONNX clamping: negative starts/ends count from the end; then for step > 0 both clamp to
 // [0, dim], for step < 0 start clamps to [0, dim-1] and end to [-1, dim-1]. Runs as a strided copy
 // (negative steps read backwards).
@@ -14,21 +15,24 @@ namespace {
 class SliceOp final : public StridedCopyOp {
  public:
   Status prepare(OpContext& ctx) override {
-    POCKET_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
+    POCKET_RETURN_IF_ERROR(check_arity_optional(ctx, 1, 5, 1, 1));
     const Value& x = ctx.in(0);
     POCKET_RETURN_IF_ERROR(check_movable(ctx, x));
-    const Attrs a = ctx.attrs();
     const int64_t rank = x.rank();
-    const std::vector<int64_t> starts = a.ints("starts"), ends = a.ints("ends");
-    std::vector<int64_t> axes = a.ints("axes"), steps = a.ints("steps");
-    if (!a.has("starts") || !a.has("ends"))
+    std::vector<int64_t> starts, ends, axes, steps;
+    bool has_starts = false, has_ends = false, has_axes = false, has_steps = false;
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 1, "starts", &starts, &has_starts));
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 2, "ends", &ends, &has_ends));
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 3, "axes", &axes, &has_axes));
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 4, "steps", &steps, &has_steps));
+    if (!has_starts || !has_ends)
       return ctx.fail(StatusCode::kInvalidModel, "attributes 'starts' and 'ends' are required");
     if (starts.size() != ends.size())
       return ctx.fail(StatusCode::kInvalidModel, "starts " + ints_str(starts) + " and ends " + ints_str(ends) +
                                                      " differ in length");
-    if (!a.has("axes"))
+    if (!has_axes)
       for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-    if (!a.has("steps")) steps.assign(starts.size(), 1);
+    if (!has_steps) steps.assign(starts.size(), 1);
     if (axes.size() != starts.size() || steps.size() != starts.size())
       return ctx.fail(StatusCode::kInvalidModel, "starts, ends, axes " + ints_str(axes) + " and steps " +
                                                      ints_str(steps) + " must have the same length");

@@ -1,4 +1,5 @@
-// Split. attrs: axis (default 0), split (ints, one size per output, summing to the axis dim).
+// Split. attrs: axis (default 0), split (ints, one size per output, summing to the axis dim; or
+// input 1 known at prepare).
 // Without split the dim is divided into equal parts, one per output; when it does not divide
 // evenly the parts are ceil(dim / n) with a smaller last part (opset-18 rule).
 #include <algorithm>
@@ -14,7 +15,7 @@ class SplitOp final : public Op {
  public:
   Status prepare(OpContext& ctx) override {
     if (ctx.outputs.empty()) return ctx.fail(StatusCode::kInvalidModel, "needs at least one output");
-    POCKET_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, ctx.outputs.size()));
+    POCKET_RETURN_IF_ERROR(check_arity_optional(ctx, 1, 2, 1, ctx.outputs.size()));
     const Value& x = ctx.in(0);
     POCKET_RETURN_IF_ERROR(check_movable(ctx, x));
     const int64_t rank = x.rank();
@@ -24,8 +25,10 @@ class SplitOp final : public Op {
       return ctx.fail(StatusCode::kInvalidModel, "axis " + std::to_string(raw_axis) + " is out of range for " + describe("input", x));
     const int64_t n = static_cast<int64_t>(ctx.outputs.size());
     const int64_t dim = x.shape[axis];
-    std::vector<int64_t> sizes = ctx.attrs().ints("split");
-    if (ctx.attrs().has("split")) {
+    std::vector<int64_t> sizes;
+    bool found = false;
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 1, "split", &sizes, &found));
+    if (found) {
       int64_t sum = 0;
       bool ok = static_cast<int64_t>(sizes.size()) == n;
       for (int64_t s : sizes) {

@@ -1,5 +1,7 @@
 #include "engine/ops/tensor_util.h"
 
+#include <cmath>
+
 #include "kernels/transform/dispatch.h"
 
 namespace pocket {
@@ -15,6 +17,23 @@ Status check_arity(const OpContext& ctx, size_t min_in, size_t max_in, size_t mi
                                                    (max_out != min_out ? ".." + std::to_string(max_out) : "") +
                                                    " outputs, has " + std::to_string(no));
   for (size_t i = 0; i < ni; ++i)
+    if (!ctx.inputs[i]) return ctx.fail(StatusCode::kInvalidModel, "input " + std::to_string(i) + " is missing");
+  for (size_t i = 0; i < no; ++i)
+    if (!ctx.outputs[i]) return ctx.fail(StatusCode::kInvalidModel, "output " + std::to_string(i) + " is missing");
+  return Status::Ok();
+}
+
+Status check_arity_optional(const OpContext& ctx, size_t required, size_t max_in, size_t min_out, size_t max_out) {
+  const size_t ni = ctx.inputs.size(), no = ctx.outputs.size();
+  if (ni < required || ni > max_in)
+    return ctx.fail(StatusCode::kInvalidModel, "expects " + std::to_string(required) +
+                                                   (max_in != required ? ".." + std::to_string(max_in) : "") +
+                                                   " inputs, has " + std::to_string(ni));
+  if (no < min_out || no > max_out)
+    return ctx.fail(StatusCode::kInvalidModel, "expects " + std::to_string(min_out) +
+                                                   (max_out != min_out ? ".." + std::to_string(max_out) : "") +
+                                                   " outputs, has " + std::to_string(no));
+  for (size_t i = 0; i < required; ++i)
     if (!ctx.inputs[i]) return ctx.fail(StatusCode::kInvalidModel, "input " + std::to_string(i) + " is missing");
   for (size_t i = 0; i < no; ++i)
     if (!ctx.outputs[i]) return ctx.fail(StatusCode::kInvalidModel, "output " + std::to_string(i) + " is missing");
@@ -43,6 +62,56 @@ std::vector<int64_t> row_major_strides(const Shape& shape) {
     acc *= shape[d];
   }
   return s;
+}
+
+Status require_known(const OpContext& ctx, size_t input, const char* what) {
+  const Value& v = ctx.in(input);
+  if (v.constant || v.known) return Status::Ok();
+  return ctx.fail(StatusCode::kUnsupported, "shape operand '" + std::string(what) + "' ('" + std::string(v.name) +
+                                                "') is computed at run time; Pocket needs it at prepare");
+}
+
+Status prepare_ints(const OpContext& ctx, size_t input, const char* attr, std::vector<int64_t>* out, bool* found) {
+  out->clear();
+  const char* what = attr ? attr : "operand";
+  if (ctx.has_input(input)) {
+    POCKET_RETURN_IF_ERROR(require_known(ctx, input, what));
+    const Value& v = ctx.in(input);
+    if (v.dtype != DType::I64 && v.dtype != DType::I32)
+      return ctx.fail(StatusCode::kInvalidModel, "shape operand '" + std::string(what) + "' " + describe("", v).substr(1) +
+                                                     " must be int64 or int32, not " + dtype_name(v.dtype));
+    if (v.rank() > 1 || v.elements() < 0 || (v.elements() > 0 && !v.data))
+      return ctx.fail(StatusCode::kInvalidModel, "shape operand '" + std::string(what) + "' " + describe("", v).substr(1) +
+                                                     " must be a vector");
+    const int64_t n = v.elements();
+    out->resize(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) (*out)[k] = v.dtype == DType::I64 ? v.as<const int64_t>()[k] : v.as<const int32_t>()[k];
+    *found = true;
+    return Status::Ok();
+  }
+  *found = attr && ctx.attrs().has(attr);
+  if (*found) *out = ctx.attrs().ints(attr);
+  return Status::Ok();
+}
+
+Status prepare_scalar(const OpContext& ctx, size_t input, const char* what, double* f, int64_t* i) {
+  if (!ctx.has_input(input)) return ctx.fail(StatusCode::kInvalidModel, "operand '" + std::string(what) + "' is missing");
+  POCKET_RETURN_IF_ERROR(require_known(ctx, input, what));
+  const Value& v = ctx.in(input);
+  if (v.elements() != 1 || v.rank() > 1 || !v.data)
+    return ctx.fail(StatusCode::kInvalidModel, "operand '" + std::string(what) + "' " + describe("", v).substr(1) +
+                                                   " must be a scalar");
+  switch (v.dtype) {
+    case DType::F32: *f = *v.as<const float>(); break;
+    case DType::F64: *f = *v.as<const double>(); break;
+    case DType::I64: *i = *v.as<const int64_t>(); *f = static_cast<double>(*i); break;
+    case DType::I32: *i = *v.as<const int32_t>(); *f = static_cast<double>(*i); break;
+    default:
+      return ctx.fail(StatusCode::kUnsupported, "operand '" + std::string(what) + "' has dtype " + dtype_name(v.dtype) +
+                                                    "; expected float32, float64, int64 or int32");
+  }
+  if (v.dtype == DType::F32 || v.dtype == DType::F64) *i = std::fabs(*f) < 9.2e18 ? static_cast<int64_t>(*f) : 0;
+  return Status::Ok();
 }
 
 std::string ints_str(const std::vector<int64_t>& v) { return shape_str(v); }

@@ -1,4 +1,4 @@
-// Tile. attrs: repeats (ints, one per axis, >= 0). Each axis is viewed as [repeat, dim] with a
+// Tile. attrs: repeats (ints, one per axis, >= 0), or input 1 known at prepare. Each axis is viewed as [repeat, dim] with a
 // zero stride on the repeat, so the whole op is one strided copy.
 #include "engine/ops/tensor_ops.h"
 #include "engine/ops/tensor_util.h"
@@ -10,10 +10,12 @@ namespace {
 class TileOp final : public StridedCopyOp {
  public:
   Status prepare(OpContext& ctx) override {
-    POCKET_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
+    POCKET_RETURN_IF_ERROR(check_arity_optional(ctx, 1, 2, 1, 1));
     const Value& x = ctx.in(0);
     POCKET_RETURN_IF_ERROR(check_movable(ctx, x));
-    const std::vector<int64_t> repeats = ctx.attrs().ints("repeats");
+    std::vector<int64_t> repeats;
+    bool found = false;
+    POCKET_RETURN_IF_ERROR(prepare_ints(ctx, 1, "repeats", &repeats, &found));
     if (static_cast<int64_t>(repeats.size()) != x.rank())
       return ctx.fail(StatusCode::kInvalidModel, "repeats " + ints_str(repeats) + " must have one entry per axis of " +
                                                      describe("input", x));

@@ -63,6 +63,12 @@ typedef struct pocket_session_options {
    * measured slower (another process holds a worker's core); the pool is re-tried every few runs.
    * 0: always use the pool. */
   int32_t adaptive_threads;
+  /* Input shapes to start with (0 / NULL by default), applied as pocket_session_resize_inputs
+   * would, before the one prepare at creation: num_input_shapes entries of name, shape, rank. */
+  size_t num_input_shapes;
+  const char* const* input_shape_names;
+  const int64_t* const* input_shapes;
+  const int32_t* input_shape_ranks;
 } pocket_session_options;
 
 /* The message of the last failing call on this thread ("" if none). */
@@ -112,9 +118,16 @@ pocket_status pocket_session_set_input(pocket_session* session, const char* name
                                        const int64_t* shape, int32_t rank, const void* data);
 /* Direct access to an input's buffer inside the session (write before run). */
 pocket_status pocket_session_input_data(pocket_session* session, size_t index, void** data);
-/* Gives an input a new shape and re-plans the session. */
+/* Gives an input a new shape and re-plans the session (input contents are not kept). Symbolic
+ * dims are bound by name: when the model's input_ids is [batch, seq] and attention_mask is
+ * [batch, seq], giving input_ids the shape [1, 128] gives attention_mask [1, 128] too. On failure
+ * the session keeps its previous shapes. */
 pocket_status pocket_session_resize_input(pocket_session* session, const char* name, const int64_t* shape,
                                           int32_t rank);
+/* Several inputs at once, with one re-plan: count entries of names[i], shapes[i], ranks[i]. The
+ * same binding by name; two inputs giving one dim name different sizes is an error. */
+pocket_status pocket_session_resize_inputs(pocket_session* session, size_t count, const char* const* names,
+                                           const int64_t* const* shapes, const int32_t* ranks);
 pocket_status pocket_session_run(pocket_session* session);
 /* An output's buffer, valid until the next run, resize or free. */
 pocket_status pocket_session_output_data(const pocket_session* session, size_t index, const void** data);

@@ -164,6 +164,8 @@ struct SessionOptions {
   bool tune = false;             // time every kernel variant once, keep the fastest
   std::string tuning_file;       // "" or e.g. "model.pocket.tune": read; written when tune
   bool adaptive_threads = true;  // fall back to the calling thread while the pool is slower
+  // Input shapes to start with (name -> shape; symbolic dims bound by name, see resize_inputs).
+  std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;
 };
 
 // Execution state for one model; use from one thread at a time. Move-only.
@@ -197,6 +199,18 @@ class Session {
     options.tune = o.tune ? 1 : 0;
     options.tuning_file = o.tuning_file.empty() ? nullptr : o.tuning_file.c_str();
     options.adaptive_threads = o.adaptive_threads ? 1 : 0;
+    std::vector<const char*> names;
+    std::vector<const int64_t*> shapes;
+    std::vector<int32_t> ranks;
+    for (const auto& [name, shape] : o.input_shapes) {
+      names.push_back(name.c_str());
+      shapes.push_back(shape.data());
+      ranks.push_back(static_cast<int32_t>(shape.size()));
+    }
+    options.num_input_shapes = names.size();
+    options.input_shape_names = names.data();
+    options.input_shapes = shapes.data();
+    options.input_shape_ranks = ranks.data();
     return Status::from(pocket_session_create(model.get(), &options, &s_));
   }
   // Non-error remarks from creation (stale tuning entries, ...), one per element.
@@ -255,10 +269,23 @@ class Session {
     void* p = nullptr;
     return pocket_session_input_data(s_, index, &p) == POCKET_OK ? p : nullptr;
   }
-  // New input shape; re-plans the session. Input contents are not kept.
+  // New input shape; re-plans the session. Input contents are not kept. Symbolic dims are bound
+  // by name: other inputs' dims of the same name (e.g. "seq") take the same size.
   Status resize_input(const std::string& name, const std::vector<int64_t>& shape) {
     return Status::from(pocket_session_resize_input(s_, name.c_str(), shape.data(),
                                                     static_cast<int32_t>(shape.size())));
+  }
+  // Several inputs, one re-plan.
+  Status resize_inputs(const std::vector<std::pair<std::string, std::vector<int64_t>>>& shapes) {
+    std::vector<const char*> names;
+    std::vector<const int64_t*> dims;
+    std::vector<int32_t> ranks;
+    for (const auto& [name, shape] : shapes) {
+      names.push_back(name.c_str());
+      dims.push_back(shape.data());
+      ranks.push_back(static_cast<int32_t>(shape.size()));
+    }
+    return Status::from(pocket_session_resize_inputs(s_, names.size(), names.data(), dims.data(), ranks.data()));
   }
   Status run() { return Status::from(pocket_session_run(s_)); }
 
