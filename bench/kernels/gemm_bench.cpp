@@ -1,7 +1,8 @@
 // f32 GEMM on shapes taken from real models: every Pocket variant this CPU runs (packed B as used
 // for weights: pocket_packed_<isa>; unpacked B: pocket_<isa>), and XNNPACK's
 // fully_connected_nc_f32 on the same operands, 1 thread, plus 2-thread rows (suffix /threads:2)
-// of the packed best variant and XNNPACK on the big shapes. Counters: GFLOP/s (2*M*N*K per
+// of the packed best variant and XNNPACK on the big shapes, and batched activation x activation
+// products (gemm_f32_batched/, the unfused attention path). Counters: GFLOP/s (2*M*N*K per
 // iteration) and pct_peak (percent of threads x the single-core FMA peak probed at startup).
 #include <benchmark/benchmark.h>
 #include <xnnpack.h>
@@ -38,6 +39,10 @@ constexpr GemmShape kShapes[] = {
     {"distilbert_ffn_down", 128, 3072, 768, true},
     {"whisper_tiny_attn", 1500, 384, 384, true},
     {"whisper_tiny_ffn_up", 1500, 384, 1536, true},
+    {"whisper_tiny_ffn_down", 1500, 1536, 384, true},
+    {"whisper_tiny_logits", 1, 384, 51865, true},
+    {"whisper_tiny_decode_attn", 1, 384, 384, true},
+    {"whisper_tiny_decode_ffn_up", 1, 384, 1536, true},
     {"llm_decode", 1, 4096, 4096, true},
     {"mobilenetv3_1x1_expand", 56 * 56, 16, 72},
     {"mobilenetv3_1x1_project", 28 * 28, 72, 24},
@@ -184,6 +189,95 @@ void bench_xnnpack(benchmark::State& state, GemmShape s, int threads) {
   set_counters(state, s, threads);
 }
 
+// Batched MatMul with both operands activations (the unfused attention path): [batches, M, K] x
+// [batches, K, N]. Pocket packs each batch's B per run (what MatMulOp does: gemm_f32_packed_b_once)
+// or multiplies B as it is (gemm_f32, "unpacked"). XNNPACK (this build has no batch-matrix-multiply
+// operator) gets one fully_connected operator per batch created before the timing loop, so its
+// weight packing is NOT timed: an upper bound for XNNPACK on this path.
+struct BatchedShape {
+  const char* name;
+  int64_t batches, m, k, n;
+};
+constexpr BatchedShape kBatched[] = {
+    {"distilbert_scores_qk", 12, 128, 64, 128},
+    {"distilbert_context_pv", 12, 128, 128, 64},
+};
+
+enum class BatchedMode { PackPerRun, Unpacked, Xnnpack };
+
+void bench_batched(benchmark::State& state, BatchedShape s, BatchedMode mode, int threads) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> a(static_cast<size_t>(s.batches * s.m * s.k)), b(static_cast<size_t>(s.batches * s.k * s.n));
+  std::vector<float> c(static_cast<size_t>(s.batches * s.m * s.n));
+  for (float& v : a) v = dist(rng);
+  for (float& v : b) v = dist(rng);
+  Pool pool = make_pool(threads);
+  const kernels::GemmF32PackedKernel& kr = kernels::gemm_f32_packed_kernel();
+  const size_t floats = kernels::gemm_f32_packed_b_floats(kr, s.k, s.n);
+  std::unique_ptr<float, decltype(&std::free)> scratch(
+      static_cast<float*>(std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64)), &std::free);
+  std::vector<xnn_operator_t> ops;
+  if (mode == BatchedMode::Xnnpack) {
+    for (int64_t t = 0; t < s.batches; ++t) {
+      xnn_operator_t op = nullptr;
+      if (xnn_create_fully_connected_nc_f32(static_cast<size_t>(s.k), static_cast<size_t>(s.n), static_cast<size_t>(s.k),
+                                            static_cast<size_t>(s.n), b.data() + t * s.k * s.n, nullptr, -INFINITY,
+                                            INFINITY, XNN_FLAG_TRANSPOSE_WEIGHTS, &op) != xnn_status_success ||
+          xnn_setup_fully_connected_nc_f32(op, static_cast<size_t>(s.m), a.data() + t * s.m * s.k,
+                                           c.data() + t * s.m * s.n, nullptr) != xnn_status_success) {
+        state.SkipWithError("XNNPACK fully connected setup failed");
+        for (xnn_operator_t o : ops) xnn_delete_operator(o);
+        if (op) xnn_delete_operator(op);
+        return;
+      }
+      ops.push_back(op);
+    }
+  }
+  for (auto _ : state) {
+    for (int64_t t = 0; t < s.batches; ++t) {
+      const float* at = a.data() + t * s.m * s.k;
+      const float* bt = b.data() + t * s.k * s.n;
+      float* ct = c.data() + t * s.m * s.n;
+      if (mode == BatchedMode::PackPerRun) {
+        kernels::GemmF32PackedArgs g;
+        g.m = s.m, g.n = s.n, g.k = s.k;
+        g.a = at, g.lda = s.k;
+        g.c = ct, g.ldc = s.n;
+        kernels::gemm_f32_packed_b_once(kr, g, bt, s.n, scratch.get(), pool.get());
+      } else if (mode == BatchedMode::Unpacked) {
+        kernels::GemmF32Args g;
+        g.m = s.m, g.n = s.n, g.k = s.k;
+        g.a = at, g.a_row_stride = s.k, g.a_col_stride = 1;
+        g.b = bt, g.ldb = s.n;
+        g.c = ct, g.ldc = s.n;
+        kernels::gemm_f32(g, pool.get());
+      } else {
+        xnn_run_operator(ops[static_cast<size_t>(t)], pool.get());
+      }
+    }
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  for (xnn_operator_t o : ops) xnn_delete_operator(o);
+  // Spot check against a double dot product.
+  for (int probe = 0; probe < 32; ++probe) {
+    const int64_t t = probe % s.batches, i = (probe * 37) % s.m, j = (probe * 11) % s.n;
+    double ref = 0, mag = 0;
+    for (int64_t p = 0; p < s.k; ++p) {
+      const double x = static_cast<double>(a[(t * s.m + i) * s.k + p]) * b[(t * s.k + p) * s.n + j];
+      ref += x;
+      mag += std::fabs(x);
+    }
+    if (!(std::fabs(c[(t * s.m + i) * s.n + j] - ref) <= 1e-5 * mag + 1e-5)) {
+      state.SkipWithError("wrong batched result");
+      return;
+    }
+  }
+  GemmShape flat{s.name, s.batches * s.m, s.k, s.n, false};
+  set_counters(state, flat, threads);
+}
+
 std::string shape_name(const GemmShape& s) {
   return std::string(s.model) + "/M" + std::to_string(s.m) + "_K" + std::to_string(s.k) + "_N" + std::to_string(s.n);
 }
@@ -219,6 +313,21 @@ void register_gemm_benchmarks() {
         benchmark::RegisterBenchmark(("gemm_f32/" + shape_name(s) + "/xnnpack/threads:2").c_str(), bench_xnnpack, s, 2)
             ->Unit(benchmark::kMicrosecond)
             ->UseRealTime();
+    }
+  }
+  for (const BatchedShape& s : kBatched) {
+    const std::string base = std::string("gemm_f32_batched/") + s.name + "/B" + std::to_string(s.batches) + "_M" +
+                             std::to_string(s.m) + "_K" + std::to_string(s.k) + "_N" + std::to_string(s.n);
+    for (int threads : {1, 2}) {
+      const std::string suffix = threads > 1 ? "/threads:2" : "";
+      auto reg = [&](const std::string& name, BatchedMode mode) {
+        auto* b = benchmark::RegisterBenchmark((base + name + suffix).c_str(), bench_batched, s, mode, threads)
+                      ->Unit(benchmark::kMicrosecond);
+        if (threads > 1) b->UseRealTime();
+      };
+      reg(std::string("/pocket_pack_per_run_") + kernels::gemm_f32_packed_kernel().name, BatchedMode::PackPerRun);
+      reg(std::string("/pocket_unpacked_") + kernels::gemm_f32_kernel().name, BatchedMode::Unpacked);
+      if (have_xnnpack) reg("/xnnpack_fc_prepacked", BatchedMode::Xnnpack);
     }
   }
 }

@@ -13,7 +13,9 @@
 // Default: ours ("pocket.gemm" ran 1.5-2.4x this machine's XNNPACK build on the transformer and
 // MobileNet shapes of bench/kernels/gemm_bench.cpp, and streams B once for M <= 3).
 // A C that varies by row and is not fused is added after, then any activation the clamp does not
-// cover. A transposed A is copied into scratch for the packed and XNNPACK paths.
+// cover. Gelu/GeluTanh (format 1.1) is fused into the packed GEMM's store when nothing is added
+// after it, else it runs as one pass at the end. A transposed A is copied into scratch for the
+// packed and XNNPACK paths.
 #include <cstring>
 
 #include "engine/ops/nn_common.h"
@@ -24,6 +26,20 @@
 namespace pocket {
 
 namespace {
+
+// parse_activation plus the GELU kinds (format 1.1), which only the GEMM epilogue applies.
+Status parse_gemm_activation(const OpContext& ctx, FusedActivation* act, kernels::GemmF32Act* gelu) {
+  const int64_t kind = ctx.attrs().i("activation", 0);
+  *gelu = kernels::GemmF32Act::None;
+  if (kind == static_cast<int64_t>(fb::ActivationKind::Gelu) ||
+      kind == static_cast<int64_t>(fb::ActivationKind::GeluTanh)) {
+    *act = FusedActivation{};
+    *gelu = kind == static_cast<int64_t>(fb::ActivationKind::Gelu) ? kernels::GemmF32Act::Gelu
+                                                                   : kernels::GemmF32Act::GeluTanh;
+    return Status::Ok();
+  }
+  return parse_activation(ctx, act);
+}
 
 class GemmOp final : public Op {
  public:
@@ -58,7 +74,7 @@ class GemmOp final : public Op {
                                                        std::to_string(m_) + ", " + std::to_string(n_) + "]");
       if (beta_ == 0.f) c = nullptr;
     }
-    POCKET_RETURN_IF_ERROR(parse_activation(ctx, &act_));
+    POCKET_RETURN_IF_ERROR(parse_gemm_activation(ctx, &act_, &gelu_));
     Value& y = ctx.out(0);
     y.dtype = DType::F32;
     y.shape = {m_, n_};
@@ -173,6 +189,7 @@ class GemmOp final : public Op {
       g.ep.bias = bias_.empty() ? nullptr : bias_.data();
       if (fuse_residual_) g.ep.residual = ctx.in(2).as<float>(), g.ep.ld_residual = n_;
       g.ep.out_min = lo_, g.ep.out_max = hi_;
+      if (!epilogue_c_) g.ep.act = gelu_;
       kernels::gemm_f32_packed(*kernel_, g, ctx.pool);
     } else if (xnn_) {
       if (trans_a_) transpose(ctx.in(0).as<float>(), k_, m_, static_cast<float*>(ctx.scratch));
@@ -202,6 +219,7 @@ class GemmOp final : public Op {
     }
     if (post_.kind != kernels::Activation::None)
       kernels::apply_activation_f32(post_, y, static_cast<size_t>(m_ * n_), ctx.pool);
+    if (!packed_path_ || epilogue_c_) kernels::gemm_f32_apply_act(gelu_, y, static_cast<size_t>(m_ * n_), ctx.pool);
   }
 
   std::string kernel_name() const override {
@@ -220,6 +238,7 @@ class GemmOp final : public Op {
   }
 
   bool trans_a_ = false, trans_b_ = false, epilogue_c_ = false, fuse_residual_ = false, packed_path_ = false;
+  kernels::GemmF32Act gelu_ = kernels::GemmF32Act::None;
   float alpha_ = 1.f, beta_ = 1.f, lo_ = 0.f, hi_ = 0.f;
   int64_t m_ = 0, n_ = 0, k_ = 0, cm_ = 1, cn_ = 1;
   FusedActivation act_;

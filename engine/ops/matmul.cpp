@@ -1,17 +1,24 @@
 // MatMul with numpy semantics: a 1-D A is [1,K] and a 1-D B is [K,1] (that dim is dropped from
-// the output); batch dims broadcast. Inputs: A, B, bias (optional, [N], added along the last axis).
-// Attributes: activation/act_alpha/act_beta.
+// the output); batch dims broadcast. Inputs: A, B, bias (optional, [N], added along the last axis),
+// R (optional residual with the output's shape, format 1.1). Attributes: activation/act_alpha/
+// act_beta. Y = activation(A.B + bias + R).
 // Variants (Op::variants(), picked by ctx.variant; the default heuristic takes the first):
 //   constant B without batch dims:
 //     "pocket.gemm"  B packed once (shared through the weight cache), kernels::gemm_f32_packed
 //                    over all rows of A, bias and the activation's clamp fused into the store.
 //     "xnnpack"      XNNPACK fully_connected_nc_f32 over all rows of A (bias absent or constant).
 //   otherwise:
-//     "pocket.gemm.unpacked"  kernels::gemm_f32 on B as it is, one call when B has no batch
-//                    dims, else one per output batch (batch dims broadcast numpy-style).
+//     "pocket.gemm.unpacked"  from 4 rows up, B (per output batch) packed into scratch every run
+//                    and kernels::gemm_f32_packed_b_once with everything fused; below that,
+//                    kernels::gemm_f32 on B as it is. One call when B has no batch dims, else one
+//                    per output batch (batch dims broadcast numpy-style).
 // Default: ours ("pocket.gemm" ran 1.5-2.4x this machine's XNNPACK build on the transformer and
 // MobileNet shapes of bench/kernels/gemm_bench.cpp, and streams B once for M <= 3).
-// Activations the clamp does not cover run after.
+// On "pocket.gemm" bias, R, the clamp (Relu/Clip) and Gelu/GeluTanh are fused into the GEMM's
+// store (GELU on each finished block of C while it is in cache). Elsewhere R is added after the
+// product, then the activation runs as one pass; other activations the clamp does not cover run
+// after on every path.
+#include <algorithm>
 #include <cstring>
 
 #include "engine/ops/nn_common.h"
@@ -22,6 +29,20 @@
 namespace pocket {
 
 namespace {
+
+// parse_activation plus the GELU kinds (format 1.1), which only the GEMM epilogue applies.
+Status parse_matmul_activation(const OpContext& ctx, FusedActivation* act, kernels::GemmF32Act* gelu) {
+  const int64_t kind = ctx.attrs().i("activation", 0);
+  *gelu = kernels::GemmF32Act::None;
+  if (kind == static_cast<int64_t>(fb::ActivationKind::Gelu) ||
+      kind == static_cast<int64_t>(fb::ActivationKind::GeluTanh)) {
+    *act = FusedActivation{};
+    *gelu = kind == static_cast<int64_t>(fb::ActivationKind::Gelu) ? kernels::GemmF32Act::Gelu
+                                                                   : kernels::GemmF32Act::GeluTanh;
+    return Status::Ok();
+  }
+  return parse_activation(ctx, act);
+}
 
 class MatMulOp final : public Op {
  public:
@@ -69,7 +90,14 @@ class MatMulOp final : public Op {
                                                        std::to_string(n_) + " elements (last dim of B " +
                                                        shape_str(b.shape) + ")");
     }
-    POCKET_RETURN_IF_ERROR(parse_activation(ctx, &act_));
+    has_r_ = ctx.has_input(3);
+    if (has_r_) {
+      POCKET_RETURN_IF_ERROR(expect_f32(ctx, 3, -1, "residual R"));
+      if (ctx.in(3).shape != y.shape)
+        return ctx.fail(StatusCode::kInvalidModel, "residual R " + shape_str(ctx.in(3).shape) +
+                                                       " must have the output's shape " + shape_str(y.shape));
+    }
+    POCKET_RETURN_IF_ERROR(parse_matmul_activation(ctx, &act_, &gelu_));
 
     int64_t b_batches = 1;
     for (int64_t d : b_batch) b_batches *= d;
@@ -80,7 +108,7 @@ class MatMulOp final : public Op {
     variants_.clear();
     if (b_batches == 1 && b.constant) {
       variants_.push_back("pocket.gemm");
-      if ((!bias || bias->constant) && k_ > 0 && n_ > 0 && kernels::xnnpack_available())
+      if ((!bias || bias->constant) && !has_r_ && k_ > 0 && n_ > 0 && kernels::xnnpack_available())
         variants_.push_back("xnnpack");
     } else {
       variants_.push_back("pocket.gemm.unpacked");
@@ -92,6 +120,8 @@ class MatMulOp final : public Op {
     packed_.reset();
     offsets_.clear();
     a_repeat_ = false;
+    pack_per_run_ = false;
+    ctx.scratch_bytes = 0;
 
     if (packed_path_) {
       kernel_ = &kernels::gemm_f32_packed_kernel();
@@ -105,6 +135,12 @@ class MatMulOp final : public Op {
                                 "/n" + std::to_string(n_);
         packed_ = pack_weights(ctx.weight_cache, key, floats * sizeof(float), pack);
       }
+    } else if (pick == "pocket.gemm.unpacked" && m_ >= 4 && k_ > 0 && n_ > 0) {
+      // B changes every run (attention scores x V, Q x K^T): pack it per run into scratch and use
+      // the packed kernels, whose loop needs no broadcasts (see kernels/gemm/gemm_f32.h).
+      pack_per_run_ = true;
+      kernel_ = &kernels::gemm_f32_packed_kernel();
+      ctx.scratch_bytes = kernels::gemm_f32_packed_b_floats(*kernel_, k_, n_) * sizeof(float) + 64;
     } else if (pick == "xnnpack") {
       std::vector<float> w(static_cast<size_t>(n_ * k_));
       const float* src = b.as<float>();
@@ -163,18 +199,59 @@ class MatMulOp final : public Op {
       g.ep.bias = ctx.has_input(2) ? ctx.in(2).as<float>() : nullptr;
       g.ep.out_min = act_.out_min;
       g.ep.out_max = act_.out_max;
+      g.ep.act = gelu_;
+      const float* r = has_r_ ? ctx.in(3).as<float>() : nullptr;
+      g.ep.ld_residual = n_;
       const float* a = ctx.in(0).as<float>();
       if (!a_repeat_) {
         g.m = rows_, g.a = a, g.c = y;
+        g.ep.residual = r;
         kernels::gemm_f32_packed(*kernel_, g, ctx.pool);
       } else {
         g.m = m_, g.a = a;
         for (int64_t t = 0; t < batches_; ++t) {
           g.c = y + t * m_ * n_;
+          g.ep.residual = r ? r + t * m_ * n_ : nullptr;
           kernels::gemm_f32_packed(*kernel_, g, ctx.pool);
         }
       }
-    } else if (xnn_) {
+      if (act_.has_post())
+        kernels::apply_activation_f32(act_.post, y, static_cast<size_t>(rows_ * n_), ctx.pool);
+      return;
+    }
+    if (pack_per_run_) {
+      kernels::GemmF32PackedArgs g;
+      g.n = n_, g.k = k_;
+      g.lda = k_;
+      g.ldc = n_;
+      g.ep.bias = ctx.has_input(2) ? ctx.in(2).as<float>() : nullptr;
+      g.ep.out_min = act_.out_min;
+      g.ep.out_max = act_.out_max;
+      g.ep.act = gelu_;
+      g.ep.ld_residual = n_;
+      const float* r = has_r_ ? ctx.in(3).as<float>() : nullptr;
+      const float* a = ctx.in(0).as<float>();
+      const float* b = ctx.in(1).as<float>();
+      const uintptr_t raw = reinterpret_cast<uintptr_t>(ctx.scratch);
+      float* buf = reinterpret_cast<float*>((raw + 63) & ~uintptr_t{63});
+      if (offsets_.empty() && !a_repeat_) {
+        g.m = rows_, g.a = a, g.c = y, g.ep.residual = r;
+        kernels::gemm_f32_packed_b_once(*kernel_, g, b, n_, buf, ctx.pool);
+      } else {
+        g.m = m_;
+        for (int64_t t = 0; t < batches_; ++t) {
+          g.a = a + (offsets_.empty() ? 0 : offsets_[2 * t]);
+          g.c = y + t * m_ * n_;
+          g.ep.residual = r ? r + t * m_ * n_ : nullptr;
+          kernels::gemm_f32_packed_b_once(*kernel_, g, b + (offsets_.empty() ? 0 : offsets_[2 * t + 1]), n_, buf,
+                                          ctx.pool);
+        }
+      }
+      if (act_.has_post())
+        kernels::apply_activation_f32(act_.post, y, static_cast<size_t>(rows_ * n_), ctx.pool);
+      return;
+    }
+    if (xnn_) {
       xnn_run_operator(xnn_.get(), ctx.pool);
     } else {
       kernels::GemmF32Args g;
@@ -184,8 +261,8 @@ class MatMulOp final : public Op {
       g.ldb = n_;
       g.ldc = n_;
       g.bias = ctx.has_input(2) ? ctx.in(2).as<float>() : nullptr;
-      g.out_min = act_.out_min;
-      g.out_max = act_.out_max;
+      // With R the clamp waits until R is added.
+      if (!has_r_) g.out_min = act_.out_min, g.out_max = act_.out_max;
       const float* a = ctx.in(0).as<float>();
       const float* b = ctx.in(1).as<float>();
       if (offsets_.empty() && !a_repeat_) {
@@ -202,12 +279,21 @@ class MatMulOp final : public Op {
         }
       }
     }
-    if (act_.has_post())
-      kernels::apply_activation_f32(act_.post, y, static_cast<size_t>(rows_ * n_), ctx.pool);
+    const size_t total = static_cast<size_t>(rows_ * n_);
+    if (has_r_) {
+      // Unfused paths (XNNPACK clamps inside, so it is only offered without R: see prepare).
+      const float* r = ctx.in(3).as<float>();
+      for (size_t i = 0; i < total; ++i) y[i] += r[i];
+      if (act_.out_min > -std::numeric_limits<float>::infinity() || act_.out_max < std::numeric_limits<float>::infinity())
+        for (size_t i = 0; i < total; ++i) y[i] = std::min(std::max(y[i], act_.out_min), act_.out_max);
+    }
+    kernels::gemm_f32_apply_act(gelu_, y, total, ctx.pool);
+    if (act_.has_post()) kernels::apply_activation_f32(act_.post, y, total, ctx.pool);
   }
 
   std::string kernel_name() const override {
     if (packed_path_) return std::string("pocket.gemm.") + kernel_->name;
+    if (pack_per_run_) return std::string("pocket.gemm.pack_per_run.") + kernel_->name;
     return xnn_ ? "xnnpack.fc" : std::string("pocket.gemm.unpacked.") + kernels::gemm_f32_kernel().name;
   }
   int64_t flops(const OpContext&) const override { return 2 * rows_ * n_ * k_; }
@@ -216,7 +302,8 @@ class MatMulOp final : public Op {
 
  private:
   int64_t m_ = 0, n_ = 0, k_ = 0, batches_ = 1, rows_ = 0;
-  bool a_repeat_ = false, packed_path_ = false;
+  bool a_repeat_ = false, packed_path_ = false, has_r_ = false, pack_per_run_ = false;
+  kernels::GemmF32Act gelu_ = kernels::GemmF32Act::None;
   std::vector<int64_t> offsets_;  // per batch: A offset, B offset
   FusedActivation act_;
   XnnOp xnn_;

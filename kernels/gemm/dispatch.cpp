@@ -19,7 +19,10 @@ std::vector<GemmF32Kernel> make_variants() {
 std::vector<GemmF32PackedKernel> make_packed_variants() {
   std::vector<GemmF32PackedKernel> v{{"scalar", &gemm_f32_micro_scalar, 4, 8}};
 #if defined(__x86_64__)
-  if (cpu_features().avx2_fma) v.push_back({"avx2", &gemm_f32_micro_avx2, 6, 16});
+  if (cpu_features().avx2_fma) {
+    v.push_back({"avx2", &gemm_f32_micro_avx2, 6, 16});
+    v.push_back({"avx2_4x24", &gemm_f32_micro_avx2_4x24, 4, 24, &gemm_f32_pack_a_avx2_4x24, 32});
+  }
   if (cpu_features().avx512) v.push_back({"avx512", &gemm_f32_micro_avx512, 8, 32});
 #elif defined(__aarch64__)
   if (cpu_features().neon) v.push_back({"neon", &gemm_f32_micro_neon, 8, 8});

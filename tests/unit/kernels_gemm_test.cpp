@@ -197,6 +197,62 @@ TEST(GemmKernels, PackedLargeKAndGemv) {
   for (const PackedCase& t : cases) check_packed_case(t, ++seed, pool.p);
 }
 
+// GELU (erf and tanh forms) applied by the driver to each finished block: every packed variant,
+// the tiled path (several K blocks, partial panels and row blocks) and the GEMV path, 1 and 2
+// threads, after bias and residual, against a double-precision reference.
+TEST(GemmKernels, PackedGeluEpilogueMatchesReference) {
+  size_t count = 0;
+  const kernels::GemmF32PackedKernel* variants = kernels::gemm_f32_packed_variants(&count);
+  Pool pool;
+  struct Shape3 {
+    int64_t m, n, k;
+  };
+  for (const Shape3 s : {Shape3{1, 61, 40}, Shape3{3, 30, 9}, Shape3{37, 53, 300}, Shape3{8, 24, 128}}) {
+    for (kernels::GemmF32Act act : {kernels::GemmF32Act::Gelu, kernels::GemmF32Act::GeluTanh}) {
+      const int64_t m = s.m, n = s.n, k = s.k;
+      std::vector<float> a = random_vec(static_cast<size_t>(m * k), 31), b = random_vec(static_cast<size_t>(k * n), 32);
+      std::vector<float> bias = random_vec(static_cast<size_t>(n), 33), res = random_vec(static_cast<size_t>(m * n), 34);
+      std::vector<double> want(static_cast<size_t>(m * n));
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double x = bias[j] + res[i * n + j];
+          for (int64_t p = 0; p < k; ++p) x += static_cast<double>(a[i * k + p]) * b[p * n + j] * 0.1;
+          want[i * n + j] = act == kernels::GemmF32Act::Gelu
+                                ? 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)))
+                                : 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+        }
+      for (float& v : b) v *= 0.1f;
+      for (size_t vi = 0; vi < count; ++vi) {
+        const kernels::GemmF32PackedKernel& kr = variants[vi];
+        const size_t floats = kernels::gemm_f32_packed_b_floats(kr, k, n);
+        std::unique_ptr<float, decltype(&std::free)> packed(
+            static_cast<float*>(std::aligned_alloc(64, (floats * sizeof(float) + 64) / 64 * 64)), &std::free);
+        kernels::gemm_f32_pack_b(kr, k, n, b.data(), n, 1, packed.get());
+        for (pthreadpool_t tp : {static_cast<pthreadpool_t>(nullptr), pool.p}) {
+          std::vector<float> c(static_cast<size_t>(m * n), 12345.f);
+          kernels::GemmF32PackedArgs g;
+          g.m = m, g.n = n, g.k = k;
+          g.a = a.data(), g.lda = k;
+          g.packed_b = packed.get();
+          g.c = c.data(), g.ldc = n;
+          g.ep.bias = bias.data();
+          g.ep.residual = res.data(), g.ep.ld_residual = n;
+          g.ep.act = act;
+          kernels::gemm_f32_packed(kr, g, tp);
+          for (int64_t i = 0; i < m * n; ++i)
+            ASSERT_NEAR(c[i], want[i], 2e-5 * (4 + k) * 0.1)
+                << kr.name << " m" << m << " n" << n << " k" << k << " act " << static_cast<int>(act) << " at " << i;
+        }
+      }
+    }
+  }
+  // The separate pass (unfused paths).
+  std::vector<float> y = random_vec(40000, 35), x = y;
+  kernels::gemm_f32_apply_act(kernels::GemmF32Act::Gelu, y.data(), y.size(), pool.p);
+  for (size_t i = 0; i < y.size(); i += 97)
+    ASSERT_NEAR(y[i], 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0))), 1e-6) << i;
+}
+
 TEST(GemmKernels, PackedThreadedMatchesSingleThread) {
   Pool pool;
   const kernels::GemmF32PackedKernel& kr = kernels::gemm_f32_packed_kernel();
