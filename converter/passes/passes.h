@@ -41,7 +41,8 @@ Status fuse_squeeze_excite(ir::Graph& g, std::vector<std::string>* notes);
 
 // Transformer passes, run in this order after fold_constants (shapes inferred):
 // Rewrites 2-operand Einsum as [ReduceSum] Transpose / Reshape / MatMul / Reshape / Transpose; an
-// Einsum it cannot rewrite is an error naming the node and its equation (rewrite_einsum.cpp).
+// Einsum it cannot rewrite stays (check_supported lists it) and a note names the node, its
+// equation and the reason (rewrite_einsum.cpp).
 Status rewrite_einsum(ir::Graph& g, std::vector<std::string>* notes);
 // LayerNorm (PyTorch's opset < 17 decomposition) -> LayerNormalization, RMSNorm's decomposition
 // -> RMSNormalization (fuse_layernorm.cpp).

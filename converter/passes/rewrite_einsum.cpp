@@ -6,8 +6,9 @@
 // and transposed to the output's order. Steps that change nothing are left out
 // ("bij,bjk->bik" is a single MatMul). "..." is expanded to fresh indices when both operands'
 // ellipsis dims are equal. Static shapes only. Anything else (one or three operands, a repeated
-// index within an operand, broadcasting batch dims, symbolic dims) is an error naming the node
-// and its equation.
+// index within an operand, broadcasting batch dims, symbolic dims) stays an Einsum, which the
+// support check then lists with every other unsupported node; a note names the node, its
+// equation and the reason.
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -25,7 +26,7 @@ class EinsumRewriter {
  public:
   explicit EinsumRewriter(ir::Graph& g) : g_(g) {}
 
-  Status run() {
+  void run() {
     std::vector<ir::Node> nodes = std::move(g_.nodes);
     g_.nodes.clear();
     for (ir::Node& n : nodes) {
@@ -34,15 +35,14 @@ class EinsumRewriter {
         continue;
       }
       std::string why = rewrite(n);
-      if (!why.empty())
-        problems_.push_back("Einsum '" + n.name + "' (equation \"" + n.s("equation", "") + "\"): " + why);
+      if (!why.empty()) {
+        problems.push_back("Einsum '" + n.name + "' (equation \"" + n.s("equation", "") + "\"): " + why);
+        g_.nodes.push_back(std::move(n));
+      }
     }
-    if (problems_.empty()) return Status::Ok();
-    std::string msg = std::to_string(problems_.size()) + " Einsum node(s) cannot be rewritten as MatMul:";
-    for (const auto& p : problems_) msg += (&p == &problems_.front() ? " " : "; ") + p;
-    return unsupported(msg);
   }
 
+  std::vector<std::string> problems;
   int rewritten = 0;
 
  private:
@@ -224,17 +224,18 @@ class EinsumRewriter {
   }
 
   ir::Graph& g_;
-  std::vector<std::string> problems_;
 };
 
 }  // namespace
 
 Status rewrite_einsum(ir::Graph& g, std::vector<std::string>* notes) {
   EinsumRewriter r(g);
-  POCKET_RETURN_IF_ERROR(r.run());
+  r.run();
   if (notes && r.rewritten)
     notes->push_back("rewrite_einsum: rewrote " + std::to_string(r.rewritten) +
                      " Einsum node(s) as Transpose/Reshape/MatMul");
+  for (const auto& p : r.problems)
+    if (notes) notes->push_back("rewrite_einsum: cannot rewrite " + p);
   return Status::Ok();
 }
 
