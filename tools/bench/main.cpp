@@ -3,12 +3,15 @@
 // the engine exposes: the memory plan's lower bound and the per-op profile.
 #include <stdlib.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/model.h"
@@ -46,9 +49,60 @@ std::string mib(uint64_t bytes) {
   return buf;
 }
 
-// Range for random values of one input: metadata property "input_range.<name>" = "lo,hi", else
-// "vocab_size" for integer inputs, else the dtype's default.
-bool random_range(const pocket::Model& model, const pocket::Value& v, double* lo, double* hi, std::string* error) {
+bool contains_ci(std::string_view hay, std::string_view needle) {
+  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    size_t k = 0;
+    while (k < needle.size() && std::tolower(static_cast<unsigned char>(hay[i + k])) == needle[k]) ++k;
+    if (k == needle.size()) return true;
+  }
+  return false;
+}
+
+// Rows of the table an integer graph input indexes: the input (possibly through Cast, Reshape,
+// Unsqueeze, Squeeze, Flatten or Identity) is the indices operand of a Gather whose data is a
+// constant of static first dim (an embedding). 0 when there is no such Gather.
+int64_t gather_rows(const pocket::Model& model, int32_t tensor) {
+  const auto& g = model.graph();
+  if (!g.nodes() || !g.tensors()) return 0;
+  std::vector<int32_t> frontier{tensor};
+  int64_t rows = 0;
+  for (int depth = 0; depth < 4 && !frontier.empty(); ++depth) {
+    std::vector<int32_t> next;
+    for (const auto* node : *g.nodes()) {
+      if (!node->inputs() || !node->outputs()) continue;
+      for (int32_t t : frontier) {
+        const auto& in = *node->inputs();
+        const bool is_index = node->op() == pocket::fb::OpType::Gather && in.size() >= 2 && in[1] == t;
+        if (is_index && in[0] >= 0 && static_cast<uint32_t>(in[0]) < g.tensors()->size()) {
+          const auto* data = g.tensors()->Get(static_cast<uint32_t>(in[0]));
+          if (data->has_data() && data->shape() && data->shape()->size() >= 1 && data->shape()->Get(0) > 0) {
+            const int64_t r = data->shape()->Get(0);
+            rows = rows == 0 ? r : std::min(rows, r);
+          }
+          continue;
+        }
+        const auto op = node->op();
+        const bool passes = op == pocket::fb::OpType::Cast || op == pocket::fb::OpType::Reshape ||
+                            op == pocket::fb::OpType::Unsqueeze || op == pocket::fb::OpType::Squeeze ||
+                            op == pocket::fb::OpType::Flatten || op == pocket::fb::OpType::Identity;
+        if (passes && in.size() >= 1 && in[0] == t && node->outputs()->size() >= 1) next.push_back(node->outputs()->Get(0));
+      }
+    }
+    frontier = std::move(next);
+  }
+  return rows;
+}
+
+// Range for random values of one input, first match wins:
+// 1. metadata property "input_range.<name>" = "lo,hi";
+// 2. integer inputs named like a mask ("attention_mask"): ones; like a position ("position"): 0;
+// 3. integer inputs: [0, vocab_size) from the metadata property "vocab_size";
+// 4. integer inputs that index an embedding (Gather of a constant table): [0, rows), capped by the
+//    tokenizer vocabulary's size when the model carries one;
+// 5. the dtype's default.
+bool random_range(const pocket::Model& model, const pocket::Session& session, size_t input, double* lo, double* hi,
+                  std::string* error) {
+  const pocket::Value& v = const_cast<pocket::Session&>(session).input(input);
   const auto dtype = static_cast<pocket_dtype>(static_cast<int>(v.dtype));
   pocket::tools::default_random_range(dtype, lo, hi);
   const std::string key = "input_range." + std::string(v.name);
@@ -68,8 +122,19 @@ bool random_range(const pocket::Model& model, const pocket::Value& v, double* lo
     return false;
   }
   const bool integer = dtype == POCKET_I64 || dtype == POCKET_I32;
+  if (!integer) return true;
+  if (contains_ci(v.name, "mask")) {
+    *lo = 1;
+    *hi = 2;
+    return true;
+  }
+  if (contains_ci(v.name, "position")) {
+    *lo = 0;
+    *hi = 1;
+    return true;
+  }
   const std::string vocab = model.property("vocab_size");
-  if (integer && !vocab.empty()) {
+  if (!vocab.empty()) {
     int64_t n = 0;
     if (!pocket::tools::parse_int(vocab, 1, INT64_MAX, &n, error)) {
       *error = "metadata property 'vocab_size': " + *error;
@@ -77,6 +142,17 @@ bool random_range(const pocket::Model& model, const pocket::Value& v, double* lo
     }
     *lo = 0;
     *hi = static_cast<double>(n);
+    return true;
+  }
+  int64_t rows = 0;
+  const auto* gin = model.graph().inputs();
+  if (gin && input < gin->size()) rows = gather_rows(model, gin->Get(static_cast<uint32_t>(input)));
+  if (rows > 0) {
+    const auto* md = model.metadata();
+    if (md && md->tokenizer() && md->tokenizer()->vocab() && md->tokenizer()->vocab()->size() > 0)
+      rows = std::min<int64_t>(rows, md->tokenizer()->vocab()->size());
+    *lo = 0;
+    *hi = static_cast<double>(rows);
   }
   return true;
 }
@@ -191,21 +267,25 @@ std::string choices_json(const std::vector<pocket::KernelChoice>& choices) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> model_path, input_specs;
+  std::vector<std::string> model_path, input_specs, shape_specs;
   int64_t threads = 1, warmup = 5, iterations = 50, seed = 0, rounds = 5;
   bool json = false, profile = false, resize = false, tune = false, verbose_init = false, spinner_on = false;
   bool fixed_threads = false;
   std::string trace_path, tuning_file, onnx_path, ort_script;
   pocket::tools::ArgParser args(
       kTool,
-      "MODEL.pocket [--input NAME=FILE.npy ...] [--threads N] [--warmup N] [--iterations N] [--json] [--profile] "
+      "MODEL.pocket [--input NAME=FILE.npy ...] [--input-shape NAME=1x128 ...] [--threads N] [--warmup N] [--iterations N] [--json] [--profile] "
       "[--trace FILE.json]\n"
       "       [--tune] [--tuning-file FILE] [--verbose-init] [--spinner] [--compare-onnx FILE.onnx [--rounds N]]",
       "Measures load, session creation (init), first run and steady-state latency (mean, std, min, p50,\n"
       "p90, p99, runs/s), the activation arena (and its lower bound) and peak RSS. Inputs not given are\n"
-      "random (seeded): floats in [-1, 1), int64/int32 in [0, 2) or [0, vocab_size) when the model's\n"
-      "metadata has a 'vocab_size' property, uint8 in [0, 256); metadata property 'input_range.NAME' =\n"
-      "'lo,hi' overrides the range of input NAME.\n"
+      "random (seeded): floats in [-1, 1), uint8 in [0, 256); int64/int32 inputs named like a mask\n"
+      "('attention_mask') are ones and like a position ('position') 0, token ids are in [0, vocab_size)\n"
+      "when the model's metadata has a 'vocab_size' property, else in [0, rows) when the input indexes\n"
+      "an embedding table (Gather; capped by the tokenizer vocabulary's size), else in [0, 2).\n"
+      "Metadata property 'input_range.NAME' = 'lo,hi' overrides the range of input NAME.\n"
+      "--input-shape NAME=1x128 sets an input's shape before the session is prepared (symbolic dims\n"
+      "such as batch and sequence length are bound by name across inputs).\n"
       "\n"
       "--compare-onnx runs ONNX Runtime (onnxruntime-node, installed by scripts/ort_install.sh; needs\n"
       "node on PATH) on the ONNX file with the same inputs and thread count, alternating with Pocket:\n"
@@ -218,6 +298,7 @@ int main(int argc, char** argv) {
       "busy, as when another app runs. bench/busy_core.sh compares the four cases.");
   args.positional("MODEL.pocket", &model_path, 1, false, "the model to benchmark");
   args.repeated("--input", "NAME=FILE", &input_specs, "value of input NAME (others are random)");
+  args.repeated("--input-shape", "NAME=DIMS", &shape_specs, "shape of input NAME, e.g. input_ids=1x128 (symbolic dims)");
   args.option_int("--threads", "N", 1, 1024, &threads, "worker threads (default 1)");
   args.option_int("--warmup", "N", 0, 1000000, &warmup, "untimed runs after the first (default 5)");
   args.option_int("--iterations", "N", 1, 10000000, &iterations, "timed runs (default 50)");
@@ -261,12 +342,29 @@ int main(int argc, char** argv) {
   options.tune = tune;
   options.tuning_file = tuning_file;
   options.adaptive_threads = !fixed_threads;
+  std::vector<std::pair<std::string, pocket::Shape>> given_shapes;
+  for (const std::string& spec : shape_specs) {
+    std::string name;
+    std::vector<int64_t> dims;
+    if (!pocket::tools::parse_input_shape(spec, &name, &dims, &error)) return report_error(kTool, error);
+    given_shapes.emplace_back(name, pocket::Shape(dims.begin(), dims.end()));
+  }
   t0 = pocket::tools::now_ms();
   auto created = pocket::Session::create(model.value(), options);
   if (!created.ok())
     return report_error(kTool, "cannot prepare model '" + model_path[0] + "': " + created.status().message());
   double init_ms = pocket::tools::now_ms() - t0;
   pocket::Session& session = *created.value();
+  // --input-shape: re-plan once per given input before any data goes in (counted as init).
+  for (const auto& [name, shape] : given_shapes) {
+    const int idx = session.find_input(name);
+    if (idx < 0) return report_error(kTool, "--input-shape: model has no input '" + name + "'");
+    if (session.input(static_cast<size_t>(idx)).shape == shape) continue;
+    t0 = pocket::tools::now_ms();
+    if (auto st = session.resize_input(name, shape); !st.ok())
+      return report_error(kTool, "cannot resize input '" + name + "': " + st.message());
+    init_ms += pocket::tools::now_ms() - t0;
+  }
   for (const std::string& note : session.notices()) std::fprintf(stderr, "%s: note: %s\n", kTool, note.c_str());
   const pocket::InitTimes init_times = session.init_times();
 
@@ -299,7 +397,7 @@ int main(int argc, char** argv) {
     pocket::Value& v = session.input(i);
     if (arrays.count(std::string(v.name))) continue;
     double lo, hi;
-    if (!random_range(*model.value(), v, &lo, &hi, &error)) return report_error(kTool, error);
+    if (!random_range(*model.value(), session, i, &lo, &hi, &error)) return report_error(kTool, error);
     const auto dtype = static_cast<pocket_dtype>(static_cast<int>(v.dtype));
     if (!pocket::tools::fill_random(dtype, static_cast<size_t>(v.elements()), static_cast<uint64_t>(seed) + i, lo, hi, v.data))
       return report_error(kTool, "cannot make random values for input '" + std::string(v.name) + "' of dtype " +

@@ -1,5 +1,7 @@
 #include "tools/common/random_fill.h"
 
+#include "tools/common/args.h"
+
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -20,6 +22,30 @@ uint16_t float_to_half(float f) {
   }
   uint32_t mant = absx + 0xc8000fffu + ((absx >> 13) & 1u);  // rebias exponent, round to even
   return static_cast<uint16_t>(sign | (mant >> 13));
+}
+
+bool parse_input_shape(const std::string& spec, std::string* name, std::vector<int64_t>* shape, std::string* error) {
+  std::string dims;
+  if (!split_assignment(spec, name, &dims) || name->empty() || dims.empty()) {
+    *error = "--input-shape '" + spec + "': expected NAME=DIMS, e.g. input_ids=1x128";
+    return false;
+  }
+  shape->clear();
+  size_t start = 0;
+  while (true) {
+    const size_t end = dims.find_first_of("x,", start);
+    const std::string part = dims.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    int64_t d = 0;
+    std::string why;
+    if (!parse_int(part, 0, int64_t{1} << 40, &d, &why)) {
+      *error = "--input-shape '" + spec + "': dimension '" + part + "' is not a size (" + why + ")";
+      return false;
+    }
+    shape->push_back(d);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return true;
 }
 
 void default_random_range(pocket_dtype dtype, double* lo, double* hi) {

@@ -10,6 +10,7 @@
 #include "pocket/pocket.hpp"
 #include "tools/common/args.h"
 #include "tools/common/npy.h"
+#include "tools/common/random_fill.h"
 #include "tools/common/tool_util.h"
 
 namespace {
@@ -47,13 +48,14 @@ std::string preview(const pocket::api::TensorInfo& t, const void* data) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> model_path, input_specs;
+  std::vector<std::string> model_path, input_specs, shape_specs;
   std::string output_dir;
   int64_t threads = 1;
   bool resize = false, tune = false;
   std::string tuning_file;
   pocket::tools::ArgParser args(
-      kTool, "MODEL.pocket --input NAME=FILE.npy ... [--output-dir DIR] [--threads N] [--resize] [--tune] [--tuning-file FILE]",
+      kTool, "MODEL.pocket --input NAME=FILE.npy ... [--output-dir DIR] [--threads N] [--resize] [--input-shape NAME=DIMS ...]\n"
+      "       [--tune] [--tuning-file FILE]",
       "Runs the model once on the given inputs and writes each output to DIR/<output name>.npy\n"
       "(characters outside [A-Za-z0-9_.-] in the name become '_'). Inputs are .npy files (float32,\n"
       "float16, int64, int32, int8, uint8, bool; little-endian, C order) whose dtype and shape must\n"
@@ -63,6 +65,8 @@ int main(int argc, char** argv) {
   args.option("--output-dir", "DIR", &output_dir, "write outputs here (created if missing); without it, only a summary");
   args.option_int("--threads", "N", 1, 1024, &threads, "worker threads (default 1)");
   args.flag("--resize", &resize, "re-plan the model for inputs whose shape differs (symbolic dims, other image sizes)");
+  args.repeated("--input-shape", "NAME=DIMS", &shape_specs,
+                "prepare the session with input NAME of this shape, e.g. input_ids=1x128 (symbolic dims)");
   args.flag("--tune", &tune, "time every kernel variant of ops that have several, keep the fastest");
   args.option("--tuning-file", "FILE", &tuning_file,
               "read kernel choices from FILE (e.g. MODEL.pocket.tune); with --tune, write them there");
@@ -83,9 +87,20 @@ int main(int argc, char** argv) {
   options.num_threads = static_cast<int>(threads);
   options.tune = tune;
   options.tuning_file = tuning_file;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> given_shapes;
+  for (const std::string& spec : shape_specs) {
+    std::string name;
+    std::vector<int64_t> dims;
+    if (!pocket::tools::parse_input_shape(spec, &name, &dims, &error)) return report_error(kTool, error);
+    given_shapes.emplace_back(name, dims);
+  }
   if (auto st = session.create(model, options); !st.ok())
     return report_error(kTool, "cannot prepare model '" + model_path[0] + "': " + st.message);
   for (const std::string& note : session.notices()) std::fprintf(stderr, "%s: note: %s\n", kTool, note.c_str());
+  for (const auto& [name, dims] : given_shapes) {
+    if (auto st = session.resize_input(name, dims); !st.ok())
+      return report_error(kTool, "--input-shape " + name + ": " + st.message);
+  }
   const double load_ms = pocket::tools::now_ms() - t_load;
 
   // Every given name must be an input, and every input must be given.
