@@ -12,6 +12,7 @@
 #include "engine/model.h"
 #include "engine/session.h"
 #include "format/builder.h"
+#include "pocket/pocket.h"
 #include "tests/unit/op_test_util.h"
 
 namespace pocket {
@@ -251,6 +252,45 @@ TEST(DynamicShapes, ConstantOnlyNodesRunOnceAndLeaveTheArena) {
     EXPECT_EQ(out_floats(s, "fill"), (std::vector<float>{2, 2, 2}));
     EXPECT_EQ(out_floats(s, "y"), (std::vector<float>{2, 4, 6}));
   }
+}
+
+TEST(DynamicShapes, CApiResizeInputsAndInitialShapes) {
+  GraphBuilder b;
+  const int32_t x = b.input("x", fb::DType::F32, {-1, -1, 4}, {"batch", "seq", ""});
+  const int32_t m = b.input("m", fb::DType::F32, {-1, 1, 1}, {"batch", "", ""});
+  b.output(b.node(fb::OpType::Add, "y", {x, m}));
+  std::vector<uint8_t> bytes = format::serialize(b.m);
+  pocket_model* model = nullptr;
+  ASSERT_EQ(pocket_model_load_buffer(bytes.data(), bytes.size(), &model), POCKET_OK) << pocket_last_error();
+  const char* names[] = {"x"};
+  const int64_t shape[] = {3, 5, 4};
+  const int64_t* shapes[] = {shape};
+  const int32_t ranks[] = {3};
+  pocket_session_options o;
+  pocket_session_options_init(&o);
+  o.num_input_shapes = 1;
+  o.input_shape_names = names;
+  o.input_shapes = shapes;
+  o.input_shape_ranks = ranks;
+  pocket_session* s = nullptr;
+  ASSERT_EQ(pocket_session_create(model, &o, &s), POCKET_OK) << pocket_last_error();
+  pocket_tensor_info info;
+  ASSERT_EQ(pocket_session_input_info(s, 1, &info), POCKET_OK);
+  EXPECT_EQ(std::vector<int64_t>(info.shape, info.shape + info.rank), (std::vector<int64_t>{3, 1, 1}));
+  const char* both[] = {"x", "m"};
+  const int64_t xs[] = {2, 7, 4}, ms[] = {2, 1, 1};
+  const int64_t* both_shapes[] = {xs, ms};
+  const int32_t both_ranks[] = {3, 3};
+  ASSERT_EQ(pocket_session_resize_inputs(s, 2, both, both_shapes, both_ranks), POCKET_OK) << pocket_last_error();
+  ASSERT_EQ(pocket_session_output_info(s, 0, &info), POCKET_OK);
+  EXPECT_EQ(std::vector<int64_t>(info.shape, info.shape + info.rank), (std::vector<int64_t>{2, 7, 4}));
+  const int64_t bad[] = {5, 1, 1};
+  const int64_t* bad_shapes[] = {xs, bad};
+  EXPECT_EQ(pocket_session_resize_inputs(s, 2, both, bad_shapes, both_ranks), POCKET_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(pocket_last_error()).find("'batch'"), std::string::npos) << pocket_last_error();
+  EXPECT_EQ(pocket_session_resize_inputs(s, 2, nullptr, both_shapes, both_ranks), POCKET_INVALID_ARGUMENT);
+  pocket_session_free(s);
+  pocket_model_free(model);
 }
 
 }  // namespace
