@@ -8,10 +8,11 @@
 //                    over all rows of A, bias and the activation's clamp fused into the store.
 //     "xnnpack"      XNNPACK fully_connected_nc_f32 over all rows of A (bias absent or constant).
 //   otherwise:
-//     "pocket.gemm.unpacked"  from 4 rows up, B (per output batch) packed into scratch every run
-//                    and kernels::gemm_f32_packed_b_once with everything fused; below that,
-//                    kernels::gemm_f32 on B as it is. One call when B has no batch dims, else one
-//                    per output batch (batch dims broadcast numpy-style).
+//     "pocket.gemm.unpacked"  kernels::gemm_f32 on B as it is, one call when B has no batch
+//                    dims, else one per output batch (batch dims broadcast numpy-style). (Packing
+//                    B every run for the packed kernels, kernels::gemm_f32_packed_b_once, measured
+//                    slower on the attention shapes [12,128,64]x[12,64,128] and
+//                    [12,128,128]x[12,128,64]: gemm_f32_batched/ in bench/kernels/gemm_bench.cpp.)
 // Default: ours ("pocket.gemm" ran 1.5-2.4x this machine's XNNPACK build on the transformer and
 // MobileNet shapes of bench/kernels/gemm_bench.cpp, and streams B once for M <= 3).
 // On "pocket.gemm" bias, R, the clamp (Relu/Clip) and Gelu/GeluTanh are fused into the GEMM's
@@ -120,8 +121,6 @@ class MatMulOp final : public Op {
     packed_.reset();
     offsets_.clear();
     a_repeat_ = false;
-    pack_per_run_ = false;
-    ctx.scratch_bytes = 0;
 
     if (packed_path_) {
       kernel_ = &kernels::gemm_f32_packed_kernel();
@@ -135,12 +134,6 @@ class MatMulOp final : public Op {
                                 "/n" + std::to_string(n_);
         packed_ = pack_weights(ctx.weight_cache, key, floats * sizeof(float), pack);
       }
-    } else if (pick == "pocket.gemm.unpacked" && m_ >= 4 && k_ > 0 && n_ > 0) {
-      // B changes every run (attention scores x V, Q x K^T): pack it per run into scratch and use
-      // the packed kernels, whose loop needs no broadcasts (see kernels/gemm/gemm_f32.h).
-      pack_per_run_ = true;
-      kernel_ = &kernels::gemm_f32_packed_kernel();
-      ctx.scratch_bytes = kernels::gemm_f32_packed_b_floats(*kernel_, k_, n_) * sizeof(float) + 64;
     } else if (pick == "xnnpack") {
       std::vector<float> w(static_cast<size_t>(n_ * k_));
       const float* src = b.as<float>();
@@ -219,38 +212,6 @@ class MatMulOp final : public Op {
         kernels::apply_activation_f32(act_.post, y, static_cast<size_t>(rows_ * n_), ctx.pool);
       return;
     }
-    if (pack_per_run_) {
-      kernels::GemmF32PackedArgs g;
-      g.n = n_, g.k = k_;
-      g.lda = k_;
-      g.ldc = n_;
-      g.ep.bias = ctx.has_input(2) ? ctx.in(2).as<float>() : nullptr;
-      g.ep.out_min = act_.out_min;
-      g.ep.out_max = act_.out_max;
-      g.ep.act = gelu_;
-      g.ep.ld_residual = n_;
-      const float* r = has_r_ ? ctx.in(3).as<float>() : nullptr;
-      const float* a = ctx.in(0).as<float>();
-      const float* b = ctx.in(1).as<float>();
-      const uintptr_t raw = reinterpret_cast<uintptr_t>(ctx.scratch);
-      float* buf = reinterpret_cast<float*>((raw + 63) & ~uintptr_t{63});
-      if (offsets_.empty() && !a_repeat_) {
-        g.m = rows_, g.a = a, g.c = y, g.ep.residual = r;
-        kernels::gemm_f32_packed_b_once(*kernel_, g, b, n_, buf, ctx.pool);
-      } else {
-        g.m = m_;
-        for (int64_t t = 0; t < batches_; ++t) {
-          g.a = a + (offsets_.empty() ? 0 : offsets_[2 * t]);
-          g.c = y + t * m_ * n_;
-          g.ep.residual = r ? r + t * m_ * n_ : nullptr;
-          kernels::gemm_f32_packed_b_once(*kernel_, g, b + (offsets_.empty() ? 0 : offsets_[2 * t + 1]), n_, buf,
-                                          ctx.pool);
-        }
-      }
-      if (act_.has_post())
-        kernels::apply_activation_f32(act_.post, y, static_cast<size_t>(rows_ * n_), ctx.pool);
-      return;
-    }
     if (xnn_) {
       xnn_run_operator(xnn_.get(), ctx.pool);
     } else {
@@ -293,7 +254,6 @@ class MatMulOp final : public Op {
 
   std::string kernel_name() const override {
     if (packed_path_) return std::string("pocket.gemm.") + kernel_->name;
-    if (pack_per_run_) return std::string("pocket.gemm.pack_per_run.") + kernel_->name;
     return xnn_ ? "xnnpack.fc" : std::string("pocket.gemm.unpacked.") + kernels::gemm_f32_kernel().name;
   }
   int64_t flops(const OpContext&) const override { return 2 * rows_ * n_ * k_; }
@@ -302,7 +262,7 @@ class MatMulOp final : public Op {
 
  private:
   int64_t m_ = 0, n_ = 0, k_ = 0, batches_ = 1, rows_ = 0;
-  bool a_repeat_ = false, packed_path_ = false, has_r_ = false, pack_per_run_ = false;
+  bool a_repeat_ = false, packed_path_ = false, has_r_ = false;
   kernels::GemmF32Act gelu_ = kernels::GemmF32Act::None;
   std::vector<int64_t> offsets_;  // per batch: A offset, B offset
   FusedActivation act_;
