@@ -8,6 +8,7 @@
 //     and the no-cache decoder (decoder_full, resized every step) gives the same tokens.
 // Tests skip with the reason when the fixtures cannot be made (no torch, no espeak-ng).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -122,11 +123,15 @@ std::shared_ptr<const Model> convert_and_load(const std::string& dir, const std:
   for (const auto& [op, count] : report.ops_after) hist += (hist.empty() ? "" : " ") + op + ":" + std::to_string(count);
   std::printf("[ model    ] %s/%s: converted in %.2fs, %zu bytes; pocket ops: %s\n", dir.c_str(), name.c_str(),
               report.seconds, bytes->size(), hist.c_str());
+  // ctest runs test cases as parallel processes that convert the same model: each writes its own
+  // file and renames it into place, so no process maps a file another one is rewriting.
   const std::string out = path_of(dir + "/" + name + ".pocket");
-  std::ofstream f(out, std::ios::binary | std::ios::trunc);
+  const std::string tmp = out + ".tmp" + std::to_string(::getpid());
+  std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
   f.write(reinterpret_cast<const char*>(bytes->data()), static_cast<std::streamsize>(bytes->size()));
-  EXPECT_TRUE(f.good()) << "cannot write " << out;
+  EXPECT_TRUE(f.good()) << "cannot write " << tmp;
   f.close();
+  EXPECT_EQ(std::rename(tmp.c_str(), out.c_str()), 0) << "cannot rename " << tmp << " to " << out;
   auto model = Model::load_file(out);
   EXPECT_TRUE(model.ok()) << "load " << out << ": " << model.status().message();
   return model.ok() ? *model : nullptr;

@@ -30,6 +30,7 @@ float activate(Kind k, float a, float b, float x) {
     case Kind::SiLU: return x / (1.f + std::exp(-x));
     case Kind::Tanh: return std::tanh(x);
     case Kind::LeakyRelu: return x < 0 ? a * x : x;
+    default: break;  // Gelu forms: SqueezeExcite never carries them
   }
   return x;
 }
