@@ -208,10 +208,13 @@ def main():
                 tr = find_tool(a.build, "pocket-transcribe")
                 wav = os.path.join(wd, "speech30.wav")
                 if tr and os.path.isfile(wav):
-                    meta = ["--tokenizer", tok, "--audio-frontend", "whisper"]
+                    # The audio front end goes with the encoder, the vocabulary with the decoder
+                    # (its logits give the vocabulary size).
                     try:
-                        enc_m = convert(convert_exe, enc_onnx, os.path.join(tmp, f"{size}_encoder_meta.pocket"), meta)
-                        dec_m = convert(convert_exe, dec_onnx, os.path.join(tmp, f"{size}_decoder_meta.pocket"), meta)
+                        enc_m = convert(convert_exe, enc_onnx, os.path.join(tmp, f"{size}_encoder_meta.pocket"),
+                                        ["--audio-frontend", "whisper"])
+                        dec_m = convert(convert_exe, dec_onnx, os.path.join(tmp, f"{size}_decoder_meta.pocket"),
+                                        ["--tokenizer", tok])
                         out = run([tr, enc_m, dec_m, wav, "--json"], "pocket-transcribe")
                         j = json.loads(out.strip().splitlines()[-1])
                         extra.setdefault("transcribe", []).append(dict(size=size, result=j))
