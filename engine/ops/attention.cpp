@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/nn_ops.h"
 #include "engine/ops/nn_common.h"
 #include "engine/ops/tensor_util.h"
 #include "kernels/attention/attention_f32.h"

@@ -5,6 +5,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "engine/ops/ew_ops.h"
 #include "engine/ops/ew_common.h"
 #include "kernels/elementwise/broadcast.h"
 

@@ -3,6 +3,7 @@
 // of >= 16 KiB (kernels/activation/gelu_f32.h).
 #include <memory>
 
+#include "engine/ops/ew_ops.h"
 #include "engine/ops/ew_common.h"
 #include "kernels/activation/gelu_f32.h"
 

@@ -9,6 +9,7 @@
 // (kernels/norm).
 #include <memory>
 
+#include "engine/ops/ew_ops.h"
 #include "engine/ops/ew_common.h"
 #include "kernels/norm/layernorm_f32.h"
 

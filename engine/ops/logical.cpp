@@ -3,6 +3,7 @@
 // outputs are 0 or 1. Split over the pool in >= 16 KiB chunks.
 #include <memory>
 
+#include "engine/ops/ew_ops.h"
 #include "engine/ops/ew_common.h"
 #include "kernels/elementwise/broadcast.h"
 

@@ -17,5 +17,6 @@ std::unique_ptr<Op> make_lrn();
 std::unique_ptr<Op> make_gemm();
 std::unique_ptr<Op> make_matmul();
 std::unique_ptr<Op> make_squeeze_excite();
+std::unique_ptr<Op> make_attention();
 
 }  // namespace pocket

@@ -4,6 +4,7 @@
 // fills its output in run().
 #include <cmath>
 
+#include "engine/ops/tensor_ops.h"
 #include "engine/ops/tensor_util.h"
 
 namespace pocket {

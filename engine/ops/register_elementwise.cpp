@@ -3,15 +3,6 @@
 
 namespace pocket {
 
-namespace ew {
-// Transformer ops (format 1.1), one function per op file.
-void register_layer_norm_ops(OpTable& table);  // LayerNormalization RMSNormalization
-void register_gelu_op(OpTable& table);         // Gelu
-void register_where_op(OpTable& table);        // Where
-void register_compare_ops(OpTable& table);     // Equal Less Greater LessOrEqual GreaterOrEqual
-void register_logical_ops(OpTable& table);     // And Or Xor Not
-}  // namespace ew
-
 void register_elementwise_ops(OpTable& table) {
   ew::register_binary_ops(table);
   ew::register_variadic_ops(table);

@@ -14,7 +14,7 @@ void register_nn_ops(OpTable& table) {
   table.set(fb::OpType::Gemm, &make_gemm);
   table.set(fb::OpType::MatMul, &make_matmul);
   table.set(fb::OpType::SqueezeExcite, &make_squeeze_excite);
-  { extern std::unique_ptr<Op> make_attention(); table.set(fb::OpType::Attention, &make_attention); }  // engine/ops/attention.cpp
+  table.set(fb::OpType::Attention, &make_attention);
 }
 
 }  // namespace pocket

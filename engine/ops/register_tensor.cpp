@@ -3,12 +3,6 @@
 
 namespace pocket {
 
-// Format 1.1 ops (engine/ops/range.cpp, trilu.cpp, scatter.cpp).
-std::unique_ptr<Op> make_range_op();
-std::unique_ptr<Op> make_trilu_op();
-std::unique_ptr<Op> make_scatter_nd_op();
-std::unique_ptr<Op> make_scatter_elements_op();
-
 void register_tensor_ops(OpTable& table) {
   using fb::OpType;
   table.set(OpType::Concat, make_concat_op);

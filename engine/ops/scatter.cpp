@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/ops/tensor_ops.h"
 #include "engine/ops/tensor_util.h"
 #include "kernels/transform/transform.h"
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/ops/tensor_ops.h"
 #include "engine/ops/tensor_util.h"
 
 namespace pocket {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "engine/ops/ew_ops.h"
 #include "engine/ops/ew_common.h"
 #include "kernels/elementwise/broadcast.h"
 
