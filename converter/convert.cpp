@@ -71,6 +71,7 @@ Status optimize(ir::Graph& g, const ConvertOptions& options, ConvertReport* repo
   POCKET_RETURN_IF_ERROR(apply_input_shapes(g, options));
   POCKET_RETURN_IF_ERROR(infer_shapes(g));
   POCKET_RETURN_IF_ERROR(fold_constants(g, &notes));
+  POCKET_RETURN_IF_ERROR(fold_qdq(g, &notes));
   POCKET_RETURN_IF_ERROR(remove_identity(g, &notes));
   g.remove_dead();
   POCKET_RETURN_IF_ERROR(infer_shapes(g));
@@ -85,6 +86,16 @@ Status optimize(ir::Graph& g, const ConvertOptions& options, ConvertReport* repo
     POCKET_RETURN_IF_ERROR(fuse_matmul_bias(g, &notes));
     POCKET_RETURN_IF_ERROR(fuse_residual(g, &notes));
     POCKET_RETURN_IF_ERROR(fuse_activations(g, &notes));
+    if (options.prune) {
+      int64_t before = 0, after = 0;
+      int removed = 0;
+      POCKET_RETURN_IF_ERROR(prune_channels(g, &notes, &before, &after, &removed));
+      if (report) {
+        report->params_before = before;
+        report->params_after = after;
+        report->pruned_channels = removed;
+      }
+    }
   } else {
     notes.push_back("--no-optimize: LayerNorm, GELU, attention, bias, residual and activation fusion skipped");
   }
@@ -122,6 +133,8 @@ Result<std::vector<uint8_t>> finish(ir::Graph& g, const ConvertOptions& options,
   r->opset = g.opset;
   r->notes.insert(r->notes.end(), import_notes.begin(), import_notes.end());
   POCKET_RETURN_IF_ERROR(optimize(g, options, r));
+  if (options.quant.precision != quantize::Precision::kFp32)
+    POCKET_RETURN_IF_ERROR(quantize::quantize(g, options.quant, &r->quant));
   auto bytes = write_pocket(g, options);
   if (!bytes.ok()) return bytes.status();
   r->file_bytes = bytes.value().size();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "converter/ir/graph.h"
+#include "converter/quantize/quantize.h"
 #include "format/builder.h"
 #include "engine/status.h"
 
@@ -30,6 +31,12 @@ struct ConvertOptions {
   format::TokenizerDesc tokenizer;
   bool has_audio = false;
   format::AudioDesc audio;
+  // Quantization (issue #5): --precision, --calibration, --keep-float, --max-error, ...
+  // (converter/quantize/). Runs after optimize().
+  quantize::QuantizeOptions quant;
+  // Structured pruning (converter/passes/prune_channels.cpp): drop output channels whose weights
+  // are all zero with the consumers' matching inputs. On by default (it changes no output).
+  bool prune = true;
 };
 
 struct ConvertReport {
@@ -39,6 +46,9 @@ struct ConvertReport {
   double seconds = 0;
   uint64_t file_bytes = 0;
   int64_t opset = 0;
+  quantize::QuantizeReport quant;         // filled when options.quant.precision is not fp32
+  int64_t params_before = 0, params_after = 0;  // constant elements of weights, before / after pruning
+  int pruned_channels = 0;
 };
 
 // ONNX ModelProto -> IR, with initializers as constants and static shapes inferred.

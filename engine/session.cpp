@@ -495,6 +495,7 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
     v.name = std::string_view(t->name()->c_str(), t->name()->size());
     v.dtype = t->dtype();
     v.shape.assign(t->shape()->begin(), t->shape()->end());
+    v.quant = t->quantization();
     if (t->has_data()) {
       v.constant = true;
       v.data = const_cast<void*>(s->model_->tensor_data(static_cast<int32_t>(i)));

@@ -34,6 +34,9 @@ struct Value {
   // small outputs): data is session-owned host memory, not the arena, and stays put until the
   // next prepare. Shape operands (Reshape shape, Slice ends, ...) must be constant or known.
   bool known = false;
+  // The file's quantization of this tensor (format 1.2), nullptr if none: an I8 value holds
+  // q with real = scale * (q - zero_point), per tensor (axis -1) or per axis. Validated at load.
+  const fb::Quantization* quant = nullptr;
 
   int64_t elements() const { return num_elements(shape); }
   size_t bytes() const { return static_cast<size_t>(elements()) * dtype_size(dtype); }

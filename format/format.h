@@ -10,7 +10,7 @@
 namespace pocket::format {
 
 inline constexpr uint32_t kFormatMajor = 1;
-inline constexpr uint32_t kFormatMinor = 1;
+inline constexpr uint32_t kFormatMinor = 2;
 inline constexpr uint64_t kWeightAlignment = 64;
 inline constexpr const char* kFileIdentifier = "PCKT";
 

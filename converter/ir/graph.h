@@ -24,6 +24,10 @@ struct Value {
   std::vector<std::string> dim_names;    // empty, or one per dim
   bool shape_known = false;              // rank and dims inferred
   std::shared_ptr<std::vector<uint8_t>> data;  // set for constants (row-major, dtype elements)
+  // Quantization of an I8 value (format 1.2): real = scale * (q - zero_point), per tensor
+  // (quant.axis = -1, one scale) or per axis. Written to Tensor.quantization.
+  bool has_quant = false;
+  format::QuantDesc quant;
 
   bool is_constant() const { return data != nullptr; }
   int64_t elements() const;              // -1 if unknown

@@ -55,4 +55,16 @@ Status fuse_attention(ir::Graph& g, std::vector<std::string>* notes);
 // MatMul -> Add(constant [N] bias) -> MatMul with its bias input (fuse_matmul_bias.cpp).
 Status fuse_matmul_bias(ir::Graph& g, std::vector<std::string>* notes);
 
+// Quantization passes (issue #5).
+// ONNX QDQ models: DequantizeLinear -> op -> QuantizeLinear around Conv/Gemm/MatMul/Add/pools
+// (as quantization-aware training exports them) become the format's int8 ops with the given
+// scales on their tensors; constant weights stored int8; u8 mapped to i8; remaining Q/DQ become
+// the format's QuantizeLinear/DequantizeLinear (fold_qdq.cpp). Run before the fusion passes.
+Status fold_qdq(ir::Graph& g, std::vector<std::string>* notes);
+// Structured pruning: removes output channels whose weights (and bias, after BatchNorm folding)
+// are all zero, with the matching input channels of every consumer, where the result is exactly
+// the same; counts constant weight elements before and after (prune_channels.cpp).
+Status prune_channels(ir::Graph& g, std::vector<std::string>* notes, int64_t* params_before,
+                      int64_t* params_after, int* channels_removed);
+
 }  // namespace pocket::converter

@@ -110,6 +110,10 @@ Result<format::ModelDesc> build_model(const ir::Graph& g, const ConvertOptions& 
       for (size_t k = 0; k < t.shape.size(); ++k)
         if (t.shape[k] >= 0) t.dim_names[k].clear();
     }
+    if (v->has_quant) {
+      t.has_quant = true;
+      t.quant = v->quant;
+    }
     if (v->is_constant()) {
       int64_t n = v->elements();
       size_t es = ir_dtype_size(v->dtype);

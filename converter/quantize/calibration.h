@@ -1,0 +1,82 @@
+// Calibration for static int8 and the SQNR measurements of mixed precision: loading a
+// calibration set, running an IR graph with the engine on it, and turning observed values into
+// ranges (min-max, percentile, entropy / KL as TensorRT does).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "converter/ir/graph.h"
+#include "converter/quantize/quantize.h"
+#include "engine/status.h"
+
+namespace pocket::converter::quantize {
+
+struct HostTensor {
+  ir::DType dtype = ir::DType::F32;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> data;
+  const float* f32() const { return reinterpret_cast<const float*>(data.data()); }
+  int64_t elements() const;
+};
+using Sample = std::map<std::string, HostTensor>;  // graph input name -> value
+
+// Reads a calibration set for `graph`'s inputs. A single-input model: .npy files (or images:
+// .png/.jpg/.jpeg/.ppm/.pgm, preprocessed with graph.metadata's preprocessing into the input's
+// layout and size) directly in dir. Several inputs: one sub-folder per input name, the same file
+// names in each. Files are taken in name order; max_samples > 0 keeps the first N. Errors name the
+// file and what is wrong (dtype, shape vs the input's, unreadable image, missing sub-folder).
+Status load_calibration_set(const std::string& dir, const ir::Graph& graph, int max_samples,
+                            std::vector<Sample>* samples);
+
+// A progress bar on stderr ("calibrating  37/128 [=====>    ] 2.1 s"), redrawn in place when
+// stderr is a terminal, a line every 10 % otherwise; nothing when disabled.
+class ProgressBar {
+ public:
+  ProgressBar(std::string label, size_t total, bool enabled);
+  ~ProgressBar();  // finishes the line
+  void step(size_t n = 1);
+
+ private:
+  std::string label_;
+  size_t total_, done_ = 0;
+  bool enabled_, tty_;
+  double start_;
+  int last_decile_ = -1;
+};
+
+// Runs `graph` (any IR graph the writer accepts: fp32 or quantized) with the engine, one session,
+// on every sample, and calls fn(sample index, values) with the F32 values of `tensors` (graph
+// outputs or intermediate values, which the runner exposes as extra outputs; I8 values are
+// dequantized). An empty `tensors` means the graph's outputs.
+using ValuesFn = std::function<Status(size_t sample, const std::map<std::string, HostTensor>& values)>;
+Status run_on_samples(const ir::Graph& graph, const std::vector<Sample>& samples,
+                      const std::vector<std::string>& tensors, const ValuesFn& fn, ProgressBar* progress);
+
+// Accumulates values of one tensor and picks its range.
+class RangeObserver {
+ public:
+  void add_minmax(const float* x, int64_t n);      // pass 1: min and max
+  void add_histogram(const float* x, int64_t n);   // pass 2 (percentile, entropy): 2048-bin |x| histogram over pass 1's range
+  std::pair<float, float> range(CalibrationMethod method, double percentile) const;
+  bool needs_histogram(CalibrationMethod method) const { return method != CalibrationMethod::kMinMax; }
+
+ private:
+  float min_ = 0, max_ = 0;
+  bool seen_ = false;
+  std::vector<double> hist_;
+};
+
+// Ranges of `tensors` over the samples with `method` (one pass for min-max, two otherwise).
+Status calibrate_ranges(const ir::Graph& graph, const std::vector<Sample>& samples,
+                        const std::vector<std::string>& tensors, CalibrationMethod method, double percentile,
+                        std::map<std::string, std::pair<float, float>>* ranges, bool progress);
+
+// Signal-to-quantization-noise ratio in dB: 10 log10(sum ref^2 / sum (ref - x)^2) (+inf when equal).
+double sqnr_db(const float* ref, const float* x, int64_t n);
+
+}  // namespace pocket::converter::quantize
