@@ -76,6 +76,9 @@ struct PoolQs8Args {
   int64_t n = 0, h = 0, w = 0, c = 0, kh = 0, kw = 0, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int64_t pad_top = 0, pad_left = 0, oh = 0, ow = 0;
   bool count_include_pad = false;
+  // AveragePool with count_include_pad: the padded extent ends at h + pad_bottom, w + pad_right
+  // (window taps past it never count, as with ceil_mode); negative: no limit.
+  int64_t pad_bottom = -1, pad_right = -1;
   const int8_t* x = nullptr;
   QParams px, py;
   int8_t* y = nullptr;
