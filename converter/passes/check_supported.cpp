@@ -92,9 +92,27 @@ std::string reason(const ir::Graph& g, const ir::Node& n) {
   const ir::Value* x = n.inputs.empty() || n.inputs[0].empty() ? nullptr : g.find(n.inputs[0]);
   if (x && x->dtype == DType::F16) return "float16 compute is not supported";
   if (x && x->dtype == DType::BF16) return "bfloat16 compute is not supported";
-  if (x && float_only(n.op) && x->dtype != DType::F32) return std::string("input dtype ") + fb::EnumNameDType(x->dtype) + " is not supported";
+  // Static int8 forms (format/OPS.md "Quantization"): I8 activations into Conv, Gemm, MatMul, pools.
+  const bool int8_form = x && x->dtype == DType::I8 && x->has_quant &&
+                         (n.op == "Conv" || n.op == "Gemm" || n.op == "MatMul" || n.op == "MaxPool" ||
+                          n.op == "AveragePool" || n.op == "GlobalAveragePool" || n.op == "Add");
+  if (int8_form) {
+    if (n.op == "Conv" || n.op == "Gemm" || n.op == "MatMul") {
+      const ir::Value* w = n.inputs.size() > 1 ? g.find(n.inputs[1]) : nullptr;
+      if (!w || !w->is_constant() || w->dtype != DType::I8) return "int8 input needs a constant int8 weight";
+    }
+    const ir::Value* y = n.outputs.empty() ? nullptr : g.find(n.outputs[0]);
+    if (y && y->dtype != DType::I8) return "int8 input with a float output is not an int8 form";
+  }
+  if (n.op == "QuantizeLinear" || n.op == "DequantizeLinear") {
+    if (n.inputs.size() != 1) return "scale / zero point inputs left (fold_qdq moves them onto the tensors)";
+    const ir::Value* q = g.find(n.op == "QuantizeLinear" ? n.outputs[0] : n.inputs[0]);
+    if (!q || q->dtype != DType::I8 || !q->has_quant) return "the quantized tensor is not I8 with quantization";
+    if (n.op == "QuantizeLinear" && q->quant.axis >= 0) return "QuantizeLinear output must be per tensor";
+  }
+  if (!int8_form && x && float_only(n.op) && x->dtype != DType::F32) return std::string("input dtype ") + fb::EnumNameDType(x->dtype) + " is not supported";
   const bool f64_ok = n.op == "Add" || n.op == "Sub" || n.op == "Mul" || n.op == "Div";  // scalar kernels
-  if (x && arithmetic(n.op) && x->dtype != DType::F32 && x->dtype != DType::I64 && x->dtype != DType::I32 &&
+  if (x && arithmetic(n.op) && !int8_form && x->dtype != DType::F32 && x->dtype != DType::I64 && x->dtype != DType::I32 &&
       !(x->dtype == DType::F64 && f64_ok))
     return std::string("input dtype ") + fb::EnumNameDType(x->dtype) + " is not supported";
   if (spatial(n.op)) {

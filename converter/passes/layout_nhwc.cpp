@@ -163,7 +163,8 @@ bool is_unary(const std::string& op) {
   static const std::set<std::string> ops = {
       "Relu", "LeakyRelu", "Elu", "Selu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
       "Softplus", "Softsign", "Clip", "Exp", "Log", "Sqrt", "Neg", "Abs", "Erf", "Reciprocal",
-      "Floor", "Ceil", "SiLU", "Cast", "Identity", "Not", "Sign", "Round", "Gelu"};
+      "Floor", "Ceil", "SiLU", "Cast", "Identity", "Not", "Sign", "Round", "Gelu",
+      "QuantizeLinear", "DequantizeLinear"};  // Q/DQ: per-tensor activations, layout-agnostic
   return ops.count(op) != 0;
 }
 
@@ -274,6 +275,8 @@ class LayoutPass {
     ir::Value& v = g_.value(name);
     v.name = name;
     v.dtype = like.dtype;
+    v.has_quant = like.has_quant;  // an int8 value keeps its quantization in any layout
+    v.quant = like.quant;
     v.shape = shape;
     v.dim_names = dim_names;
     v.shape_known = true;
@@ -308,6 +311,12 @@ class LayoutPass {
     if (src.is_constant() && esize) {
       ir::Value& c = new_value(name, src, out_shape, out_names);
       c.data = std::make_shared<std::vector<uint8_t>>(transpose_bytes(*src.data, src.shape, x, esize));
+      if (c.has_quant && c.quant.axis >= 0)  // output dim j is source dim x[j]
+        for (size_t j = 0; j < x.size(); ++j)
+          if (x[j] == c.quant.axis) {
+            c.quant.axis = static_cast<int32_t>(j);
+            break;
+          }
       return name;
     }
     new_value(name, src, out_shape, out_names);
@@ -341,6 +350,16 @@ class LayoutPass {
     Shape out_shape = permuted(full, perm);
     std::vector<uint8_t> bytes = transpose_bytes(*src.data, full, perm, element_size(src.dtype));
     std::string name = g_.add_constant(logical + "_nhwc", src.dtype, out_shape, std::move(bytes));
+    if (src.has_quant) {
+      ir::Value& c = g_.value(name);
+      c.has_quant = true;
+      c.quant = src.quant;
+      if (src.quant.axis >= 0) {
+        const int64_t a = src.quant.axis + static_cast<int64_t>(perm.size() - src.shape.size());
+        for (size_t j = 0; j < perm.size(); ++j)
+          if (perm[j] == a) c.quant.axis = static_cast<int32_t>(j);
+      }
+    }
     cache_[key] = name;
     return name;
   }

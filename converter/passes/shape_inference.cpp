@@ -370,6 +370,16 @@ void Inferer::node(const ir::Node& n) {
   const bool has_x = known(n, 0, &x);
   const int64_t rank = has_x ? static_cast<int64_t>(x.s.size()) : -1;
 
+  if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+    // ONNX form: the zero point's type (uint8 without one); the format's form (no scale input,
+    // after fold_qdq): I8. DequantizeLinear gives float.
+    DType dt = DType::F32;
+    if (op == "QuantizeLinear")
+      dt = n.inputs.size() > 2 && !n.inputs[2].empty() ? dtype_of(n, 2) : n.inputs.size() > 1 ? DType::U8 : DType::I8;
+    if (has_x) set(n, 0, dt, x.s, x.n);
+    else set_dtype(n, 0, dt);
+    return;
+  }
   if (same_shape_ops().count(op)) {
     DType dt = is_bool_op(op) ? DType::BOOL : dtype_of(n, 0);
     if (has_x) set(n, 0, dt, x.s, x.n);
