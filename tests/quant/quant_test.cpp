@@ -236,7 +236,7 @@ TEST_P(DigitsAccuracy, WithinHalfAPointOfFp32) {
   ASSERT_GE(fp32, 0);
   const double torch_acc = accuracy(d.torch_logits, 10, d.y);
   EXPECT_GT(sqnr_db(d.torch_logits, ref), 60) << "Pocket fp32 differs from PyTorch";
-  EXPECT_EQ(fp32, torch_acc) << "Pocket fp32 and PyTorch classify differently";
+  EXPECT_NEAR(fp32, torch_acc, 0.25) << "Pocket fp32 and PyTorch classify more than one image differently";
   EXPECT_GE(fp32, 95.0) << "the digits model trained badly";
   const DigitsCase& p = GetParam();
   const double acc = digits_accuracy(p.precision, p.method, &out, &bytes);
