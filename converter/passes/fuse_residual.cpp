@@ -1,6 +1,7 @@
 // Residual fusion: Conv -> Add(conv_out, other) becomes one Conv with `other` as its optional 4th
 // input R (added before the fused activation, see format/OPS.md). The Add must be the conv
-// output's only reader, `other` a non-constant f32 value of exactly the output's shape, and the
+// output's only reader, `other` a non-constant f32 value (or all three I8: int8 Conv + R) of
+// exactly the output's shape, and the
 // Conv 2-D without an activation of its own; the activation after the Add (Relu, Clip, ...) is
 // fused into the Conv afterwards by fuse_activations. When both Add operands are such Convs, the
 // later one in node order takes the other as its residual, so no node has to move.
@@ -70,7 +71,15 @@ class ResidualFuser {
     const ir::Value* xv = g_.find(x);
     const ir::Value* ov = g_.find(other);
     const ir::Value* yv = g_.find(out);
-    if (!xv || !ov || ov->is_constant() || xv->dtype != ir::DType::F32 || ov->dtype != ir::DType::F32) return -1;
+    if (!xv || !ov || !yv || ov->is_constant()) return -1;
+    // f32, or the static int8 form (format/OPS.md): X, R and Y I8 per tensor (Y keeps the Add's
+    // quantization).
+    const bool f32 = xv->dtype == ir::DType::F32 && ov->dtype == ir::DType::F32;
+    auto per_tensor_i8 = [](const ir::Value* v) {
+      return v->dtype == ir::DType::I8 && v->has_quant && v->quant.axis < 0;
+    };
+    const bool i8 = per_tensor_i8(xv) && per_tensor_i8(ov) && per_tensor_i8(yv);
+    if (!f32 && !i8) return -1;
     if (xv->shape.size() != 4 || !same_static_shape(xv, ov) || !same_static_shape(xv, yv)) return -1;
     // `other` must not depend on the conv output (it cannot: the Add is its only reader) and must
     // not be the conv's own input-side value produced by the Add (a cycle): guarded by name.

@@ -650,8 +650,8 @@ Status prune_channels(ir::Graph& g, std::vector<std::string>* notes, int64_t* pa
   const int removed = p.run(notes ? notes : &local);
   *channels_removed = removed;
   *params_after = p.count_params();
-  if (removed > 0 && notes)
-    notes->push_back("prune_channels: removed " + std::to_string(removed) + " zero channel(s); parameters " +
+  if (notes && *params_before > 0)
+    notes->push_back("prune_channels: pruned " + std::to_string(removed) + " channels: params " +
                      std::to_string(*params_before) + " -> " + std::to_string(*params_after));
   if (removed > 0) {
     g.remove_dead();
