@@ -20,6 +20,11 @@ std::vector<QuantRowKernels> make_row_variants() {
     v.push_back({"avx2", &quantize_f32_s8_avx2, &dequantize_s8_f32_avx2, &quantize_row_dynamic_f32_s8_avx2,
                  &requantize_s8_avx2});
   }
+#elif defined(__aarch64__)
+  if (cpu_features().neon) {
+    v.push_back({"neon", &quantize_f32_s8_neon, &dequantize_s8_f32_neon, &quantize_row_dynamic_f32_s8_neon,
+                 &requantize_s8_neon});
+  }
 #endif
   return v;
 }
@@ -27,6 +32,9 @@ std::vector<QuantRowKernels> make_row_variants() {
 std::vector<DwConvQs8Kernel> make_dw_variants() {
   std::vector<DwConvQs8Kernel> v{{"scalar", &dwconv_qs8_rows_scalar}};
 #if defined(__x86_64__)
+  if (cpu_features().avx2_fma) v.push_back({"avx2", &dwconv_qs8_rows_avx2});
+#elif defined(__aarch64__)
+  if (cpu_features().neon) v.push_back({"neon", &dwconv_qs8_rows_neon});
 #endif
   return v;
 }

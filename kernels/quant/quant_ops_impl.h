@@ -79,9 +79,10 @@ inline void epilogue_store(const QGemmEpilogue& ep, float v, void* out, int64_t 
   }
 }
 
-// The real value before the activation: acc * a_scale * b_scale[c] + bias[c] + residual(pixel, c).
+// The real value before the activation: acc * (a_scale * b_scale[c]) + bias[c] + residual(pixel, c)
+// (the grouping the GEMM epilogue uses).
 inline float epilogue_real(const QGemmEpilogue& ep, int32_t acc, int64_t pixel, int64_t c) {
-  float v = static_cast<float>(acc) * ep.a_scale[0] * ep.b_scale[c];
+  float v = static_cast<float>(acc) * (ep.a_scale[0] * ep.b_scale[c]);
   if (ep.bias) v += ep.bias[c];
   if (ep.residual_f32) v += ep.residual_f32[pixel * ep.ld_residual + c];
   if (ep.residual_i8) {

@@ -1,0 +1,230 @@
+// AVX2 depthwise int8 convolution: 16 channels per step. Taps go in pairs: the two taps' inputs
+// (int16) interleave per channel and vpmaddwd multiplies them with the interleaved weight pair,
+// giving x0*w0 + x1*w1 in int32 per channel (exact: |x*w| <= 2^14). The input zero point is not
+// subtracted per tap: out-of-image taps read a row of zero points instead, and the constant
+// zx * sum(w) comes off once per output. The epilogue runs on 16 channels in registers.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/activation/activation_f32.h"
+#include "kernels/activation/gelu_f32.h"
+#include "kernels/quant/quant_ops_impl.h"
+
+namespace pocket::kernels::quant_detail {
+
+namespace {
+
+constexpr int64_t kMaxTaps = 126;  // larger kernels (odd sizes beyond 11x11) run the scalar rows
+
+// One 16-channel block's constants: weight pairs in vpunpck{l,h}wd order (the low result holds
+// channels 0-3 and 8-11, the high one 4-7 and 12-15), zx * sum(w) in the same order, the
+// combined scale and the bias.
+struct Block {
+  __m256i w[kMaxTaps / 2 + 1][2];
+  __m256i corr_lo, corr_hi;
+  __m256 scale0, scale1, bias0, bias1;
+};
+
+inline __m256i widen16(const int8_t* p) {
+  return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+inline __m256i widen_part(const int8_t* p, int64_t n) {
+  alignas(16) int8_t t[16] = {};
+  std::memcpy(t, p, static_cast<size_t>(n));
+  return widen16(t);
+}
+
+void build_block(const DwConvQs8Args& a, int64_t c0, int64_t n, int64_t taps, Block* b) {
+  const int64_t C = a.c;
+  __m256i corr_lo = _mm256_setzero_si256(), corr_hi = corr_lo;
+  const __m256i zx = _mm256_set1_epi16(static_cast<int16_t>(a.x_zero_point));
+  for (int64_t t = 0; t < taps + 1; t += 2) {
+    const __m256i w0 = n == 16 ? widen16(a.weights + t * C + c0) : widen_part(a.weights + t * C + c0, n);
+    const __m256i w1 = t + 1 >= taps ? _mm256_setzero_si256()
+                       : n == 16     ? widen16(a.weights + (t + 1) * C + c0)
+                                     : widen_part(a.weights + (t + 1) * C + c0, n);
+    const __m256i lo = _mm256_unpacklo_epi16(w0, w1), hi = _mm256_unpackhi_epi16(w0, w1);
+    b->w[t / 2][0] = lo;
+    b->w[t / 2][1] = hi;
+    corr_lo = _mm256_add_epi32(corr_lo, _mm256_madd_epi16(lo, zx));
+    corr_hi = _mm256_add_epi32(corr_hi, _mm256_madd_epi16(hi, zx));
+  }
+  b->corr_lo = corr_lo;
+  b->corr_hi = corr_hi;
+  alignas(32) float s[16] = {}, bias[16] = {};
+  const float as = a.ep.a_scale[0];
+  for (int64_t j = 0; j < n; ++j) {
+    s[j] = as * a.ep.b_scale[c0 + j];
+    bias[j] = a.ep.bias ? a.ep.bias[c0 + j] : 0.f;
+  }
+  b->scale0 = _mm256_load_ps(s), b->scale1 = _mm256_load_ps(s + 8);
+  b->bias0 = _mm256_load_ps(bias), b->bias1 = _mm256_load_ps(bias + 8);
+}
+
+struct Epi {
+  ActivationF32Fn act_fn = nullptr;  // the kinds without an inline form
+  GeluF32Fn gelu_fn = nullptr;
+  ActivationParams act;
+};
+
+inline __m256 residual8(const QGemmEpilogue& ep, int64_t off, int64_t n) {
+  alignas(32) float t[8] = {};
+  if (ep.residual_f32) {
+    if (n == 8) return _mm256_loadu_ps(ep.residual_f32 + off);
+    std::memcpy(t, ep.residual_f32 + off, static_cast<size_t>(n) * sizeof(float));
+    return _mm256_load_ps(t);
+  }
+  __m256i q;
+  if (n == 8) {
+    q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ep.residual_i8 + off)));
+  } else {
+    alignas(16) int8_t b[16] = {};
+    std::memcpy(b, ep.residual_i8 + off, static_cast<size_t>(n));
+    q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b)));
+  }
+  const __m256 r = _mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(ep.residual_zero_point)));
+  return _mm256_mul_ps(_mm256_set1_ps(ep.residual_scale), r);
+}
+
+inline __m256 activate(const QGemmEpilogue& ep, const Epi& e, __m256 v) {
+  switch (ep.act) {
+    case QAct::None:
+      return v;
+    case QAct::HardSigmoid: {
+      const __m256 t = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(ep.act_alpha), v), _mm256_set1_ps(ep.act_beta));
+      return _mm256_min_ps(_mm256_max_ps(t, _mm256_setzero_ps()), _mm256_set1_ps(1.f));
+    }
+    case QAct::HardSwish: {
+      const __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, _mm256_set1_ps(3.f)), _mm256_setzero_ps()),
+                                     _mm256_set1_ps(6.f));
+      return _mm256_mul_ps(_mm256_mul_ps(v, t), _mm256_set1_ps(1.f / 6.f));
+    }
+    case QAct::LeakyRelu:
+      return _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(ep.act_alpha)),
+                              _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
+    default: {
+      alignas(32) float t[8];
+      _mm256_store_ps(t, v);
+      if (e.gelu_fn) e.gelu_fn(t, t, 8);
+      else e.act_fn(e.act, t, 8);
+      return _mm256_load_ps(t);
+    }
+  }
+}
+
+// acc0 / acc1: channels c0..c0+7, c0+8..c0+15 of output pixel `pixel`; n of them are real.
+inline void epilogue16(const DwConvQs8Args& a, const Block& b, const Epi& e, __m256i acc0, __m256i acc1,
+                       int64_t pixel, int64_t c0, int64_t n) {
+  const QGemmEpilogue& ep = a.ep;
+  __m256 v0 = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc0), b.scale0), b.bias0);
+  __m256 v1 = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc1), b.scale1), b.bias1);
+  if (ep.residual_f32 || ep.residual_i8) {
+    const int64_t off = pixel * ep.ld_residual + c0;
+    v0 = _mm256_add_ps(v0, residual8(ep, off, n >= 8 ? 8 : n));
+    if (n > 8) v1 = _mm256_add_ps(v1, residual8(ep, off + 8, n - 8));
+  }
+  v0 = activate(ep, e, v0);
+  v1 = activate(ep, e, v1);
+  const __m256 lo = _mm256_set1_ps(ep.out_min), hi = _mm256_set1_ps(ep.out_max);
+  v0 = _mm256_min_ps(_mm256_max_ps(v0, lo), hi);
+  v1 = _mm256_min_ps(_mm256_max_ps(v1, lo), hi);
+  const int64_t off = pixel * a.c + c0;
+  if (!ep.out_i8) {
+    float* y = static_cast<float*>(a.out) + off;
+    if (n == 16) {
+      _mm256_storeu_ps(y, v0);
+      _mm256_storeu_ps(y + 8, v1);
+    } else {
+      alignas(32) float t[16];
+      _mm256_store_ps(t, v0);
+      _mm256_store_ps(t + 8, v1);
+      std::memcpy(y, t, static_cast<size_t>(n) * sizeof(float));
+    }
+    return;
+  }
+  const __m256 os = _mm256_set1_ps(ep.out_scale);
+  const __m256 qlo = _mm256_set1_ps(static_cast<float>(-128 - ep.out_zero_point));
+  const __m256 qhi = _mm256_set1_ps(static_cast<float>(127 - ep.out_zero_point));
+  const __m256i zp = _mm256_set1_epi32(ep.out_zero_point);
+  const __m256i q0 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_div_ps(v0, os), qlo), qhi)), zp);
+  const __m256i q1 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_div_ps(v1, os), qlo), qhi)), zp);
+  const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);  // q0 0-7, q1 0-7 (int16)
+  const __m128i bytes = _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+  int8_t* y = static_cast<int8_t*>(a.out) + off;
+  if (n == 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y), bytes);
+  } else {
+    alignas(16) int8_t t[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(t), bytes);
+    std::memcpy(y, t, static_cast<size_t>(n));
+  }
+}
+
+// The int32 sums of one output pixel: ptr[t] points at tap t's 16 input channels (the zero-point
+// row for taps outside the image; ptr[taps] is that row too, the odd tap's partner).
+template <bool kFull>
+inline void sums16(const Block& b, const int8_t* const* ptr, int64_t pairs, int64_t n, __m256i* acc0,
+                   __m256i* acc1) {
+  __m256i lo = _mm256_setzero_si256(), hi = lo;
+  for (int64_t p = 0; p < pairs; ++p) {
+    const __m256i xa = kFull ? widen16(ptr[2 * p]) : widen_part(ptr[2 * p], n);
+    const __m256i xb = kFull ? widen16(ptr[2 * p + 1]) : widen_part(ptr[2 * p + 1], n);
+    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), b.w[p][0]));
+    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), b.w[p][1]));
+  }
+  lo = _mm256_sub_epi32(lo, b.corr_lo);
+  hi = _mm256_sub_epi32(hi, b.corr_hi);
+  *acc0 = _mm256_permute2x128_si256(lo, hi, 0x20);
+  *acc1 = _mm256_permute2x128_si256(lo, hi, 0x31);
+}
+
+}  // namespace
+
+void dwconv_qs8_rows_avx2(const DwConvQs8Args& a, int64_t row0, int64_t rows) {
+  const int64_t taps = a.kh * a.kw;
+  if (taps > kMaxTaps) {
+    dwconv_qs8_rows_scalar(a, row0, rows);
+    return;
+  }
+  const int64_t C = a.c, pairs = (taps + 1) / 2;
+  Epi e;
+  if (a.ep.act == QAct::Gelu || a.ep.act == QAct::GeluTanh) {
+    e.gelu_fn = a.ep.act == QAct::GeluTanh ? gelu_f32_kernels().tanh_form : gelu_f32_kernels().erf_form;
+  } else if (a.ep.act == QAct::Sigmoid || a.ep.act == QAct::SiLU || a.ep.act == QAct::Tanh) {
+    e.act_fn = activation_f32_kernel().fn;
+    e.act.kind = static_cast<Activation>(static_cast<int>(a.ep.act) + 2);  // QAct Sigmoid.. = Activation - 2
+  }
+  alignas(16) int8_t zrow[16];
+  std::memset(zrow, static_cast<int8_t>(a.x_zero_point), sizeof(zrow));
+  alignas(32) Block blk;
+  const int8_t* ptr[kMaxTaps + 2];
+  for (int64_t c0 = 0; c0 < C; c0 += 16) {
+    const int64_t n = std::min<int64_t>(16, C - c0);
+    build_block(a, c0, n, taps, &blk);
+    for (int64_t row = row0; row < row0 + rows; ++row) {
+      const int64_t b = row / a.oh, oy = row % a.oh;
+      const int8_t* xb = a.x + b * a.h * a.w * C + c0;
+      const int64_t iy0 = oy * a.stride_h - a.pad_top;
+      for (int64_t ox = 0; ox < a.ow; ++ox) {
+        const int64_t ix0 = ox * a.stride_w - a.pad_left;
+        for (int64_t ky = 0; ky < a.kh; ++ky) {
+          const int64_t iy = iy0 + ky * a.dilation_h;
+          const bool row_in = iy >= 0 && iy < a.h;
+          for (int64_t kx = 0; kx < a.kw; ++kx) {
+            const int64_t ix = ix0 + kx * a.dilation_w;
+            ptr[ky * a.kw + kx] = row_in && ix >= 0 && ix < a.w ? xb + (iy * a.w + ix) * C : zrow;
+          }
+        }
+        ptr[taps] = zrow;
+        __m256i acc0, acc1;
+        if (n == 16) sums16<true>(blk, ptr, pairs, n, &acc0, &acc1);
+        else sums16<false>(blk, ptr, pairs, n, &acc0, &acc1);
+        epilogue16(a, blk, e, acc0, acc1, row * a.ow + ox, c0, n);
+      }
+    }
+  }
+}
+
+}  // namespace pocket::kernels::quant_detail
