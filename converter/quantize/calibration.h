@@ -61,14 +61,20 @@ Status run_on_samples(const ir::Graph& graph, const std::vector<Sample>& samples
 class RangeObserver {
  public:
   void add_minmax(const float* x, int64_t n);      // pass 1: min and max
-  void add_histogram(const float* x, int64_t n);   // pass 2 (percentile, entropy): 2048-bin |x| histogram over pass 1's range
+  // Pass 2 (percentile, entropy): a kSignedBins-bin histogram over pass 1's [min, max] and a
+  // kEntropyBins-bin |x| histogram over [0, max |x|]. Rules of range(): see calibration.cpp.
+  void add_histogram(const float* x, int64_t n);
   std::pair<float, float> range(CalibrationMethod method, double percentile) const;
   bool needs_histogram(CalibrationMethod method) const { return method != CalibrationMethod::kMinMax; }
 
  private:
+  static constexpr int64_t kSignedBins = 8192;   // percentile
+  static constexpr int64_t kEntropyBins = 2048;  // entropy (KL)
+  static constexpr double kMinSpan = 1e-6;       // smallest range width (all-zero tensors)
   float min_ = 0, max_ = 0;
   bool seen_ = false;
-  std::vector<double> hist_;
+  std::vector<double> hist_;      // over [min_, max_]
+  std::vector<double> abs_hist_;  // |x| over [0, max(|min_|, |max_|)]
 };
 
 // Ranges of `tensors` over the samples with `method` (one pass for min-max, two otherwise).
