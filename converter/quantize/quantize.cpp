@@ -1,8 +1,357 @@
-// PLACEHOLDER until the quantization helper lands (issue #5): replaced by the real implementation.
-#include "converter/quantize/quantize.h"
+// The quantization driver: option checks, calibration, the rewrite of the requested precision,
+// SQNR measurement on the calibration set and the accuracy-aware mixed-precision search.
+//
+// Mixed precision (--max-error DB): the quantized model's output SQNR against the fp32 model is
+// measured over the calibration samples (all outputs together). While it is below DB, each int8
+// layer's sensitivity is estimated with a cheap proxy, measured in the same run: the SQNR its own
+// output loses relative to its input (SQNR of the layer's first input minus SQNR of its output, both
+// in the all-int8 model against fp32, capped at 100 dB). That isolates the layer's own error from
+// the error it inherits. The most damaging layers (one at a time, or 1/16 of the remaining ones
+// on big models) stay float and the model is re-quantized and re-measured, until the budget is
+// met or no int8 layer is left.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "converter/quantize/calibration.h"
+#include "converter/quantize/quantize_internal.h"
+
 namespace pocket::converter::quantize {
-Status quantize(ir::Graph& graph, const QuantizeOptions& options, QuantizeReport* report) {
-  (void)graph; (void)options; (void)report;
-  return Status(StatusCode::kUnsupported, "quantization is not built yet");
+
+namespace {
+
+using detail::FloatSet;
+
+constexpr double kSqnrCap = 100.0;
+constexpr size_t kChunk = 8;  // samples per measurement chunk (fp32 reference values held in memory)
+
+double capped(double db) { return std::isnan(db) ? -kSqnrCap : std::min(db, kSqnrCap); }
+
+std::string fmt_db(double db) {
+  char buf[32];
+  if (std::isinf(db)) return db > 0 ? "inf dB" : "-inf dB";
+  std::snprintf(buf, sizeof buf, "%.1f dB", db);
+  return buf;
 }
+
+struct Accum {
+  double signal = 0, noise = 0;
+  bool bad = false;
+  void add(const HostTensor& ref, const HostTensor& x) {
+    if (ref.shape != x.shape || ref.dtype != ir::DType::F32 || x.dtype != ir::DType::F32) {
+      bad = true;
+      return;
+    }
+    const float* r = ref.f32();
+    const float* q = x.f32();
+    for (int64_t i = 0, n = ref.elements(); i < n; ++i) {
+      const double d = static_cast<double>(r[i]) - q[i];
+      signal += static_cast<double>(r[i]) * r[i];
+      noise += d * d;
+    }
+  }
+  double db() const {
+    if (bad || !std::isfinite(noise)) return -std::numeric_limits<double>::infinity();
+    if (noise == 0) return std::numeric_limits<double>::infinity();
+    if (signal == 0) return -std::numeric_limits<double>::infinity();
+    return 10.0 * std::log10(signal / noise);
+  }
+};
+
+// SQNR of the model outputs (all together) and of `tensors` (each) of gq against g0.
+Status measure(const ir::Graph& g0, const ir::Graph& gq, const std::vector<Sample>& samples,
+               const std::vector<std::string>& tensors, bool progress, const char* label, double* model_db,
+               std::map<std::string, double>* tensor_db) {
+  std::vector<std::string> names = g0.outputs;
+  std::set<std::string> outs(g0.outputs.begin(), g0.outputs.end());
+  for (const std::string& t : tensors)
+    if (!outs.count(t) && gq.find(t)) names.push_back(t);
+  Accum model;
+  std::map<std::string, Accum> acc;
+  ProgressBar bar(label, samples.size() * 2, progress);
+  for (size_t start = 0; start < samples.size(); start += kChunk) {
+    std::vector<Sample> chunk(samples.begin() + start, samples.begin() + std::min(samples.size(), start + kChunk));
+    std::vector<std::map<std::string, HostTensor>> ref(chunk.size());
+    POCKET_RETURN_IF_ERROR(run_on_samples(g0, chunk, names, [&](size_t i, const std::map<std::string, HostTensor>& v) {
+      ref[i] = v;
+      return Status::Ok();
+    }, &bar));
+    POCKET_RETURN_IF_ERROR(run_on_samples(gq, chunk, names, [&](size_t i, const std::map<std::string, HostTensor>& v) {
+      for (const auto& [name, x] : v) {
+        auto r = ref[i].find(name);
+        if (r == ref[i].end()) continue;
+        if (outs.count(name)) model.add(r->second, x);
+        acc[name].add(r->second, x);
+      }
+      return Status::Ok();
+    }, &bar));
+  }
+  *model_db = model.db();
+  if (tensor_db) {
+    tensor_db->clear();
+    for (const auto& [name, a] : acc) (*tensor_db)[name] = a.db();
+  }
+  return Status::Ok();
+}
+
+void totals(const ir::Graph& g0, const ir::Graph& g, QuantizeReport* r) {
+  r->weight_bytes_fp32 = r->weight_bytes = 0;
+  for (const auto& [name, v] : g0.values)
+    if (v.is_constant() && (v.dtype == ir::DType::F32 || v.dtype == ir::DType::F16 || v.dtype == ir::DType::I8))
+      r->weight_bytes_fp32 += static_cast<uint64_t>(std::max<int64_t>(v.elements(), 0)) * 4;
+  for (const auto& [name, v] : g.values)
+    if (v.is_constant() && (v.dtype == ir::DType::F32 || v.dtype == ir::DType::F16 || v.dtype == ir::DType::I8))
+      r->weight_bytes += detail::constant_bytes(v);
+}
+
+// Builds the quantized graph of one float set (static: calibrating any value not seen yet).
+class Builder {
+ public:
+  Builder(const ir::Graph& g0, const QuantizeOptions& o, const std::vector<Sample>& samples)
+      : g0_(g0), o_(o), samples_(samples) {}
+
+  Status build(const FloatSet& fs, ir::Graph* out, QuantizeReport* r) {
+    *out = g0_;
+    r->layers.clear();
+    r->transitions = 0;
+    if (o_.precision == Precision::kInt8Dynamic) return detail::apply_int8_dynamic(*out, fs, r);
+    detail::StaticPlan plan = detail::plan_int8_static(g0_, fs);
+    std::vector<std::string> missing;
+    for (const std::string& v : plan.needs_range)
+      if (!ranges_.count(v)) missing.push_back(v);
+    if (!missing.empty()) {
+      std::map<std::string, std::pair<float, float>> got;
+      POCKET_RETURN_IF_ERROR(calibrate_ranges(g0_, samples_, missing, o_.method, o_.percentile, &got, o_.progress));
+      for (const std::string& v : missing) {
+        auto it = got.find(v);
+        if (it == got.end()) return internal_error("calibration gave no range for '" + v + "'");
+        ranges_[v] = it->second;
+      }
+    }
+    return detail::apply_int8_static(*out, plan, ranges_, fs, r);
+  }
+
+  // Calibrates, in one pass, the float activations among `names` not calibrated yet (static only).
+  Status prefetch(const std::vector<std::string>& names) {
+    if (o_.precision != Precision::kInt8) return Status::Ok();
+    std::vector<std::string> missing;
+    for (const std::string& v : names)
+      if (!ranges_.count(v) && detail::is_f32_activation(g0_, v)) missing.push_back(v);
+    if (missing.empty()) return Status::Ok();
+    std::map<std::string, std::pair<float, float>> got;
+    POCKET_RETURN_IF_ERROR(calibrate_ranges(g0_, samples_, missing, o_.method, o_.percentile, &got, o_.progress));
+    for (const auto& [k, v] : got) ranges_[k] = v;
+    return Status::Ok();
+  }
+
+ private:
+  const ir::Graph& g0_;
+  const QuantizeOptions& o_;
+  const std::vector<Sample>& samples_;
+  std::map<std::string, std::pair<float, float>> ranges_;
+};
+
+Status check_options(const QuantizeOptions& o) {
+  if (o.method == CalibrationMethod::kPercentile && !(o.percentile > 0 && o.percentile <= 100))
+    return invalid_argument("--percentile must be in (0, 100], got " + std::to_string(o.percentile));
+  if (o.max_samples < 0) return invalid_argument("--calibration-samples must be positive");
+  if (o.max_error_db < 0 || !std::isfinite(o.max_error_db))
+    return invalid_argument("--max-error must be a positive number of dB");
+  if (o.precision == Precision::kInt8 && o.calibration_dir.empty())
+    return invalid_argument("--precision int8 needs a calibration set: --calibration DIR");
+  if (o.max_error_db > 0) {
+    if (o.precision != Precision::kInt8 && o.precision != Precision::kInt8Dynamic)
+      return invalid_argument("--max-error applies to --precision int8 and int8-dynamic only");
+    if (o.calibration_dir.empty())
+      return invalid_argument("--max-error needs a calibration set to measure on: --calibration DIR");
+  }
+  return Status::Ok();
+}
+
+// Reference outputs of the fp32 graph on every sample, kept to score quantized variants.
+class OutputScorer {
+ public:
+  OutputScorer(const ir::Graph& g0, const std::vector<Sample>& samples, bool progress)
+      : g0_(g0), samples_(samples), progress_(progress) {}
+
+  Status init() {
+    ref_.assign(samples_.size(), {});
+    ProgressBar bar("fp32 reference", samples_.size(), progress_);
+    return run_on_samples(g0_, samples_, g0_.outputs, [&](size_t i, const std::map<std::string, HostTensor>& v) {
+      ref_[i] = v;
+      return Status::Ok();
+    }, &bar);
+  }
+
+  // Output SQNR of gq (all outputs together) against the fp32 reference.
+  Status score(const ir::Graph& gq, const std::string& label, double* db) {
+    Accum acc;
+    ProgressBar bar(label, samples_.size(), progress_);
+    POCKET_RETURN_IF_ERROR(run_on_samples(gq, samples_, g0_.outputs, [&](size_t i, const std::map<std::string, HostTensor>& v) {
+      for (const std::string& name : g0_.outputs) {
+        auto r = ref_[i].find(name);
+        auto x = v.find(name);
+        if (r == ref_[i].end() || x == v.end()) {
+          acc.bad = true;
+          continue;
+        }
+        acc.add(r->second, x->second);
+      }
+      return Status::Ok();
+    }, &bar));
+    *db = acc.db();
+    return Status::Ok();
+  }
+
+ private:
+  const ir::Graph& g0_;
+  const std::vector<Sample>& samples_;
+  bool progress_;
+  std::vector<std::map<std::string, HostTensor>> ref_;
+};
+
+// Layers with at most this many int8 candidates are ranked by the exact sensitivity (the model's
+// output SQNR with that layer alone quantized); bigger models use the per-layer drop proxy.
+constexpr size_t kExactSensitivityLimit = 24;
+
+std::vector<std::string> int8_layers(const QuantizeReport& r) {
+  std::vector<std::string> v;
+  for (const LayerReport& row : r.layers)
+    if (detail::is_int8_precision(row.precision)) v.push_back(row.name);
+  return v;
+}
+
+}  // namespace
+
+Status quantize(ir::Graph& graph, const QuantizeOptions& o, QuantizeReport* report) {
+  QuantizeReport local;
+  QuantizeReport& rep = report ? *report : local;
+  rep = QuantizeReport{};
+  rep.precision = o.precision;
+  if (o.precision == Precision::kFp32) return Status::Ok();
+  POCKET_RETURN_IF_ERROR(check_options(o));
+
+  FloatSet fs;
+  fs.keep = detail::split_items(o.keep_float);
+  for (const std::string& k : fs.keep) {
+    bool hit = false;
+    for (const ir::Node& n : graph.nodes) hit = hit || k == n.op || k == n.name || k == detail::layer_name(n);
+    if (!hit) rep.notes.push_back("warning: --keep-float " + k + " matches no node name or op type");
+  }
+
+  const ir::Graph g0 = graph;  // the fp32 graph (constant data shared, never modified)
+  if (o.precision == Precision::kFp16) {
+    POCKET_RETURN_IF_ERROR(detail::apply_fp16(graph, fs, &rep));
+    totals(g0, graph, &rep);
+    return Status::Ok();
+  }
+
+  std::vector<Sample> samples;
+  if (!o.calibration_dir.empty()) {
+    POCKET_RETURN_IF_ERROR(load_calibration_set(o.calibration_dir, graph, o.max_samples, &samples));
+    if (samples.empty()) return invalid_argument("--calibration " + o.calibration_dir + ": no samples found");
+    rep.samples = static_cast<int>(samples.size());
+  }
+  if (o.precision == Precision::kInt8) rep.method = calibration_method_name(o.method);
+
+  Builder builder(g0, o, samples);
+  ir::Graph gq;
+  POCKET_RETURN_IF_ERROR(builder.build(fs, &gq, &rep));
+  if (samples.empty()) {
+    graph = std::move(gq);
+    totals(g0, graph, &rep);
+    return Status::Ok();
+  }
+
+  OutputScorer scorer(g0, samples, o.progress);
+  POCKET_RETURN_IF_ERROR(scorer.init());
+  POCKET_RETURN_IF_ERROR(scorer.score(gq, "measuring SQNR", &rep.model_sqnr_db));
+  const std::vector<std::string> notes = rep.notes;
+
+  if (o.max_error_db > 0 && rep.model_sqnr_db < o.max_error_db) {
+    // Rank the int8 layers by damage (most damaging first), measured once on the all-int8 model.
+    std::vector<std::string> candidates = int8_layers(rep);
+    std::map<std::string, double> layer_db;  // reported SQNR of each layer
+    std::vector<std::pair<double, std::string>> ranked;  // (score, layer): ascending = most damaging first
+    std::string how;
+    if (candidates.size() <= kExactSensitivityLimit) {
+      how = "model output SQNR with this layer alone quantized";
+      std::vector<std::string> values;
+      for (const ir::Node& n : g0.nodes)
+        if (std::find(candidates.begin(), candidates.end(), detail::layer_name(n)) != candidates.end()) {
+          values.insert(values.end(), n.inputs.begin(), n.inputs.end());
+          values.insert(values.end(), n.outputs.begin(), n.outputs.end());
+        }
+      POCKET_RETURN_IF_ERROR(builder.prefetch(values));
+      for (const std::string& c : candidates) {
+        FloatSet alone = fs;
+        for (const std::string& other : candidates)
+          if (other != c) alone.kept[other] = "sensitivity probe";
+        ir::Graph gc;
+        QuantizeReport rc;
+        POCKET_RETURN_IF_ERROR(builder.build(alone, &gc, &rc));
+        double db = 0;
+        POCKET_RETURN_IF_ERROR(scorer.score(gc, "sensitivity " + c, &db));
+        layer_db[c] = db;
+        ranked.push_back({capped(db), c});
+      }
+    } else {
+      how = "the layer's output SQNR (and the dB it loses over its input) in the all-int8 model";
+      std::map<std::string, const ir::Node*> node_of;
+      for (const ir::Node& n : g0.nodes) node_of[detail::layer_name(n)] = &n;
+      std::vector<std::string> tensors;
+      for (const std::string& c : candidates) {
+        const ir::Node* n = node_of.at(c);
+        tensors.push_back(n->outputs[0]);
+        if (!n->inputs[0].empty() && !g0.is_constant(n->inputs[0])) tensors.push_back(n->inputs[0]);
+      }
+      double model_db = 0;
+      std::map<std::string, double> tdb;
+      POCKET_RETURN_IF_ERROR(measure(g0, gq, samples, tensors, o.progress, "layer SQNR", &model_db, &tdb));
+      auto db_of = [&](const std::string& v) {
+        auto it = tdb.find(v);
+        return it == tdb.end() ? kSqnrCap : capped(it->second);
+      };
+      for (const std::string& c : candidates) {
+        const ir::Node* n = node_of.at(c);
+        const double out_db = db_of(n->outputs[0]);
+        const double in_db = g0.is_constant(n->inputs[0]) ? kSqnrCap : db_of(n->inputs[0]);
+        layer_db[c] = tdb.count(n->outputs[0]) ? tdb[n->outputs[0]] : -1;
+        ranked.push_back({-(in_db - out_db), c});
+      }
+    }
+    std::sort(ranked.begin(), ranked.end());
+    const size_t step = std::max<size_t>(1, ranked.size() / 16);
+    size_t next = 0;
+    while (rep.model_sqnr_db < o.max_error_db && next < ranked.size()) {
+      const double before = rep.model_sqnr_db;
+      for (size_t k = 0; k < step && next < ranked.size(); ++k, ++next) {
+        const std::string& name = ranked[next].second;
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "kept float (rank %zu by %s); model %s < budget %.1f dB", next + 1,
+                      candidates.size() <= kExactSensitivityLimit ? "alone-quantized model SQNR" : "SQNR loss",
+                      fmt_db(before).c_str(), o.max_error_db);
+        fs.kept[name] = buf;
+      }
+      POCKET_RETURN_IF_ERROR(builder.build(fs, &gq, &rep));
+      POCKET_RETURN_IF_ERROR(scorer.score(gq, "measuring SQNR", &rep.model_sqnr_db));
+    }
+    rep.notes = notes;
+    rep.notes.push_back("--max-error " + fmt_db(o.max_error_db) + ": layer SQNR = " + how + "; " +
+                        std::to_string(fs.kept.size()) + " layer(s) kept float, model " + fmt_db(rep.model_sqnr_db));
+    if (rep.model_sqnr_db < o.max_error_db)
+      rep.notes.push_back("--max-error " + fmt_db(o.max_error_db) + " not reached: " + fmt_db(rep.model_sqnr_db) +
+                          " with every candidate layer float");
+    for (LayerReport& row : rep.layers)
+      if (layer_db.count(row.name)) row.sqnr_db = layer_db[row.name];
+  }
+  graph = std::move(gq);
+  totals(g0, graph, &rep);
+  return Status::Ok();
+}
+
 }  // namespace pocket::converter::quantize

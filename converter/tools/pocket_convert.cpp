@@ -46,6 +46,27 @@ constexpr const char* kUsage =
     "                             (default: the model's position count if visible, else 512)\n"
     "  --audio-frontend whisper[:N_MELS]\n"
     "                             embed Whisper's log-mel front end (80 mel bins unless 128 given)\n"
+    "\n"
+    "quantization and compression:\n"
+    "  --precision P              fp32 (default) | fp16 (weights stored half: file ~0.5x) |\n"
+    "                             int8-dynamic (int8 weights, activations quantized at run time) |\n"
+    "                             int8 (static: int8 weights and activations; needs --calibration)\n"
+    "  --calibration DIR          calibration set: .npy files or images (PNG/JPEG, preprocessed with\n"
+    "                             --mean/--std/--input-size) in DIR; several inputs: one sub-folder\n"
+    "                             per input name with the same file names\n"
+    "  --calibration-method M     minmax (default) | percentile | entropy\n"
+    "  --percentile P             percentile of |x| kept by --calibration-method percentile\n"
+    "                             (0 < P <= 100, default 99.99)\n"
+    "  --calibration-samples N    use the first N samples of the calibration set only\n"
+    "  --keep-float X             keep node X (a name) or every node of op type X in float\n"
+    "                             (repeatable, comma lists)\n"
+    "  --max-error DB             accuracy budget: keep the most damaging layers float until the\n"
+    "                             model's output SQNR vs fp32 on the calibration set reaches DB\n"
+    "                             (int8, int8-dynamic; needs --calibration)\n"
+    "  --report-json FILE         write the per-layer quantization report as JSON\n"
+    "  --no-progress              no progress bars on stderr\n"
+    "  --no-prune                 keep all-zero output channels (structured pruning is on by default)\n"
+    "\n"
     "  -q, --quiet                print errors only\n"
     "  -h, --help                 this text\n";
 
@@ -124,7 +145,16 @@ struct Args {
   ConvertOptions options;
   TokenizerFileOptions tokenizer;  // used when tokenizer.path is set
   bool tokenizer_flags = false;    // a tokenizer option other than --tokenizer was given
+  std::string report_json;         // --report-json FILE
+  bool calibration_flags = false;  // --calibration-method, --percentile or --calibration-samples given
 };
+
+double parse_number(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || !end || *end != '\0' || !std::isfinite(d)) throw UsageError{flag + ": expected a number, got '" + v + "'"};
+  return d;
+}
 
 Args parse_args(int argc, char** argv) {
   Args a;
@@ -213,6 +243,45 @@ Args parse_args(int argc, char** argv) {
       if (eq == std::string::npos || eq == 0 || !parse_ints(v.substr(eq + 1), &dims))
         throw UsageError{"--input-shape: expected name=d0,d1,... (e.g. input=1,3,224,224), got '" + v + "'"};
       a.options.input_shapes[v.substr(0, eq)] = dims;
+    } else if (s == "--precision") {
+      std::string v = value(s);
+      if (!quantize::parse_precision(v, &a.options.quant.precision))
+        throw UsageError{"--precision: expected fp32, fp16, int8-dynamic or int8, got '" + v + "'"};
+    } else if (s == "--calibration") {
+      a.options.quant.calibration_dir = value(s);
+    } else if (s == "--calibration-method") {
+      std::string v = value(s);
+      if (!quantize::parse_calibration_method(v, &a.options.quant.method))
+        throw UsageError{"--calibration-method: expected minmax, percentile or entropy, got '" + v + "'"};
+      a.calibration_flags = true;
+    } else if (s == "--percentile") {
+      std::string v = value(s);
+      double p = parse_number(s, v);
+      if (!(p > 0 && p <= 100)) throw UsageError{"--percentile: expected a value in (0, 100], got '" + v + "'"};
+      a.options.quant.percentile = p;
+      a.calibration_flags = true;
+    } else if (s == "--calibration-samples") {
+      std::string v = value(s);
+      std::vector<int64_t> n;
+      if (!parse_ints(v, &n) || n.size() != 1 || n[0] < 1 || n[0] > (1 << 30))
+        throw UsageError{"--calibration-samples: expected a positive integer, got '" + v + "'"};
+      a.options.quant.max_samples = static_cast<int>(n[0]);
+      a.calibration_flags = true;
+    } else if (s == "--keep-float") {
+      std::string v = value(s);
+      if (v.empty() || v[0] == '-') throw UsageError{"--keep-float needs a node name or op type"};
+      a.options.quant.keep_float.push_back(v);
+    } else if (s == "--max-error") {
+      std::string v = value(s);
+      double d = parse_number(s, v);
+      if (!(d > 0)) throw UsageError{"--max-error: expected a positive SQNR in dB, got '" + v + "'"};
+      a.options.quant.max_error_db = d;
+    } else if (s == "--report-json") {
+      a.report_json = value(s);
+    } else if (s == "--no-progress") {
+      a.options.quant.progress = false;
+    } else if (s == "--no-prune") {
+      a.options.prune = false;
     } else if (!s.empty() && s[0] == '-' && s != "-") {
       throw UsageError{"unknown option '" + s + "' (see --help)"};
     } else if (a.in.empty()) {
@@ -228,6 +297,28 @@ Args parse_args(int argc, char** argv) {
   if (!a.options.mean.empty() && !a.options.std.empty() && a.options.mean.size() != a.options.std.size())
     throw UsageError{"--mean has " + std::to_string(a.options.mean.size()) + " values but --std has " +
                      std::to_string(a.options.std.size())};
+  const auto& q = a.options.quant;
+  const bool int8 = q.precision == quantize::Precision::kInt8;
+  const bool dyn = q.precision == quantize::Precision::kInt8Dynamic;
+  if (int8 && q.calibration_dir.empty())
+    throw UsageError{"--precision int8 needs a calibration set: --calibration DIR (.npy files or images)"};
+  if (q.max_error_db > 0 && !int8 && !dyn)
+    throw UsageError{"--max-error needs --precision int8 or int8-dynamic"};
+  if (q.max_error_db > 0 && q.calibration_dir.empty())
+    throw UsageError{"--max-error needs a calibration set to measure on: --calibration DIR"};
+  if (!q.calibration_dir.empty() && !int8 && !dyn)
+    throw UsageError{"--calibration needs --precision int8 or int8-dynamic"};
+  if (a.calibration_flags && q.calibration_dir.empty())
+    throw UsageError{"--calibration-method, --percentile and --calibration-samples need --calibration DIR"};
+  if (!a.report_json.empty() && q.precision == quantize::Precision::kFp32)
+    throw UsageError{"--report-json needs --precision fp16, int8-dynamic or int8"};
+  if (!q.keep_float.empty() && q.precision == quantize::Precision::kFp32)
+    throw UsageError{"--keep-float needs --precision fp16, int8-dynamic or int8"};
+  if (!q.calibration_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(q.calibration_dir, ec))
+      throw UsageError{"--calibration: '" + q.calibration_dir + "' is not a directory"};
+  }
   return a;
 }
 
@@ -259,15 +350,32 @@ int run(Args a) {
   report.notes = notes;
   st = optimize(g, a.options, &report);
   if (!st.ok()) return fail(st);
+  const bool quantized = a.options.quant.precision != quantize::Precision::kFp32;
+  if (quantized) {
+    if (a.quiet) a.options.quant.progress = false;
+    st = quantize::quantize(g, a.options.quant, &report.quant);
+    if (!st.ok()) return fail(st);
+    if (!a.report_json.empty()) {
+      std::ofstream f(a.report_json, std::ios::binary);
+      f << report.quant.json() << "\n";
+      if (!f) return fail(Status(pocket::StatusCode::kIoError, "--report-json: cannot write '" + a.report_json + "'"));
+    }
+  }
   uint64_t bytes = 0;
   st = write_pocket_file(g, a.options, a.out, &bytes);
   if (!st.ok()) return fail(st);
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (const auto& n : report.quant.notes)
+    if (n.rfind("warning:", 0) == 0) std::cerr << "pocket-convert: " << n << "\n";
   if (!a.quiet) {
     std::cout << "input:   " << a.in << " (ONNX opset " << report.opset << ")\n";
     std::cout << "before:  " << histogram(report.ops_before) << "\n";
     std::cout << "after:   " << histogram(report.ops_after) << "\n";
     for (const auto& n : report.notes) std::cout << "note:    " << n << "\n";
+    if (report.pruned_channels > 0)
+      std::cout << "pruned:  " << report.pruned_channels << " channels, parameters " << report.params_before << " -> "
+                << report.params_after << "\n";
+    if (quantized) std::cout << report.quant.text();
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.2f s", secs);
     std::cout << "output:  " << a.out << " (" << human_size(bytes) << ")\n";
