@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -34,6 +35,54 @@ int64_t data_bytes(fb::DType d, int64_t elements) {
 
 std::string tensor_label(const fb::Tensor* t, size_t i) {
   return "tensor " + std::to_string(i) + (t && t->name() ? " '" + t->name()->str() + "'" : "");
+}
+
+// Tensor quantization (format 1.2, format/OPS.md "Quantization"): I8 only; scales finite and
+// > 0; zero points in [-128, 127], none or one per scale; per tensor (axis -1, one scale) or per
+// axis (scales.size() == shape[axis], a static dim); no blocks. Per-op rules (symmetric weights,
+// per-tensor activations) are checked by the ops at prepare.
+Status validate_quantization(const fb::Tensor* t, size_t i) {
+  const fb::Quantization* q = t->quantization();
+  const std::string label = tensor_label(t, i);
+  if (t->dtype() != fb::DType::I8)
+    return invalid_model(label + " has quantization parameters but dtype " + dtype_name(t->dtype()) +
+                         " (only I8 tensors are quantized)");
+  const size_t ns = q->scales() ? q->scales()->size() : 0;
+  if (ns == 0) return invalid_model(label + " has quantization without scales");
+  for (size_t k = 0; k < ns; ++k) {
+    const float s = q->scales()->Get(static_cast<flatbuffers::uoffset_t>(k));
+    if (!std::isfinite(s) || !(s > 0.f))
+      return invalid_model(label + " has quantization scale " + std::to_string(s) + " at index " + std::to_string(k) +
+                           " (scales must be finite and > 0)");
+  }
+  if (q->zero_points() && q->zero_points()->size() != 0) {
+    if (q->zero_points()->size() != ns)
+      return invalid_model(label + " has " + std::to_string(q->zero_points()->size()) + " quantization zero points for " +
+                           std::to_string(ns) + " scales");
+    for (size_t k = 0; k < ns; ++k) {
+      const int64_t z = q->zero_points()->Get(static_cast<flatbuffers::uoffset_t>(k));
+      if (z < -128 || z > 127)
+        return invalid_model(label + " has quantization zero point " + std::to_string(z) + " at index " +
+                             std::to_string(k) + " (int8 zero points lie in [-128, 127])");
+    }
+  }
+  const int rank = static_cast<int>(t->shape()->size());
+  if (q->axis() == -1) {
+    if (ns != 1)
+      return invalid_model(label + " has per-tensor quantization (axis -1) with " + std::to_string(ns) + " scales");
+  } else {
+    if (q->axis() < -1 || q->axis() >= rank)
+      return invalid_model(label + " has quantization axis " + std::to_string(q->axis()) + " out of range for rank " +
+                           std::to_string(rank));
+    const int64_t d = t->shape()->Get(static_cast<flatbuffers::uoffset_t>(q->axis()));
+    if (d < 0 || static_cast<int64_t>(ns) != d)
+      return invalid_model(label + " has " + std::to_string(ns) + " quantization scales along axis " +
+                           std::to_string(q->axis()) + " of size " + std::to_string(d));
+  }
+  if (q->block_size() != 0)
+    return invalid_model(label + " has quantization block_size " + std::to_string(q->block_size()) +
+                         " (block quantization is not supported)");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -121,13 +170,7 @@ Status Model::validate() const {
       if (d < -1) return invalid_model(tensor_label(t, i) + " has a negative dimension");
     if (t->dim_names() && t->dim_names()->size() != 0 && t->dim_names()->size() != t->shape()->size())
       return invalid_model(tensor_label(t, i) + " has " + std::to_string(t->dim_names()->size()) + " dimension names for rank " + std::to_string(t->shape()->size()));
-    if (t->quantization()) {
-      const fb::Quantization* q = t->quantization();
-      if (q->axis() < -1 || q->axis() >= static_cast<int>(t->shape()->size()))
-        return invalid_model(tensor_label(t, i) + " has a quantization axis out of range");
-      if (q->zero_points() && q->scales() && q->zero_points()->size() != q->scales()->size())
-        return invalid_model(tensor_label(t, i) + " has mismatched quantization scales and zero points");
-    }
+    if (t->quantization()) POCKET_RETURN_IF_ERROR(validate_quantization(t, i));
     if (t->has_data()) {
       Shape s(t->shape()->begin(), t->shape()->end());
       int64_t want = data_bytes(t->dtype(), num_elements(s));

@@ -60,6 +60,7 @@ OpFactory op_factory(fb::OpType op) {
     register_nn_ops(t);
     register_tensor_ops(t);
     register_elementwise_ops(t);
+    register_quant_ops(t);
     return t;
   }();
   int i = static_cast<int>(op);

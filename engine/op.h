@@ -88,6 +88,15 @@ class Op {
   // and keeps the fastest; names (not indices) are what a saved tuning file stores.
   virtual std::vector<std::string> variants() const { return {}; }
   virtual int chosen_variant() const { return 0; }
+  // Quantized inputs (format 1.2): whether the op takes input i, an I8 tensor with quantization
+  // parameters, as it is (it has an int8 form for it, given the other inputs in ctx, whose dtypes
+  // and shapes are final). Asked by the session before prepare, on a fresh op. When false: a
+  // constant input is given to the op dequantized to F32 (once per model, shared through the
+  // weight cache); a computed input is an error naming the op, the tensor and its dtype.
+  virtual bool accepts_quantized(const OpContext& ctx, size_t input) const {
+    (void)ctx, (void)input;
+    return false;
+  }
 };
 
 using OpFactory = std::unique_ptr<Op> (*)();
@@ -104,5 +113,8 @@ struct OpTable {
 void register_nn_ops(OpTable& table);      // conv, pooling, gemm, matmul, LRN
 void register_tensor_ops(OpTable& table);       // data movement, shape ops
 void register_elementwise_ops(OpTable& table);  // elementwise, activations, softmax, normalisation, reductions
+// Last: QuantizeLinear/DequantizeLinear, and the ops with int8 forms (format 1.2) wrapped so that
+// prepare picks the float or the int8 implementation by the input dtypes.
+void register_quant_ops(OpTable& table);
 
 }  // namespace pocket

@@ -17,6 +17,7 @@
 #include "engine/memory_plan.h"
 #include "format/format.h"
 #include "kernels/cpu_features.h"
+#include "kernels/transform/transform.h"
 
 namespace pocket {
 
@@ -515,6 +516,79 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   return s;
 }
 
+// Before node n's prepare: every F16 constant input, and every I8 quantized constant input the op
+// has no int8 form for, is replaced in the node's context by an F32 copy made once per model
+// (weight cache key "f32/<tensor index>"); a computed I8 quantized input the op cannot take is an
+// error. A re-prepare of the same node (tuning) starts from the file's values again.
+Status Session::convert_constant_inputs(size_t n, Op& op) {
+  OpContext& ctx = contexts_[n];
+  const fb::Node* node = ctx.node;
+  for (size_t i = 0; i < ctx.inputs.size(); ++i) {
+    const int32_t idx = node->inputs()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    if (idx < 0) continue;
+    ctx.inputs[i] = &values_[idx];  // the file's value (a previous prepare may have replaced it)
+  }
+  for (size_t i = 0; i < ctx.inputs.size(); ++i) {
+    Value* v = ctx.inputs[i];
+    if (!v) continue;
+    const bool f16 = v->constant && v->dtype == DType::F16;
+    const bool q8 = v->dtype == DType::I8 && v->quant != nullptr;
+    if (!f16 && !q8) continue;
+    if (q8 && op.accepts_quantized(ctx, i)) continue;
+    if (q8 && !v->constant)
+      return ctx.fail(StatusCode::kUnsupported, "input " + std::to_string(i) + " '" + std::string(v->name) + "' is " +
+                                                    dtype_name(v->dtype) + shape_str(v->shape) +
+                                                    " (quantized int8) and this op has no int8 form for it "
+                                                    "(format/OPS.md, Quantization)");
+    const int32_t idx = node->inputs()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    const int64_t count = v->elements();
+    if (count < 0) return ctx.fail(StatusCode::kInvalidModel, "constant '" + std::string(v->name) + "' has no static shape");
+    const auto t0 = Clock::now();
+    const size_t bytes = static_cast<size_t>(count) * sizeof(float);
+    const Value src = *v;
+    std::shared_ptr<const PackedWeights> buf = pack_weights(ctx.weight_cache, "f32/" + std::to_string(idx), bytes, [&](void* p) {
+      float* out = static_cast<float*>(p);
+      if (f16) {
+        const uint16_t* h = src.as<uint16_t>();
+        for (int64_t k = 0; k < count; ++k) out[k] = kernels::f16_to_f32(h[k]);
+        return;
+      }
+      const fb::Quantization* q = src.quant;
+      const int8_t* x = src.as<int8_t>();
+      int64_t outer = 1, channels = 1, inner = count;
+      if (q->axis() >= 0) {
+        for (int d = 0; d < q->axis(); ++d) outer *= src.shape[d];
+        channels = src.shape[q->axis()];
+        inner = outer * channels ? count / (outer * channels) : 0;
+      }
+      const auto* zps = q->zero_points();
+      const bool has_zp = zps && zps->size() != 0;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t c = 0; c < channels; ++c) {
+          const float sc = q->scales()->Get(static_cast<flatbuffers::uoffset_t>(c));
+          const int64_t zp = has_zp ? zps->Get(static_cast<flatbuffers::uoffset_t>(c)) : 0;
+          const int64_t base = (o * channels + c) * inner;
+          for (int64_t k = 0; k < inner; ++k) out[base + k] = sc * static_cast<float>(x[base + k] - zp);
+        }
+    });
+    auto conv = std::make_unique<Value>(src);
+    conv->dtype = DType::F32;
+    conv->quant = nullptr;
+    conv->data = const_cast<void*>(buf->data());
+    ctx.inputs[i] = conv.get();
+    converted_values_.push_back(std::move(conv));
+    converted_buffers_.push_back(std::move(buf));
+    if (std::find(converted_tensors_.begin(), converted_tensors_.end(), idx) == converted_tensors_.end()) {
+      converted_tensors_.push_back(idx);  // counted once (a tuned node is prepared several times)
+      if (f16) init_times_.converted_f16++;
+      else init_times_.dequantized_i8++;
+      init_times_.converted_bytes += bytes;
+    }
+    init_times_.convert_ms += ms_since(t0);
+  }
+  return Status::Ok();
+}
+
 Status Session::prepare_all() {
   const auto t_all = Clock::now();
   const fb::Graph& g = model_->graph();
@@ -522,7 +596,11 @@ Status Session::prepare_all() {
   // The previous ops (resize_input) stay alive until the new ones are prepared, so that weights
   // they packed are found in the model's weight cache instead of being packed again.
   std::vector<std::unique_ptr<Op>> previous_ops = std::move(ops_);
+  std::vector<std::shared_ptr<const PackedWeights>> previous_converted = std::move(converted_buffers_);
   ops_.clear();
+  converted_buffers_.clear();
+  converted_values_.clear();
+  converted_tensors_.clear();
   contexts_.clear();
   choices_.clear();
   notices_.clear();
@@ -609,7 +687,8 @@ Status Session::prepare_all() {
       ops_.push_back(factory());
       ctx.variant = variant;
       ctx.scratch_bytes = 0;
-      Status st = ops_.back()->prepare(ctx);
+      Status st = convert_constant_inputs(n, *ops_.back());
+      if (st.ok()) st = ops_.back()->prepare(ctx);
       prepare_ms += ms_since(t0);
       return st;
     };
@@ -693,6 +772,17 @@ Status Session::prepare_all() {
     add_prepare_time(per_op, op_name, ops_.back()->kernel_name(), prepare_ms);
   }
   previous_ops.clear();
+  previous_converted.clear();
+  if (init_times_.converted_f16 + init_times_.dequantized_i8 > 0) {
+    char mb[32];
+    std::snprintf(mb, sizeof mb, "%.2f", static_cast<double>(init_times_.converted_bytes) / (1 << 20));
+    std::string what;
+    if (init_times_.converted_f16) what = std::to_string(init_times_.converted_f16) + " F16";
+    if (init_times_.dequantized_i8)
+      what += (what.empty() ? "" : " and ") + std::to_string(init_times_.dequantized_i8) + " I8 (dequantized)";
+    notices_.push_back(what + " constants converted to F32 at session creation (" + mb +
+                       " MiB, shared by the model's sessions)");
+  }
   if (stale_entries > 3)
     notices_.push_back("... and " + std::to_string(stale_entries - 3) + " more stale tuning file entries: ignored");
   if (missing_entries > 0 && !file.entries.empty()) {

@@ -73,6 +73,12 @@ struct InitTimes {
   double bind_ms = 0;      // every op's bind (XNNPACK setup)
   double total_ms = 0;
   std::vector<PerOp> per_op;  // by op type and kernel, most expensive first
+  // Constants converted to F32 at creation (format 1.2): F16 weights, and I8 weights read by an op
+  // without an int8 form for them (dequantized). Bytes are the F32 copies' (shared by every
+  // session of the model through its weight cache); convert_ms is included in prepare_ms.
+  int converted_f16 = 0, dequantized_i8 = 0;
+  size_t converted_bytes = 0;
+  double convert_ms = 0;
 };
 
 struct OpProfile {
@@ -174,6 +180,12 @@ class Session {
   std::vector<int32_t> inputs_, outputs_;
   std::vector<std::unique_ptr<Op>> ops_;
   std::vector<OpContext> contexts_;
+  // F32 copies of F16 constants and of I8 constants an op reads as float (Op::accepts_quantized):
+  // the values the contexts point at instead of the file's, and the shared buffers behind them.
+  std::vector<std::unique_ptr<Value>> converted_values_;
+  std::vector<std::shared_ptr<const PackedWeights>> converted_buffers_;
+  std::vector<int32_t> converted_tensors_;
+  Status convert_constant_inputs(size_t n, Op& op);
   std::vector<uint32_t> run_order_;      // nodes run() runs (not evaluated at prepare)
   std::vector<void*> known_blocks_;      // outputs of nodes evaluated at prepare (Value::known)
   std::vector<KernelChoice> choices_;

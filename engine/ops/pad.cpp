@@ -2,6 +2,8 @@
 // default, "reflect", "edge"), value (float, constant mode, converted to the tensor's dtype).
 // reflect mirrors without repeating the edge element (numpy "reflect"); pads larger than the
 // dim keep bouncing, so any pad is well defined for a dim > 1.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "engine/ops/tensor_ops.h"
@@ -55,6 +57,18 @@ class PadOp final : public Op {
     if (!kernels::cast_supported(static_cast<int>(DType::F32), static_cast<int>(x.dtype)))
       return ctx.fail(StatusCode::kUnsupported, "cannot pad " + std::string(dtype_name(x.dtype)) + " tensors");
     kernels::cast(&value, static_cast<int>(DType::F32), plan_.value, static_cast<int>(x.dtype), 1, nullptr);
+    if (x.dtype == DType::I8 && x.quant) {
+      // Quantized int8 (format 1.2): the pad value is real, stored as quantize(value) with X's
+      // parameters (0.0 -> the zero point).
+      const fb::Quantization* q = x.quant;
+      if (!q->scales() || q->scales()->size() != 1)
+        return ctx.fail(StatusCode::kUnsupported, describe("input", x) + " must be quantized per tensor to be padded");
+      const float scale = q->scales()->Get(0);
+      const int64_t zp = q->zero_points() && q->zero_points()->size() ? q->zero_points()->Get(0) : 0;
+      const float r = std::nearbyint(value / scale) + static_cast<float>(zp);
+      const int8_t qv = static_cast<int8_t>(std::min(127.f, std::max(-128.f, r)));
+      std::memcpy(plan_.value, &qv, 1);
+    }
     if (ctx.has_input(2)) {
       POCKET_RETURN_IF_ERROR(require_known(ctx, 2, "value"));
       const Value& v = ctx.in(2);
