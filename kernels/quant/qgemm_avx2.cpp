@@ -21,30 +21,52 @@ inline __m256i bcast_pair(const int16_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+inline void store_row(int32_t* o, __m256i c0, __m256i c1, bool accumulate) {
+  auto* v = reinterpret_cast<__m256i*>(o);
+  if (accumulate) {
+    c0 = _mm256_add_epi32(c0, _mm256_loadu_si256(v));
+    c1 = _mm256_add_epi32(c1, _mm256_loadu_si256(v + 1));
+  }
+  _mm256_storeu_si256(v, c0);
+  _mm256_storeu_si256(v + 1, c1);
+}
+
+// Named accumulators (not arrays): GCC keeps all 12 in registers only this way.
 template <int R>
 void micro_rows(int64_t kpairs, const int16_t* a, const int8_t* b, int32_t* acc, int64_t ld_acc, bool accumulate) {
-  __m256i c0[R], c1[R];
-  for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm256_setzero_si256();
+  const __m256i z = _mm256_setzero_si256();
+  __m256i c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
   const int64_t as = kpairs * 2;
+  const int16_t* a0 = a;
+  const int16_t* a1 = a + as;
+  const int16_t* a2 = a + 2 * as;
+  const int16_t* a3 = a + 3 * as;
+  const int16_t* a4 = a + 4 * as;
+  const int16_t* a5 = a + 5 * as;
   for (int64_t p = 0; p < kpairs; ++p) {
     const __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b)));
     const __m256i b1 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 16)));
     b += 32;
-    for (int r = 0; r < R; ++r) {
-      const __m256i x = bcast_pair(a + r * as + 2 * p);
-      c0[r] = _mm256_add_epi32(c0[r], _mm256_madd_epi16(x, b0));
-      c1[r] = _mm256_add_epi32(c1[r], _mm256_madd_epi16(x, b1));
-    }
+#define POCKET_QGEMM_ROW(r)                                            \
+  if constexpr (R > r) {                                               \
+    const __m256i x = bcast_pair(a##r + 2 * p);                        \
+    c##r##0 = _mm256_add_epi32(c##r##0, _mm256_madd_epi16(x, b0));     \
+    c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(x, b1));     \
   }
-  for (int r = 0; r < R; ++r) {
-    auto* o = reinterpret_cast<__m256i*>(acc + r * ld_acc);
-    if (accumulate) {
-      c0[r] = _mm256_add_epi32(c0[r], _mm256_loadu_si256(o));
-      c1[r] = _mm256_add_epi32(c1[r], _mm256_loadu_si256(o + 1));
-    }
-    _mm256_storeu_si256(o, c0[r]);
-    _mm256_storeu_si256(o + 1, c1[r]);
+    POCKET_QGEMM_ROW(0)
+    POCKET_QGEMM_ROW(1)
+    POCKET_QGEMM_ROW(2)
+    POCKET_QGEMM_ROW(3)
+    POCKET_QGEMM_ROW(4)
+    POCKET_QGEMM_ROW(5)
+#undef POCKET_QGEMM_ROW
   }
+  store_row(acc, c00, c01, accumulate);
+  if constexpr (R > 1) store_row(acc + ld_acc, c10, c11, accumulate);
+  if constexpr (R > 2) store_row(acc + 2 * ld_acc, c20, c21, accumulate);
+  if constexpr (R > 3) store_row(acc + 3 * ld_acc, c30, c31, accumulate);
+  if constexpr (R > 4) store_row(acc + 4 * ld_acc, c40, c41, accumulate);
+  if constexpr (R > 5) store_row(acc + 5 * ld_acc, c50, c51, accumulate);
 }
 
 }  // namespace
@@ -79,9 +101,62 @@ void qgemm_micro_avx2(int64_t rows, int64_t kgroups, const void* a, const int8_t
   }
 }
 
+// Vector epilogue for whole groups of 8 columns without an activation (the generic one, compiled
+// with AVX2 flags, handles the activations and the column tail).
 void qgemm_epilogue_avx2(const QGemmArgs& g, int64_t i, int64_t rows, int64_t j, int64_t cols, const int32_t* acc,
                          int64_t ld_acc) {
-  qgemm_epilogue_generic(g, i, rows, j, cols, acc, ld_acc);
+  const QGemmEpilogue& ep = g.ep;
+  const int64_t cv = ep.act == QAct::None ? cols / 8 * 8 : 0;
+  if (cv > 0) {
+    const __m256 lo = _mm256_set1_ps(ep.out_min), hi = _mm256_set1_ps(ep.out_max);
+    const __m256 inv_os = _mm256_set1_ps(1.f / ep.out_scale);
+    const __m256 big = _mm256_set1_ps(65536.f), nbig = _mm256_set1_ps(-65536.f);
+    const __m256i oz = _mm256_set1_epi32(ep.out_zero_point);
+    const __m256 rs = _mm256_set1_ps(ep.residual_scale);
+    const __m256i rz = _mm256_set1_epi32(ep.residual_zero_point);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t* ar = acc + r * ld_acc;
+      const __m256 as = _mm256_set1_ps(ep.a_scale[ep.a_scale_per_row ? i + r : 0]);
+      const float* res = ep.residual_f32 ? ep.residual_f32 + (i + r) * ep.ld_residual + j : nullptr;
+      const int8_t* res8 = ep.residual_i8 ? ep.residual_i8 + (i + r) * ep.ld_residual + j : nullptr;
+      for (int64_t c = 0; c < cv; c += 8) {
+        const __m256 scale = _mm256_mul_ps(as, _mm256_loadu_ps(ep.b_scale + j + c));
+        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar + c))), scale);
+        if (ep.bias) v = _mm256_add_ps(v, _mm256_loadu_ps(ep.bias + j + c));
+        if (res) {
+          v = _mm256_add_ps(v, _mm256_loadu_ps(res + c));
+        } else if (res8) {
+          int64_t q8;
+          std::memcpy(&q8, res8 + c, 8);
+          const __m256i q = _mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(q8)), rz);
+          v = _mm256_add_ps(v, _mm256_mul_ps(rs, _mm256_cvtepi32_ps(q)));
+        }
+        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+        if (!ep.out_i8) {
+          _mm256_storeu_ps(g.c_f32 + (i + r) * g.ldc + j + c, v);
+        } else {
+          // v * (1 / out_scale) rounded to nearest even (the default MXCSR mode): may differ from
+          // the division by one step at exact ties (the documented int8 tolerance). Bounded first
+          // so cvtps never sees a value out of int32 range (NaN -> -65536 -> -128, as the scalar).
+          const __m256 x = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, inv_os), nbig), big);
+          __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(x), oz);
+          q = _mm256_packs_epi32(q, q);   // int16, saturating; lanes [0..3 0..3 | 4..7 4..7]
+          q = _mm256_packs_epi16(q, q);   // int8, saturating
+          const int32_t lo4 = _mm256_extract_epi32(q, 0), hi4 = _mm256_extract_epi32(q, 4);
+          int8_t* o = g.c_i8 + (i + r) * g.ldc + j + c;
+          std::memcpy(o, &lo4, 4);
+          std::memcpy(o + 4, &hi4, 4);
+        }
+      }
+    }
+  }
+  if (cv < cols) {
+    if (cv == 0) {
+      qgemm_epilogue_generic(g, i, rows, j, cols, acc, ld_acc);
+    } else {
+      qgemm_epilogue_generic(g, i, rows, j + cv, cols - cv, acc + cv, ld_acc);
+    }
+  }
 }
 
 }  // namespace pocket::kernels
