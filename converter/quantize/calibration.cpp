@@ -14,9 +14,11 @@
 //   reference P is the first i bins with the mass beyond them added to bin i - 1, the candidate Q
 //   is the first i bins merged into `levels` groups and expanded back (each group's mass spread
 //   evenly over its non-empty bins); the i with the smallest KL(P || Q) gives T = i * bin width.
-//   Signed tensors use |x| and 128 levels (the symmetric int8 grid has about 128 steps a side) and
-//   get [-T, T]; non-negative tensors use 255 levels (an asymmetric [0, T] grid has 255 steps) and
-//   get [0, T]. The result is then clipped to the observed [min, max] (values never leave it, so
+//   Exact zeros are left out of that histogram: every range includes 0, so they are represented
+//   exactly whatever T is, and a ReLU output's spike at 0 would otherwise pull T far down (the
+//   first group of Q spreads the spike over its bins). Signed tensors use |x| and 128 levels (the
+//   symmetric int8 grid has about 128 steps a side) and get [-T, T]; non-negative tensors use 255
+//   levels (an asymmetric [0, T] grid has 255 steps) and get [0, T]. The result is then clipped to the observed [min, max] (values never leave it, so
 //   that only removes unused codes, e.g. the negative side of a HardSwish output).
 #include "converter/quantize/calibration.h"
 
@@ -567,7 +569,7 @@ void RangeObserver::add_histogram(const float* x, int64_t n) {
     const int64_t b = std::clamp<int64_t>(static_cast<int64_t>((v - min_) * to_bin), 0, kSignedBins - 1);
     const int64_t a = std::clamp<int64_t>(static_cast<int64_t>(std::fabs(v) * to_abs), 0, kEntropyBins - 1);
     hist_[static_cast<size_t>(b)] += 1;
-    abs_hist_[static_cast<size_t>(a)] += 1;
+    if (v != 0) abs_hist_[static_cast<size_t>(a)] += 1;
   }
 }
 
@@ -605,31 +607,30 @@ double kl_threshold(const std::vector<double>& h, double amax, int levels) {
   double best = std::numeric_limits<double>::infinity();
   int best_i = last + 1;
   for (int i = levels; i <= last + 1; ++i) {
-    // Candidate Q: the first i bins merged into `levels` groups, each group's mass spread evenly
-    // over its non-empty bins.
+    // Reference P: the first i bins with everything beyond added to bin i - 1 (P's total is
+    // `total`). Candidate Q: the first i bins (without the outliers) merged into `levels` groups,
+    // each group's mass spread evenly over the bins where P is non-zero. A group with no mass
+    // under a non-zero P bin (only the outlier bin can be one) is smoothed with a small epsilon.
+    const double outliers = suffix[i];
+    auto p_at = [&](int k) { return k == i - 1 ? h[k] + outliers : h[k]; };
     double q_total = 0;
     for (int j = 0; j < levels; ++j) {
       const int start = static_cast<int>(static_cast<int64_t>(j) * i / levels);
       const int end = static_cast<int>(static_cast<int64_t>(j + 1) * i / levels);
       double sum = 0;
       int nonzero = 0;
-      for (int k = start; k < end; ++k)
-        if (h[k] > 0) {
-          sum += h[k];
-          ++nonzero;
-        }
+      for (int k = start; k < end; ++k) {
+        sum += h[k];
+        nonzero += p_at(k) > 0;
+      }
       const double each = nonzero ? sum / nonzero : 0;
-      for (int k = start; k < end; ++k) q[k] = h[k] > 0 ? each : 0;
+      for (int k = start; k < end; ++k) q[k] = p_at(k) > 0 ? each : 0;
       q_total += sum;
     }
-    // Reference P: the first i bins with everything beyond added to bin i - 1 (P's total is
-    // `total`). Q has no mass where P is the outliers-only bin i - 1 (h[i - 1] == 0): smooth it
-    // with a small epsilon as MXNet / TensorRT do.
-    const double outliers = suffix[i];
     const double eps = 1e-4 / i;
     double kl = 0;
     for (int k = 0; k < i; ++k) {
-      const double pk = (k == i - 1 ? h[k] + outliers : h[k]) / total;
+      const double pk = p_at(k) / total;
       if (pk <= 0) continue;
       const double qk = q_total > 0 && q[k] > 0 ? q[k] / q_total : eps;
       kl += pk * std::log(pk / qk);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -49,9 +50,9 @@ void write_npy_f32(const std::string& path, const std::vector<int64_t>& shape, c
   ASSERT_TRUE(tools::write_npy(path, POCKET_F32, shape, v.data(), v.size() * sizeof(float), &error)) << error;
 }
 
-void write_npy_f64(const std::string& path, const std::vector<int64_t>& shape, const std::vector<double>& v) {
+void write_npy_i64(const std::string& path, const std::vector<int64_t>& shape, const std::vector<int64_t>& v) {
   std::string error;
-  ASSERT_TRUE(tools::write_npy(path, POCKET_F64, shape, v.data(), v.size() * sizeof(double), &error)) << error;
+  ASSERT_TRUE(tools::write_npy(path, POCKET_I64, shape, v.data(), v.size() * sizeof(int64_t), &error)) << error;
 }
 
 void write_file(const std::string& path, const std::string& bytes) {
@@ -174,11 +175,12 @@ TEST(CalibrationLoad, NpyErrorsNameFileInputAndBothShapesOrDtypes) {
   }
   {
     TempDir dir;
-    write_npy_f64(dir / "d.npy", {1, 3}, {1, 2, 3});
+    write_npy_i64(dir / "d.npy", {1, 3}, {1, 2, 3});
     Status st = load_calibration_set(dir.str(), g, 0, &samples);
     ASSERT_FALSE(st.ok());
     EXPECT_TRUE(contains(st.message(), "d.npy")) << st.message();
-    EXPECT_TRUE(contains(st.message(), "F64") || contains(st.message(), "float64")) << st.message();
+    EXPECT_TRUE(contains(st.message(), "int64")) << st.message();
+    EXPECT_TRUE(contains(st.message(), "float32")) << st.message();
     EXPECT_TRUE(contains(st.message(), "'x'")) << st.message();
   }
   {
@@ -407,7 +409,7 @@ TEST(CalibrationRun, Errors) {
 }
 
 TEST(CalibrationRun, Int8ValuesAreDequantized) {
-  // x -> QuantizeLinear -> q (I8, scale 0.5, zero point 3); and an I8 graph input p.
+  // x -> QuantizeLinear -> q (I8, scale 0.5, zero point 3); an I8 graph input p -> DequantizeLinear -> pf.
   ir::Graph g;
   add_input(g, "x", DType::F32, {1, 4});
   add_input(g, "p", DType::I8, {1, 2});
@@ -420,8 +422,7 @@ TEST(CalibrationRun, Int8ValuesAreDequantized) {
   q.has_quant = true;
   q.quant.scales = {0.5f};
   q.quant.zero_points = {3};
-  add_node(g, "Cast", {"p"}, "pf", {1, 2});
-  g.nodes.back().set_i("to", static_cast<int64_t>(DType::F32));
+  add_node(g, "DequantizeLinear", {"p"}, "pf", {1, 2});
   g.outputs = {"q", "pf"};
   std::vector<Sample> samples(1);
   samples[0]["x"] = f32_tensor({1, 4}, {-1.f, 0.f, 1.2f, 70.f});
@@ -430,10 +431,11 @@ TEST(CalibrationRun, Int8ValuesAreDequantized) {
   p.shape = {1, 2};
   p.data = {static_cast<uint8_t>(int8_t{5}), static_cast<uint8_t>(int8_t{-7})};
   samples[0]["p"] = p;
-  std::vector<float> qv, pv;
-  Status st = run_on_samples(g, samples, {"q", "p"}, [&](size_t, const std::map<std::string, HostTensor>& v) {
+  std::vector<float> qv, pv, pfv;
+  Status st = run_on_samples(g, samples, {"q", "p", "pf"}, [&](size_t, const std::map<std::string, HostTensor>& v) {
     qv = values_of(v.at("q"));
     pv = values_of(v.at("p"));
+    pfv = values_of(v.at("pf"));
     return Status::Ok();
   }, nullptr);
   if (!st.ok() && st.code() == StatusCode::kUnsupported) GTEST_SKIP() << "engine int8 ops not available: " << st.message();
@@ -441,6 +443,7 @@ TEST(CalibrationRun, Int8ValuesAreDequantized) {
   // q = clamp(round(x / 0.5) + 3): -2+3, 0+3, 2+3, 140+3 -> 127; real = 0.5 (q - 3).
   EXPECT_EQ(qv, (std::vector<float>{-1.f, 0.f, 1.f, 62.f}));
   EXPECT_EQ(pv, (std::vector<float>{1.5f, -1.5f}));
+  EXPECT_EQ(pfv, pv);
 }
 
 // ---- ranges ------------------------------------------------------------------------------------
@@ -506,19 +509,35 @@ TEST(CalibrationRange, GaussianWithOutliersIsClippedByPercentileAndEntropyNotMin
 }
 
 TEST(CalibrationRange, AsymmetricPostActivationRangesStayAsymmetric) {
-  // A ReLU6-like tensor with a small negative tail (HardSwish: down to -0.375).
+  // A HardSwish output: a small negative tail down to -0.375, a long positive one.
   std::mt19937 rng(3);
-  std::normal_distribution<float> n(1.f, 1.5f);
+  std::normal_distribution<float> n(1.f, 2.f);
   std::vector<float> v(100000);
-  for (float& x : v) x = std::clamp(n(rng), -0.375f, 6.f);
+  for (float& x : v) {
+    const float a = n(rng);
+    x = a * std::clamp(a + 3.f, 0.f, 6.f) / 6.f;
+  }
   RangeObserver o = observe(v);
-  auto pc = o.range(CalibrationMethod::kPercentile, 99.99);
+  const float lo = *std::min_element(v.begin(), v.end()), hi = *std::max_element(v.begin(), v.end());
+  EXPECT_GT(lo, -0.3751f);
+  EXPECT_LT(lo, -0.37f);
+  EXPECT_GT(hi, 8.f);
+  auto pc = o.range(CalibrationMethod::kPercentile, 99.9);
   EXPECT_NEAR(pc.first, -0.375f, 0.01f);
-  EXPECT_NEAR(pc.second, 6.f, 0.01f);
+  EXPECT_GT(pc.second, 5.f);  // 99.9th percentile of a HardSwish(N(1, 2)) ~ 7.2
+  EXPECT_LT(pc.second, hi - 0.3f);
   auto en = o.range(CalibrationMethod::kEntropy, 0);
-  EXPECT_NEAR(en.first, -0.375f, 1e-6f);  // clipped to the observed minimum
+  EXPECT_EQ(en.first, lo);  // [-T, T] clipped to the observed minimum
   EXPECT_GT(en.second, 3.f);
-  EXPECT_LE(en.second, 6.f);
+  EXPECT_LE(en.second, hi);
+  // A ReLU output: half exact zeros. They do not drag the entropy threshold down.
+  std::normal_distribution<float> n01(0.f, 1.f);
+  for (float& x : v) x = std::max(0.f, n01(rng));
+  RangeObserver r = observe(v);
+  auto re = r.range(CalibrationMethod::kEntropy, 0);
+  EXPECT_EQ(re.first, 0.f);
+  EXPECT_GT(re.second, 3.f);
+  EXPECT_LE(re.second, *std::max_element(v.begin(), v.end()));
 }
 
 TEST(CalibrationRange, DegenerateTensorsGiveTinyValidRanges) {
