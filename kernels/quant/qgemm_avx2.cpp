@@ -1,5 +1,5 @@
-// AVX2 int8 GEMM, 6x16 tile: A and B sign-extended to int16, vpmaddwd sums two K values per
-// 32-bit lane (exact: |A - za| <= 255, |B| <= 128), vpaddd accumulates 12 ymm sums.
+// AVX2 int8 GEMM, 5x16 tile: A and B sign-extended to int16, vpmaddwd sums two K values per
+// 32-bit lane (exact: |A - za| <= 255, |B| <= 128), vpaddd accumulates 10 ymm sums (6x16 needs all 16 registers and GCC spills).
 // Packed A: int16 a[rows][kpad] row-major (kpad = 2 * kpairs, A - za, zero-padded), so one row's
 // K pair is one vpbroadcastd from memory. Packed B (kr 2): per K pair 32 bytes, columns 0..7 then
 // 8..15, each column's two K values adjacent: vpmovsxbw of 16 bytes gives vpmaddwd's operand.
@@ -13,7 +13,7 @@ namespace pocket::kernels {
 
 namespace {
 
-constexpr int64_t kMr = 6;
+constexpr int64_t kMr = 5;
 
 inline __m256i bcast_pair(const int16_t* p) {
   int32_t v;
@@ -35,14 +35,13 @@ inline void store_row(int32_t* o, __m256i c0, __m256i c1, bool accumulate) {
 template <int R>
 void micro_rows(int64_t kpairs, const int16_t* a, const int8_t* b, int32_t* acc, int64_t ld_acc, bool accumulate) {
   const __m256i z = _mm256_setzero_si256();
-  __m256i c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+  __m256i c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z;
   const int64_t as = kpairs * 2;
   const int16_t* a0 = a;
   const int16_t* a1 = a + as;
   const int16_t* a2 = a + 2 * as;
   const int16_t* a3 = a + 3 * as;
   const int16_t* a4 = a + 4 * as;
-  const int16_t* a5 = a + 5 * as;
   for (int64_t p = 0; p < kpairs; ++p) {
     const __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b)));
     const __m256i b1 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 16)));
@@ -58,7 +57,6 @@ void micro_rows(int64_t kpairs, const int16_t* a, const int8_t* b, int32_t* acc,
     POCKET_QGEMM_ROW(2)
     POCKET_QGEMM_ROW(3)
     POCKET_QGEMM_ROW(4)
-    POCKET_QGEMM_ROW(5)
 #undef POCKET_QGEMM_ROW
   }
   store_row(acc, c00, c01, accumulate);
@@ -66,7 +64,6 @@ void micro_rows(int64_t kpairs, const int16_t* a, const int8_t* b, int32_t* acc,
   if constexpr (R > 2) store_row(acc + 2 * ld_acc, c20, c21, accumulate);
   if constexpr (R > 3) store_row(acc + 3 * ld_acc, c30, c31, accumulate);
   if constexpr (R > 4) store_row(acc + 4 * ld_acc, c40, c41, accumulate);
-  if constexpr (R > 5) store_row(acc + 5 * ld_acc, c50, c51, accumulate);
 }
 
 }  // namespace
@@ -96,7 +93,6 @@ void qgemm_micro_avx2(int64_t rows, int64_t kgroups, const void* a, const int8_t
     case 2: micro_rows<2>(kgroups, ap, b, acc, ld_acc, accumulate); break;
     case 3: micro_rows<3>(kgroups, ap, b, acc, ld_acc, accumulate); break;
     case 4: micro_rows<4>(kgroups, ap, b, acc, ld_acc, accumulate); break;
-    case 5: micro_rows<5>(kgroups, ap, b, acc, ld_acc, accumulate); break;
     default: micro_rows<kMr>(kgroups, ap, b, acc, ld_acc, accumulate); break;
   }
 }

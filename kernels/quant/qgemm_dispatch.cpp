@@ -15,7 +15,7 @@ std::vector<QGemmKernel> make_variants() {
                0});
 #if defined(__x86_64__) || defined(_M_X64)
   if (cpu_features().avx2_fma)
-    v.push_back({"qs8.avx2", 6, 16, 2, 6 * 2 * 2, &qgemm_pack_a_avx2, &qgemm_micro_avx2, &qgemm_epilogue_avx2, false,
+    v.push_back({"qs8.avx2", 5, 16, 2, 5 * 2 * 2, &qgemm_pack_a_avx2, &qgemm_micro_avx2, &qgemm_epilogue_avx2, false,
                  0});
   // Compiles everywhere, runs only where the CPU has AVX512-VNNI (never on the build machine).
   if (cpu_features().avx512 && cpu_features().avx512vnni)
