@@ -66,6 +66,33 @@ void micro_rows(int64_t kpairs, const int16_t* a, const int8_t* b, int32_t* acc,
   if constexpr (R > 4) store_row(acc + 4 * ld_acc, c40, c41, accumulate);
 }
 
+// One row (GEMV): K pairs two at a time into two sets of sums, so the adds do not wait on each other.
+void micro_row1(int64_t kpairs, const int16_t* a, const int8_t* b, int32_t* acc, bool accumulate) {
+  const __m256i z = _mm256_setzero_si256();
+  __m256i c0 = z, c1 = z, d0 = z, d1 = z;
+  int64_t p = 0;
+  for (; p + 2 <= kpairs; p += 2) {
+    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b)));
+    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 16)));
+    const __m256i b2 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 32)));
+    const __m256i b3 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 48)));
+    b += 64;
+    const __m256i x = bcast_pair(a + 2 * p), y = bcast_pair(a + 2 * p + 2);
+    c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(x, b0));
+    c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(x, b1));
+    d0 = _mm256_add_epi32(d0, _mm256_madd_epi16(y, b2));
+    d1 = _mm256_add_epi32(d1, _mm256_madd_epi16(y, b3));
+  }
+  if (p < kpairs) {
+    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b)));
+    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 16)));
+    const __m256i x = bcast_pair(a + 2 * p);
+    c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(x, b0));
+    c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(x, b1));
+  }
+  store_row(acc, _mm256_add_epi32(c0, d0), _mm256_add_epi32(c1, d1), accumulate);
+}
+
 }  // namespace
 
 void qgemm_pack_a_avx2(int64_t rows, int64_t kc, const int8_t* a, int64_t lda, const int32_t* za, void* dst) {
@@ -89,7 +116,7 @@ void qgemm_micro_avx2(int64_t rows, int64_t kgroups, const void* a, const int8_t
                       bool accumulate) {
   const auto* ap = static_cast<const int16_t*>(a);
   switch (rows) {
-    case 1: micro_rows<1>(kgroups, ap, b, acc, ld_acc, accumulate); break;
+    case 1: micro_row1(kgroups, ap, b, acc, accumulate); break;
     case 2: micro_rows<2>(kgroups, ap, b, acc, ld_acc, accumulate); break;
     case 3: micro_rows<3>(kgroups, ap, b, acc, ld_acc, accumulate); break;
     case 4: micro_rows<4>(kgroups, ap, b, acc, ld_acc, accumulate); break;
