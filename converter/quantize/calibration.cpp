@@ -589,51 +589,52 @@ double hist_quantile(const std::vector<double>& h, double lo, double hi, double 
   return hi;
 }
 
-// TensorRT's entropy calibration on a histogram of |x| (or of x >= 0) over [0, amax]: the threshold
-// T minimising KL(P || Q) with `levels` quantization levels. See the file comment.
-double kl_threshold(const std::vector<double>& h, double amax, int levels) {
+}  // namespace
+
+// KL(P || Q) for every candidate i in O(levels) from prefix sums: with p_k = P_k / total and Q
+// constant (q_g) over the non-zero P bins of group g,
+//   KL = sum_k p_k log p_k - sum_g (P mass of g / total) log q_g,
+// the first sum from a prefix sum of h log h (plus the outlier bin), the second per group.
+double entropy_threshold(const std::vector<double>& h, double amax, int levels) {
   const int bins = static_cast<int>(h.size());
+  if (bins == 0 || levels <= 0 || !(amax > 0)) return 0;
   const double width = amax / bins;
   int last = -1;
   for (int b = 0; b < bins; ++b)
     if (h[b] > 0) last = b;
   if (last < 0) return 0;
   if (last + 1 <= levels) return (last + 1) * width;  // no clipping can help
-  double total = 0;
-  for (double c : h) total += c;
-  std::vector<double> suffix(static_cast<size_t>(bins) + 1, 0.0);  // mass of bins >= b
-  for (int b = bins - 1; b >= 0; --b) suffix[b] = suffix[b + 1] + h[b];
-  std::vector<double> q(static_cast<size_t>(bins));
+  std::vector<double> mass(static_cast<size_t>(bins) + 1, 0.0), hlogh(mass.size(), 0.0);
+  std::vector<int> nonzero(mass.size(), 0);
+  for (int b = 0; b < bins; ++b) {
+    mass[b + 1] = mass[b] + h[b];
+    hlogh[b + 1] = hlogh[b] + (h[b] > 0 ? h[b] * std::log(h[b]) : 0.0);
+    nonzero[b + 1] = nonzero[b] + (h[b] > 0);
+  }
+  const double total = mass[bins], log_total = std::log(total);
   double best = std::numeric_limits<double>::infinity();
   int best_i = last + 1;
   for (int i = levels; i <= last + 1; ++i) {
-    // Reference P: the first i bins with everything beyond added to bin i - 1 (P's total is
-    // `total`). Candidate Q: the first i bins (without the outliers) merged into `levels` groups,
-    // each group's mass spread evenly over the bins where P is non-zero. A group with no mass
-    // under a non-zero P bin (only the outlier bin can be one) is smoothed with a small epsilon.
-    const double outliers = suffix[i];
-    auto p_at = [&](int k) { return k == i - 1 ? h[k] + outliers : h[k]; };
-    double q_total = 0;
+    const double outliers = total - mass[i];
+    const double p_last = h[i - 1] + outliers;  // > 0: bin i - 1 or beyond holds mass (i <= last + 1)
+    const double q_total = mass[i];
+    const double eps = 1e-4 / i;
+    // sum_k p_k log p_k over the non-zero P bins.
+    double kl = (hlogh[i - 1] + p_last * std::log(p_last)) / total - log_total;
     for (int j = 0; j < levels; ++j) {
       const int start = static_cast<int>(static_cast<int64_t>(j) * i / levels);
       const int end = static_cast<int>(static_cast<int64_t>(j + 1) * i / levels);
-      double sum = 0;
-      int nonzero = 0;
-      for (int k = start; k < end; ++k) {
-        sum += h[k];
-        nonzero += p_at(k) > 0;
+      if (end <= start) continue;
+      const double sum = mass[end] - mass[start];
+      int count = nonzero[end] - nonzero[start];
+      double p_mass = sum;
+      if (end == i) {
+        p_mass += outliers;
+        if (h[i - 1] <= 0) ++count;  // the outlier bin is non-zero in P
       }
-      const double each = nonzero ? sum / nonzero : 0;
-      for (int k = start; k < end; ++k) q[k] = p_at(k) > 0 ? each : 0;
-      q_total += sum;
-    }
-    const double eps = 1e-4 / i;
-    double kl = 0;
-    for (int k = 0; k < i; ++k) {
-      const double pk = p_at(k) / total;
-      if (pk <= 0) continue;
-      const double qk = q_total > 0 && q[k] > 0 ? q[k] / q_total : eps;
-      kl += pk * std::log(pk / qk);
+      if (p_mass <= 0) continue;
+      const double q = q_total > 0 && sum > 0 ? sum / count / q_total : eps;
+      kl -= p_mass / total * std::log(q);
     }
     if (kl < best) {
       best = kl;
@@ -642,8 +643,6 @@ double kl_threshold(const std::vector<double>& h, double amax, int levels) {
   }
   return best_i * width;
 }
-
-}  // namespace
 
 std::pair<float, float> RangeObserver::range(CalibrationMethod method, double percentile) const {
   double lo = min_, hi = max_;
@@ -658,9 +657,9 @@ std::pair<float, float> RangeObserver::range(CalibrationMethod method, double pe
       const double amax = std::max(std::fabs(static_cast<double>(min_)), std::fabs(static_cast<double>(max_)));
       if (min_ >= 0) {
         lo = 0;
-        hi = kl_threshold(abs_hist_, amax, 255);
+        hi = entropy_threshold(abs_hist_, amax, 255);
       } else {
-        const double t = kl_threshold(abs_hist_, amax, 128);
+        const double t = entropy_threshold(abs_hist_, amax, 128);
         lo = -t;
         hi = t;
       }

@@ -77,6 +77,11 @@ class RangeObserver {
   std::vector<double> abs_hist_;  // |x| over [0, max(|min_|, |max_|)]
 };
 
+// TensorRT's entropy threshold search on a histogram of |x| (or of x >= 0) over [0, amax]: the
+// threshold T (a bin edge) whose clipped distribution P and `levels`-level quantized candidate Q
+// have the smallest KL(P || Q). See calibration.cpp.
+double entropy_threshold(const std::vector<double>& hist, double amax, int levels);
+
 // Ranges of `tensors` over the samples with `method` (one pass for min-max, two otherwise).
 Status calibrate_ranges(const ir::Graph& graph, const std::vector<Sample>& samples,
                         const std::vector<std::string>& tensors, CalibrationMethod method, double percentile,

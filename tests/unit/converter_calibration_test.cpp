@@ -540,6 +540,69 @@ TEST(CalibrationRange, AsymmetricPostActivationRangesStayAsymmetric) {
   EXPECT_LE(re.second, *std::max_element(v.begin(), v.end()));
 }
 
+// The entropy search written out plainly (O(bins) per candidate), as TensorRT / MXNet describe it.
+double naive_entropy_threshold(const std::vector<double>& h, double amax, int levels) {
+  const int bins = static_cast<int>(h.size());
+  int last = -1;
+  for (int b = 0; b < bins; ++b)
+    if (h[b] > 0) last = b;
+  if (last < 0) return 0;
+  const double width = amax / bins;
+  if (last + 1 <= levels) return (last + 1) * width;
+  double total = 0;
+  for (double c : h) total += c;
+  double best = std::numeric_limits<double>::infinity();
+  int best_i = 0;
+  for (int i = levels; i <= last + 1; ++i) {
+    std::vector<double> p(h.begin(), h.begin() + i), q(static_cast<size_t>(i), 0.0);
+    for (int k = i; k < bins; ++k) p[i - 1] += h[k];
+    double q_total = 0;
+    for (int j = 0; j < levels; ++j) {
+      const int s = j * i / levels, e = (j + 1) * i / levels;
+      double sum = 0;
+      int nz = 0;
+      for (int k = s; k < e; ++k) {
+        sum += h[k];
+        nz += p[k] > 0;
+      }
+      for (int k = s; k < e; ++k) q[k] = p[k] > 0 && nz ? sum / nz : 0;
+      q_total += sum;
+    }
+    double kl = 0;
+    for (int k = 0; k < i; ++k) {
+      if (p[k] <= 0) continue;
+      const double pk = p[k] / total, qk = q[k] > 0 ? q[k] / q_total : 1e-4 / i;
+      kl += pk * std::log(pk / qk);
+    }
+    if (kl < best - 1e-12) {
+      best = kl;
+      best_i = i;
+    }
+  }
+  return best_i * width;
+}
+
+TEST(CalibrationRange, EntropySearchMatchesThePlainAlgorithm) {
+  std::mt19937 rng(4);
+  for (int trial = 0; trial < 6; ++trial) {
+    std::vector<double> h(512, 0.0);
+    std::exponential_distribution<double> e(trial % 2 ? 0.02 : 0.05);
+    for (int k = 0; k < 20000; ++k) h[std::min<size_t>(511, static_cast<size_t>(e(rng)))] += 1;
+    if (trial >= 2) h[300 + trial] += 50;  // a far outlier group
+    if (trial >= 4) h[3] += 5000;          // a spike
+    if (trial == 5)
+      for (int k = 100; k < 140; ++k) h[k] = 0;  // a gap
+    for (int levels : {32, 64}) {
+      const double fast = entropy_threshold(h, 10.0, levels), slow = naive_entropy_threshold(h, 10.0, levels);
+      EXPECT_NEAR(fast, slow, 1e-9) << "trial " << trial << " levels " << levels;
+    }
+  }
+  EXPECT_EQ(entropy_threshold(std::vector<double>(64, 0.0), 1.0, 16), 0.0);
+  std::vector<double> narrow(2048, 0.0);
+  narrow[10] = 5;
+  EXPECT_NEAR(entropy_threshold(narrow, 2048.0, 128), 11.0, 1e-9);  // fits in the levels: no clipping
+}
+
 TEST(CalibrationRange, DegenerateTensorsGiveTinyValidRanges) {
   for (auto m : {CalibrationMethod::kMinMax, CalibrationMethod::kPercentile, CalibrationMethod::kEntropy}) {
     std::vector<float> zeros(1000, 0.f), threes(1000, 3.f), neg(1000, -2.f);
