@@ -2,7 +2,7 @@
 """Structured pruning figures (issue #5): MobileNetV3-Small pruned 0/30/50/70 % with
 torch.nn.utils.prune (scripts/export_pruned_mobilenet.py), converted by pocket-convert (whose
 prune_channels pass removes the zero channels): parameters before / after pruning (the converter's
-"pruned N channels: params A -> B" line), .pocket file size and pocket-bench's median latency.
+"pruned: N channels, parameters A -> B" line), .pocket file size and pocket-bench's median latency.
 
   bench/prune.py [--build build] [--fixtures DIR] [--amounts 0,30,50,70] [--threads 1]
                  [--rounds 5] [--iterations 20] [--json OUT.json]
@@ -59,17 +59,24 @@ def main():
                  str(pct / 100.0), "--out", fixtures])
         out = os.path.join(tmp, "p%d.pocket" % pct)
         text = run([convert, onnx, "-o", out])
-        m = re.search(r"pruned (\d+) channels: params (\d+) -> (\d+)", text)
-        if not m:
-            sys.exit("pocket-convert printed no 'pruned N channels: params A -> B' line:\n" + text)
+        m = re.search(r"pruned:\s+(\d+) channels, parameters (\d+) -> (\d+)", text)
+        channels, before, after = (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else (0, None, None)
         info = {}
         info_path = os.path.join(fixtures, "mobilenet_v3_small_p%d_info.json" % pct)
         if os.path.exists(info_path):
             with open(info_path) as f:
                 info = json.load(f)
-        rows.append({"amount": pct, "channels": int(m.group(1)), "params_before": int(m.group(2)),
-                     "params_after": int(m.group(3)), "file_bytes": os.path.getsize(out), "pocket": out,
+        rows.append({"amount": pct, "channels": channels, "params_before": before,
+                     "params_after": after, "file_bytes": os.path.getsize(out), "pocket": out,
                      "torch_nonzero": info.get("params_nonzero_after"), "medians": []})
+    # pocket-convert prints the line only when it removed channels; the masks keep every tensor's
+    # size, so an unpruned model's count is any pruned model's "before".
+    known = [r["params_before"] for r in rows if r["params_before"] is not None]
+    for r in rows:
+        if r["params_before"] is None:
+            if not known:
+                sys.exit("pocket-convert printed no 'pruned: N channels, parameters A -> B' line")
+            r["params_before"] = r["params_after"] = known[0]
     for _ in range(args.rounds):
         for r in rows:
             js = json.loads(run([bench, r["pocket"], "--threads", str(args.threads), "--warmup", "3",

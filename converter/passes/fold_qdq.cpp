@@ -91,12 +91,12 @@ class QdqFolder {
     for (size_t k = 0; k < g_.nodes.size(); ++k)
       if (k >= dead_.size() || !dead_[k]) kept.push_back(std::move(g_.nodes[k]));
     g_.nodes = std::move(kept);
+    if (!g_.topo_sort()) return internal_error("fold_qdq: the graph has a cycle");
+    g_.remove_dead();
     for (const auto& n : g_.nodes) {
       kept_q_ += n.op == "QuantizeLinear";
       kept_dq_ += n.op == "DequantizeLinear";
     }
-    if (!g_.topo_sort()) return internal_error("fold_qdq: the graph has a cycle");
-    g_.remove_dead();
     notes_->push_back("fold_qdq: " + std::to_string(int8_ops_) + " op(s) made int8 (" + histogram() + "), " +
                       std::to_string(weights_) + " int8 weight(s), " + std::to_string(float_weights_) +
                       " weight(s) dequantized to float, " + std::to_string(kept_q_) + " QuantizeLinear and " +

@@ -201,11 +201,11 @@ class Pruner {
                          src.node_desc + " have zero weights but a nonzero activation(bias): kept");
     }
 
-    int removed = 0;
-    for (const Source& src : sources_) {
-      auto it = drop_.find(src.value);
-      if (it != drop_.end()) removed += static_cast<int>(it->second.size());
-    }
+    // A removed channel is one group: the same channel of every tied value and weight.
+    std::set<int64_t> groups;
+    for (const auto& [name, d] : drop_)
+      for (int64_t c : d) groups.insert(find(slots_.at(name).base + c));
+    const int removed = static_cast<int>(groups.size());
     if (drop_.empty()) return 0;
     rewrite();
     return removed;
@@ -650,9 +650,7 @@ Status prune_channels(ir::Graph& g, std::vector<std::string>* notes, int64_t* pa
   const int removed = p.run(notes ? notes : &local);
   *channels_removed = removed;
   *params_after = p.count_params();
-  if (notes && *params_before > 0)
-    notes->push_back("prune_channels: pruned " + std::to_string(removed) + " channels: params " +
-                     std::to_string(*params_before) + " -> " + std::to_string(*params_after));
+  // The CLI prints the totals from the report ("pruned: N channels, parameters A -> B").
   if (removed > 0) {
     g.remove_dead();
     POCKET_RETURN_IF_ERROR(infer_shapes(g));
