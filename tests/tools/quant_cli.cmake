@@ -86,15 +86,21 @@ quant_cli(quant_report_json_fp32 fail "--report-json needs --precision"
 
 # Conversions (exit code 0) and what they print.
 quant_cli(quant_fp32_unchanged ok "output: .*tiny_fp32.pocket" ${CONVERT} ${TINY} -o ${QD}/tiny_fp32.pocket)
-quant_cli(quant_fp16 ok "quantization: fp16.*fc +Gemm +fp16"
+quant_cli(quant_fp16 ok "fc +Gemm +fp16 "
           ${CONVERT} ${TINY} -o ${QD}/tiny_fp16.pocket --precision fp16)
 quant_cli(quant_fp16_keep_float ok "Conv +fp32 .*--keep-float Conv"
           ${CONVERT} ${TINY} -o ${QD}/tiny_fp16k.pocket --precision fp16 --keep-float Conv)
-quant_cli(quant_int8_dynamic ok "fc +Gemm +int8-dynamic .*weights: [0-9.]+ KiB -> [0-9.]+ KiB"
+quant_cli(quant_int8_dynamic ok "fc +Gemm +int8-dynamic "
           ${CONVERT} ${TINY} -o ${QD}/tiny_dyn.pocket --precision int8-dynamic)
-quant_cli(quant_int8 ok "calibration minmax on 4 samples.*transitions \\(QuantizeLinear/DequantizeLinear\\): 2.*model output SQNR vs fp32: [0-9]"
+quant_cli(quant_int8 ok "model output SQNR vs fp32: [0-9]+"
           ${CONVERT} ${TINY} -o ${QD}/tiny_int8.pocket --precision int8 --calibration ${QD}/calib --no-progress
           --report-json ${QD}/tiny_int8.json)
+quant_cli(quant_int8_header ok "^quantization: int8, calibration minmax on 4 samples$"
+          ${CONVERT} ${TINY} -o ${QD}/tiny_int8h.pocket --precision int8 --calibration ${QD}/calib --no-progress)
+quant_cli(quant_int8_transitions ok "fc +Gemm +fp32 .*--keep-float fc"
+          ${CONVERT} ${TINY} -o ${QD}/tiny_int8t.pocket --precision int8 --calibration ${QD}/calib --no-progress --keep-float fc)
+quant_cli(quant_int8_dynamic_weights ok "weights: 1\\.3 KiB -> 0\\.4 KiB \\(0\\.2[0-9]+x\\)"
+          ${CONVERT} ${TINY} -o ${QD}/tiny_dynw.pocket --precision int8-dynamic)
 quant_cli(quant_int8_percentile ok "calibration percentile on 2 samples"
           ${CONVERT} ${TINY} -o ${QD}/tiny_int8p.pocket --precision int8 --calibration ${QD}/calib
           --calibration-method percentile --percentile 99.9 --calibration-samples 2 --no-progress)
