@@ -107,6 +107,11 @@ void qgemm_pack_a_avx2(int64_t rows, int64_t kc, const int8_t* a, int64_t lda, c
       const __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ar + p)));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dr + p), _mm256_sub_epi16(x, z));
     }
+    if (p + 8 <= kc) {
+      const __m128i x = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ar + p)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dr + p), _mm_sub_epi16(x, _mm256_castsi256_si128(z)));
+      p += 8;
+    }
     for (; p < kc; ++p) dr[p] = static_cast<int16_t>(ar[p] - za[r]);
     if (kpad > kc) dr[kc] = 0;
   }
@@ -124,62 +129,116 @@ void qgemm_micro_avx2(int64_t rows, int64_t kgroups, const void* a, const int8_t
   }
 }
 
-// Vector epilogue for whole groups of 8 columns without an activation (the generic one, compiled
-// with AVX2 flags, handles the activations and the column tail).
+namespace {
+
+struct EpConsts {
+  __m256 lo, hi, inv_os, big, nbig, rs;
+  __m256i oz, rz;
+};
+
+// v for 8 columns at c of one row: acc * a_scale * b_scale + bias + residual, clamped.
+template <bool kBias, int kRes>
+inline __m256 ep_value(const QGemmEpilogue& ep, const EpConsts& k, __m256 as, const int32_t* ar, const float* bs,
+                       const float* bias, const float* res, const int8_t* res8, int64_t c) {
+  __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar + c))),
+                           _mm256_mul_ps(as, _mm256_loadu_ps(bs + c)));
+  if constexpr (kBias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + c));
+  if constexpr (kRes == 1) v = _mm256_add_ps(v, _mm256_loadu_ps(res + c));
+  if constexpr (kRes == 2) {
+    int64_t q8;
+    std::memcpy(&q8, res8 + c, 8);
+    const __m256i q = _mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(q8)), k.rz);
+    v = _mm256_add_ps(v, _mm256_mul_ps(k.rs, _mm256_cvtepi32_ps(q)));
+  }
+  return _mm256_min_ps(_mm256_max_ps(v, k.lo), k.hi);
+}
+
+// v * (1 / out_scale) rounded to nearest even (the default MXCSR mode), + zero point: may differ
+// from the division by one step at exact ties (the documented int8 tolerance). Bounded first so
+// cvtps never sees a value out of int32 range (NaN -> -65536 -> -128, as the scalar epilogue).
+inline __m256i ep_quantize(const EpConsts& k, __m256 v) {
+  const __m256 x = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, k.inv_os), k.nbig), k.big);
+  return _mm256_add_epi32(_mm256_cvtps_epi32(x), k.oz);
+}
+
+template <bool kBias, int kRes, bool kI8>
+void ep_rows(const QGemmArgs& g, const EpConsts& k, int64_t i, int64_t rows, int64_t j, int64_t cv,
+             const int32_t* acc, int64_t ld_acc) {
+  const QGemmEpilogue& ep = g.ep;
+  const float* bs = ep.b_scale + j;
+  const float* bias = ep.bias ? ep.bias + j : nullptr;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t* ar = acc + r * ld_acc;
+    const __m256 as = _mm256_set1_ps(ep.a_scale[ep.a_scale_per_row ? i + r : 0]);
+    const float* res = kRes == 1 ? ep.residual_f32 + (i + r) * ep.ld_residual + j : nullptr;
+    const int8_t* res8 = kRes == 2 ? ep.residual_i8 + (i + r) * ep.ld_residual + j : nullptr;
+    if constexpr (!kI8) {
+      float* out = g.c_f32 + (i + r) * g.ldc + j;
+      for (int64_t c = 0; c < cv; c += 8)
+        _mm256_storeu_ps(out + c, ep_value<kBias, kRes>(ep, k, as, ar, bs, bias, res, res8, c));
+    } else {
+      int8_t* out = g.c_i8 + (i + r) * g.ldc + j;
+      int64_t c = 0;
+      for (; c + 16 <= cv; c += 16) {
+        const __m256i q0 = ep_quantize(k, ep_value<kBias, kRes>(ep, k, as, ar, bs, bias, res, res8, c));
+        const __m256i q1 = ep_quantize(k, ep_value<kBias, kRes>(ep, k, as, ar, bs, bias, res, res8, c + 8));
+        // packs works per 128-bit lane: [q0 0-3, q1 0-3 | q0 4-7, q1 4-7] -> columns in order.
+        const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + c),
+                         _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
+      }
+      if (c < cv) {
+        const __m256i q = ep_quantize(k, ep_value<kBias, kRes>(ep, k, as, ar, bs, bias, res, res8, c));
+        const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + c), _mm_packs_epi16(w, w));
+      }
+    }
+  }
+}
+
+template <bool kBias, int kRes>
+void ep_rows_out(const QGemmArgs& g, const EpConsts& k, int64_t i, int64_t rows, int64_t j, int64_t cv,
+                 const int32_t* acc, int64_t ld_acc) {
+  if (g.ep.out_i8)
+    ep_rows<kBias, kRes, true>(g, k, i, rows, j, cv, acc, ld_acc);
+  else
+    ep_rows<kBias, kRes, false>(g, k, i, rows, j, cv, acc, ld_acc);
+}
+
+template <bool kBias>
+void ep_rows_res(const QGemmArgs& g, const EpConsts& k, int64_t i, int64_t rows, int64_t j, int64_t cv,
+                 const int32_t* acc, int64_t ld_acc) {
+  if (g.ep.residual_f32)
+    ep_rows_out<kBias, 1>(g, k, i, rows, j, cv, acc, ld_acc);
+  else if (g.ep.residual_i8)
+    ep_rows_out<kBias, 2>(g, k, i, rows, j, cv, acc, ld_acc);
+  else
+    ep_rows_out<kBias, 0>(g, k, i, rows, j, cv, acc, ld_acc);
+}
+
+}  // namespace
+
+// Vector epilogue for whole groups of 8 columns without an activation, specialized on bias,
+// residual kind and output type; the generic one (compiled with AVX2 flags) handles the
+// activations and the column tail.
 void qgemm_epilogue_avx2(const QGemmArgs& g, int64_t i, int64_t rows, int64_t j, int64_t cols, const int32_t* acc,
                          int64_t ld_acc) {
   const QGemmEpilogue& ep = g.ep;
   const int64_t cv = ep.act == QAct::None ? cols / 8 * 8 : 0;
   if (cv > 0) {
-    const __m256 lo = _mm256_set1_ps(ep.out_min), hi = _mm256_set1_ps(ep.out_max);
-    const __m256 inv_os = _mm256_set1_ps(1.f / ep.out_scale);
-    const __m256 big = _mm256_set1_ps(65536.f), nbig = _mm256_set1_ps(-65536.f);
-    const __m256i oz = _mm256_set1_epi32(ep.out_zero_point);
-    const __m256 rs = _mm256_set1_ps(ep.residual_scale);
-    const __m256i rz = _mm256_set1_epi32(ep.residual_zero_point);
-    for (int64_t r = 0; r < rows; ++r) {
-      const int32_t* ar = acc + r * ld_acc;
-      const __m256 as = _mm256_set1_ps(ep.a_scale[ep.a_scale_per_row ? i + r : 0]);
-      const float* res = ep.residual_f32 ? ep.residual_f32 + (i + r) * ep.ld_residual + j : nullptr;
-      const int8_t* res8 = ep.residual_i8 ? ep.residual_i8 + (i + r) * ep.ld_residual + j : nullptr;
-      for (int64_t c = 0; c < cv; c += 8) {
-        const __m256 scale = _mm256_mul_ps(as, _mm256_loadu_ps(ep.b_scale + j + c));
-        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar + c))), scale);
-        if (ep.bias) v = _mm256_add_ps(v, _mm256_loadu_ps(ep.bias + j + c));
-        if (res) {
-          v = _mm256_add_ps(v, _mm256_loadu_ps(res + c));
-        } else if (res8) {
-          int64_t q8;
-          std::memcpy(&q8, res8 + c, 8);
-          const __m256i q = _mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(q8)), rz);
-          v = _mm256_add_ps(v, _mm256_mul_ps(rs, _mm256_cvtepi32_ps(q)));
-        }
-        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-        if (!ep.out_i8) {
-          _mm256_storeu_ps(g.c_f32 + (i + r) * g.ldc + j + c, v);
-        } else {
-          // v * (1 / out_scale) rounded to nearest even (the default MXCSR mode): may differ from
-          // the division by one step at exact ties (the documented int8 tolerance). Bounded first
-          // so cvtps never sees a value out of int32 range (NaN -> -65536 -> -128, as the scalar).
-          const __m256 x = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, inv_os), nbig), big);
-          __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(x), oz);
-          q = _mm256_packs_epi32(q, q);   // int16, saturating; lanes [0..3 0..3 | 4..7 4..7]
-          q = _mm256_packs_epi16(q, q);   // int8, saturating
-          const int32_t lo4 = _mm256_extract_epi32(q, 0), hi4 = _mm256_extract_epi32(q, 4);
-          int8_t* o = g.c_i8 + (i + r) * g.ldc + j + c;
-          std::memcpy(o, &lo4, 4);
-          std::memcpy(o + 4, &hi4, 4);
-        }
-      }
-    }
+    EpConsts k;
+    k.lo = _mm256_set1_ps(ep.out_min), k.hi = _mm256_set1_ps(ep.out_max);
+    k.inv_os = _mm256_set1_ps(1.f / ep.out_scale);
+    k.big = _mm256_set1_ps(65536.f), k.nbig = _mm256_set1_ps(-65536.f);
+    k.rs = _mm256_set1_ps(ep.residual_scale);
+    k.oz = _mm256_set1_epi32(ep.out_zero_point);
+    k.rz = _mm256_set1_epi32(ep.residual_zero_point);
+    if (ep.bias)
+      ep_rows_res<true>(g, k, i, rows, j, cv, acc, ld_acc);
+    else
+      ep_rows_res<false>(g, k, i, rows, j, cv, acc, ld_acc);
   }
-  if (cv < cols) {
-    if (cv == 0) {
-      qgemm_epilogue_generic(g, i, rows, j, cols, acc, ld_acc);
-    } else {
-      qgemm_epilogue_generic(g, i, rows, j + cv, cols - cv, acc + cv, ld_acc);
-    }
-  }
+  if (cv < cols) qgemm_epilogue_generic(g, i, rows, j + cv, cols - cv, acc + cv, ld_acc);
 }
 
 }  // namespace pocket::kernels
