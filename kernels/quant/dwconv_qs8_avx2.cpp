@@ -5,6 +5,7 @@
 // zx * sum(w) comes off once per output. The epilogue runs on 16 channels in registers.
 #include <immintrin.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "kernels/activation/activation_f32.h"
@@ -40,7 +41,7 @@ void build_block(const DwConvQs8Args& a, int64_t c0, int64_t n, int64_t taps, Bl
   const int64_t C = a.c;
   __m256i corr_lo = _mm256_setzero_si256(), corr_hi = corr_lo;
   const __m256i zx = _mm256_set1_epi16(static_cast<int16_t>(a.x_zero_point));
-  for (int64_t t = 0; t < taps + 1; t += 2) {
+  for (int64_t t = 0; t < taps; t += 2) {
     const __m256i w0 = n == 16 ? widen16(a.weights + t * C + c0) : widen_part(a.weights + t * C + c0, n);
     const __m256i w1 = t + 1 >= taps ? _mm256_setzero_si256()
                        : n == 16     ? widen16(a.weights + (t + 1) * C + c0)
@@ -163,14 +164,22 @@ inline void epilogue16(const DwConvQs8Args& a, const Block& b, const Epi& e, __m
 }
 
 // The int32 sums of one output pixel: ptr[t] points at tap t's 16 input channels (the zero-point
-// row for taps outside the image; ptr[taps] is that row too, the odd tap's partner).
+// row for taps outside the image; ptr[taps] is that row too, the odd tap's partner). A partial
+// block (n < 16) still loads 16 bytes where they lie inside the input (lanes past n meet zero
+// weights), and copies only at the very end of the input.
 template <bool kFull>
-inline void sums16(const Block& b, const int8_t* const* ptr, int64_t pairs, int64_t n, __m256i* acc0,
-                   __m256i* acc1) {
+inline __m256i load_x(const int8_t* p, int64_t n, uintptr_t safe_end) {
+  if (kFull || reinterpret_cast<uintptr_t>(p) + 16 <= safe_end) return widen16(p);
+  return widen_part(p, n);
+}
+
+template <bool kFull>
+inline void sums16(const Block& b, const int8_t* const* ptr, int64_t pairs, int64_t n, uintptr_t safe_end,
+                   __m256i* acc0, __m256i* acc1) {
   __m256i lo = _mm256_setzero_si256(), hi = lo;
   for (int64_t p = 0; p < pairs; ++p) {
-    const __m256i xa = kFull ? widen16(ptr[2 * p]) : widen_part(ptr[2 * p], n);
-    const __m256i xb = kFull ? widen16(ptr[2 * p + 1]) : widen_part(ptr[2 * p + 1], n);
+    const __m256i xa = load_x<kFull>(ptr[2 * p], n, safe_end);
+    const __m256i xb = load_x<kFull>(ptr[2 * p + 1], n, safe_end);
     lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), b.w[p][0]));
     hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), b.w[p][1]));
   }
@@ -196,31 +205,46 @@ void dwconv_qs8_rows_avx2(const DwConvQs8Args& a, int64_t row0, int64_t rows) {
     e.act_fn = activation_f32_kernel().fn;
     e.act.kind = static_cast<Activation>(static_cast<int>(a.ep.act) + 2);  // QAct Sigmoid.. = Activation - 2
   }
-  alignas(16) int8_t zrow[16];
-  std::memset(zrow, static_cast<int8_t>(a.x_zero_point), sizeof(zrow));
+  // The zero-point row sits at the start of a 32-byte buffer so that 16-byte loads from it are
+  // always in bounds.
+  alignas(32) int8_t zbuf[32];
+  std::memset(zbuf, static_cast<int8_t>(a.x_zero_point), sizeof(zbuf));
+  const int8_t* zrow = zbuf;
   alignas(32) Block blk;
   const int8_t* ptr[kMaxTaps + 2];
+  int64_t off[kMaxTaps];  // tap offsets from the window's corner, inside the image
+  for (int64_t ky = 0; ky < a.kh; ++ky)
+    for (int64_t kx = 0; kx < a.kw; ++kx) off[ky * a.kw + kx] = (ky * a.dilation_h * a.w + kx * a.dilation_w) * C;
+  const int64_t span_h = (a.kh - 1) * a.dilation_h, span_w = (a.kw - 1) * a.dilation_w;
   for (int64_t c0 = 0; c0 < C; c0 += 16) {
     const int64_t n = std::min<int64_t>(16, C - c0);
+    // Partial blocks load 16 bytes directly while that stays inside the input.
+    const uintptr_t safe_end = reinterpret_cast<uintptr_t>(a.x + a.n * a.h * a.w * C);
     build_block(a, c0, n, taps, &blk);
     for (int64_t row = row0; row < row0 + rows; ++row) {
       const int64_t b = row / a.oh, oy = row % a.oh;
       const int8_t* xb = a.x + b * a.h * a.w * C + c0;
       const int64_t iy0 = oy * a.stride_h - a.pad_top;
+      const bool rows_in = iy0 >= 0 && iy0 + span_h < a.h;
+      ptr[taps] = zrow;
       for (int64_t ox = 0; ox < a.ow; ++ox) {
         const int64_t ix0 = ox * a.stride_w - a.pad_left;
-        for (int64_t ky = 0; ky < a.kh; ++ky) {
-          const int64_t iy = iy0 + ky * a.dilation_h;
-          const bool row_in = iy >= 0 && iy < a.h;
-          for (int64_t kx = 0; kx < a.kw; ++kx) {
-            const int64_t ix = ix0 + kx * a.dilation_w;
-            ptr[ky * a.kw + kx] = row_in && ix >= 0 && ix < a.w ? xb + (iy * a.w + ix) * C : zrow;
+        if (rows_in && ix0 >= 0 && ix0 + span_w < a.w) {
+          const int8_t* corner = xb + (iy0 * a.w + ix0) * C;
+          for (int64_t t = 0; t < taps; ++t) ptr[t] = corner + off[t];
+        } else {
+          for (int64_t ky = 0; ky < a.kh; ++ky) {
+            const int64_t iy = iy0 + ky * a.dilation_h;
+            const bool row_in = iy >= 0 && iy < a.h;
+            for (int64_t kx = 0; kx < a.kw; ++kx) {
+              const int64_t ix = ix0 + kx * a.dilation_w;
+              ptr[ky * a.kw + kx] = row_in && ix >= 0 && ix < a.w ? xb + (iy * a.w + ix) * C : zrow;
+            }
           }
         }
-        ptr[taps] = zrow;
         __m256i acc0, acc1;
-        if (n == 16) sums16<true>(blk, ptr, pairs, n, &acc0, &acc1);
-        else sums16<false>(blk, ptr, pairs, n, &acc0, &acc1);
+        if (n == 16) sums16<true>(blk, ptr, pairs, n, safe_end, &acc0, &acc1);
+        else sums16<false>(blk, ptr, pairs, n, safe_end, &acc0, &acc1);
         epilogue16(a, blk, e, acc0, acc1, row * a.ow + ox, c0, n);
       }
     }
