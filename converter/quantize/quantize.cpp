@@ -62,14 +62,25 @@ struct Accum {
   }
 };
 
-// SQNR of the model outputs (all together) and of `tensors` (each) of gq against g0.
+// SQNR of the model outputs (all together) and of `tensors` (each) of gq against g0. A float
+// value that gq quantizes for int8 readers is measured after its QuantizeLinear (what the int8
+// layers actually read).
 Status measure(const ir::Graph& g0, const ir::Graph& gq, const std::vector<Sample>& samples,
                const std::vector<std::string>& tensors, bool progress, const char* label, double* model_db,
                std::map<std::string, double>* tensor_db) {
   std::vector<std::string> names = g0.outputs;
   std::set<std::string> outs(g0.outputs.begin(), g0.outputs.end());
   for (const std::string& t : tensors)
-    if (!outs.count(t) && gq.find(t)) names.push_back(t);
+    if (!outs.count(t) && gq.find(t) && std::find(names.begin(), names.end(), t) == names.end()) names.push_back(t);
+  std::map<std::string, std::string> alias;  // gq name -> g0 name
+  std::vector<std::string> qnames;
+  for (const std::string& t : names) {
+    std::string q = t;
+    for (const ir::Node& n : gq.nodes)
+      if (n.op == "QuantizeLinear" && n.inputs[0] == t && !outs.count(t)) q = n.outputs[0];
+    alias[q] = t;
+    qnames.push_back(q);
+  }
   Accum model;
   std::map<std::string, Accum> acc;
   ProgressBar bar(label, samples.size() * 2, progress);
@@ -80,8 +91,9 @@ Status measure(const ir::Graph& g0, const ir::Graph& gq, const std::vector<Sampl
       ref[i] = v;
       return Status::Ok();
     }, &bar));
-    POCKET_RETURN_IF_ERROR(run_on_samples(gq, chunk, names, [&](size_t i, const std::map<std::string, HostTensor>& v) {
-      for (const auto& [name, x] : v) {
+    POCKET_RETURN_IF_ERROR(run_on_samples(gq, chunk, qnames, [&](size_t i, const std::map<std::string, HostTensor>& v) {
+      for (const auto& [qname, x] : v) {
+        const std::string& name = alias.count(qname) ? alias[qname] : qname;
         auto r = ref[i].find(name);
         if (r == ref[i].end()) continue;
         if (outs.count(name)) model.add(r->second, x);
@@ -316,6 +328,7 @@ Status quantize(ir::Graph& graph, const QuantizeOptions& o, QuantizeReport* repo
         auto it = tdb.find(v);
         return it == tdb.end() ? kSqnrCap : capped(it->second);
       };
+      // Graph inputs read by int8 layers are measured after their QuantizeLinear (see measure()).
       for (const std::string& c : candidates) {
         const ir::Node* n = node_of.at(c);
         const double out_db = db_of(n->outputs[0]);
