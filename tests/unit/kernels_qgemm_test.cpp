@@ -9,6 +9,8 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
+#include <cstdio>
 #include <vector>
 
 #include "kernels/quant/qgemm.h"
@@ -254,6 +256,9 @@ TEST(QGemm, EpilogueMatchesReference) {
 }
 
 TEST(QGemm, PackedSizesAndNames) {
+  std::string names;
+  for (const QGemmKernel* kr : variants()) names += std::string(" ") + kr->name;
+  std::printf("qgemm variants:%s (best %s)\n", names.c_str(), kernels::qgemm_kernel_name(kernels::qgemm_kernel()));
   for (const QGemmKernel* kr : variants()) {
     EXPECT_EQ(kernels::qgemm_packed_b_bytes(*kr, 10, 0), 0u);
     EXPECT_EQ(kernels::qgemm_packed_b_bytes(*kr, 10, 1) % 64, 0u);
