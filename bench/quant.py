@@ -146,6 +146,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--iterations", type=int, default=10, help="timed runs per round and precision")
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--max-error-samples", type=int, default=8,
+                    help="calibration sentences for DistilBERT --max-error 30 (each costs a float pass per layer)")
     ap.add_argument("--no-accuracy", action="store_true", help="do not run pocket_quant_tests")
     ap.add_argument("--quick", action="store_true", help="1 thread, 2 rounds, 3 iterations")
     ap.add_argument("--json", help="also write the results here")
@@ -179,8 +181,7 @@ def main():
             specs.append(dict(key="mobilenet_v3_small", name="MobileNetV3-Small",
                               onnx=os.path.join(fx, "mobilenet_v3_small.onnx"),
                               calib=os.path.join(fx5, "inputs", "images", "calib"),
-                              precisions=["fp32", "fp16", "int8-dynamic", "int8"],
-                              convert_extra={"int8": ["--calibration-method", "percentile"]}))
+                              precisions=["fp32", "fp16", "int8-dynamic", "int8"]))
         if "distilbert" in models:
             db = os.path.join(fx4, "distilbert")
             spec = dict(key="distilbert", name="DistilBERT seq 128", onnx=os.path.join(db, "model.onnx"),
@@ -280,7 +281,8 @@ def main():
                     out = os.path.join(tmp, "distilbert_maxerr.pocket")
                     try:
                         size, report = convert(convert_exe, spec["onnx"], out, "int8-dynamic", None,
-                                               ["--calibration", spec["calib"], "--max-error", "30"])
+                                               ["--calibration", spec["calib"], "--max-error", "30",
+                                                "--calibration-samples", str(a.max_error_samples)])
                         extra["distilbert_max_error_30"] = dict(bytes=size, size_ratio=size / base["bytes"] if base else None,
                                                                model_sqnr_db=(report or {}).get("model_sqnr_db"),
                                                                float_layers=float_layers(report),
