@@ -44,7 +44,7 @@ std::vector<float> load_f32(const std::string& path, std::vector<int64_t>* shape
   return v;
 }
 
-struct Run {
+struct Converted {
   converter::ConvertReport report;
   ir::Graph graph;
   std::map<std::string, std::vector<float>> outputs;
@@ -52,8 +52,8 @@ struct Run {
 };
 
 // Converts (keeping the optimised IR), runs one input, collects the float outputs by name.
-Run convert_and_run(const std::string& onnx, const std::string& input_npy, bool prune = true) {
-  Run r;
+Converted convert_and_run(const std::string& onnx, const std::string& input_npy, bool prune = true) {
+  Converted r;
   converter::ConvertOptions options;
   options.prune = prune;
   Status st = converter::import_onnx_file(onnx, &r.graph, &r.report.notes);
@@ -98,7 +98,7 @@ struct PrunedResult {
 PrunedResult check_pruned(int pct) {
   const std::string stem = kDir + "/prune/mobilenet_v3_small_p" + std::to_string(pct);
   PrunedResult res;
-  Run r = convert_and_run(stem + ".onnx", stem + "_input.npy");
+  Converted r = convert_and_run(stem + ".onnx", stem + "_input.npy");
   EXPECT_TRUE(r.ok);
   if (!r.ok) return res;
   const std::vector<float> want = load_f32(stem + "_output.npy");
@@ -170,7 +170,7 @@ void expect_within(const std::vector<float>& got, const std::vector<float>& want
 TEST(QdqImport, HandBuiltUint8Graph) {
   const std::string dir = kDir + "/qdq";
   SKIP_WITHOUT(dir + "/qdq_hand.onnx");
-  Run r = convert_and_run(dir + "/qdq_hand.onnx", dir + "/qdq_hand_input.npy");
+  Converted r = convert_and_run(dir + "/qdq_hand.onnx", dir + "/qdq_hand_input.npy");
   ASSERT_TRUE(r.ok);
   const ir::Graph& g = r.graph;
   EXPECT_EQ(count_int8(g, "Conv"), 2);
@@ -198,7 +198,7 @@ TEST(QdqImport, HandBuiltUint8Graph) {
 TEST(QdqImport, QatDigitsCnn) {
   const std::string dir = kDir + "/qdq";
   SKIP_WITHOUT(dir + "/qat_digits.onnx");
-  Run r = convert_and_run(dir + "/qat_digits.onnx", dir + "/qat_digits_input.npy");
+  Converted r = convert_and_run(dir + "/qat_digits.onnx", dir + "/qat_digits_input.npy");
   ASSERT_TRUE(r.ok);
   const ir::Graph& g = r.graph;
   EXPECT_EQ(count_int8(g, "Conv"), 3);
