@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -49,6 +50,17 @@ const kernels::QuantRowKernels* row_variants(size_t* count) {
   const kernels::QuantRowKernels* v = kernels::quant_row_variants(count);
   EXPECT_GE(*count, 1u);
   EXPECT_STREQ(v[0].name, "scalar");
+  static bool printed = false;
+  if (!printed) {
+    printed = true;
+    size_t dw_count = 0;
+    const kernels::DwConvQs8Kernel* dw = kernels::dwconv_qs8_variants(&dw_count);
+    std::string names = "quant row variants:";
+    for (size_t k = 0; k < *count; ++k) names += std::string(" ") + v[k].name;
+    names += "; depthwise qs8 variants:";
+    for (size_t k = 0; k < dw_count; ++k) names += std::string(" ") + dw[k].name;
+    std::printf("%s\n", names.c_str());
+  }
   return v;
 }
 
