@@ -71,9 +71,13 @@ void qgemm_pack_b(const QGemmKernel& kernel, int64_t k, int64_t n, const int8_t*
                   int64_t b_col_stride, void* packed);
 
 // Scratch the product needs (packed A blocks, int32 tiles), 64-byte aligned, for up to
-// num_threads threads; the engine puts it in the arena.
+// num_threads threads; the engine puts it in the arena. (Today every variant returns 0: the blocks
+// live on the driver's stack, under 16 KiB per thread; keep asking, scratch may come back.)
 size_t qgemm_scratch_bytes(const QGemmKernel& kernel, int64_t m, int64_t n, int64_t k, int num_threads);
 
+// Requirements: zero points in [-128, 127] (then every int32 sum is exact for K < 65793);
+// packed_b 64-byte aligned; c_i8 / c_f32 rows may be wider than n (ldc >= n; columns past n are
+// never written). K == 0 gives the epilogue of zero sums (bias + residual).
 // The whole product, split over the pool (nullptr: calling thread). Every variant gives
 // bitwise the same int32 sums; the f32 epilogue may differ from the scalar one by float rounding
 // (int8 outputs by at most 1).

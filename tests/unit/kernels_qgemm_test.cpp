@@ -122,7 +122,7 @@ TEST(QGemm, Int32SumsMatchTripleLoop) {
   Pool pool;
   const int64_t shapes[][3] = {{1, 1, 1},   {1, 17, 5},   {2, 33, 3},   {3, 16, 64},  {4, 8, 1},    {5, 7, 13},
                                {6, 16, 2},  {7, 31, 129}, {13, 45, 77}, {1, 100, 1030}, {9, 3, 1100}, {25, 70, 515},
-                               {64, 48, 24}, {2, 300, 40}, {40, 270, 9}};
+                               {64, 48, 24}, {2, 300, 40}, {40, 270, 9}, {3, 20, 0}};
   for (const QGemmKernel* kr : variants()) {
     for (const auto& s : shapes) {
       for (int per_row = 0; per_row < 2; ++per_row) {
