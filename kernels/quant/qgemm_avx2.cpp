@@ -43,8 +43,8 @@ void micro_rows(int64_t kpairs, const int16_t* a, const int8_t* b, int32_t* acc,
   const int16_t* a3 = a + 3 * as;
   const int16_t* a4 = a + 4 * as;
   for (int64_t p = 0; p < kpairs; ++p) {
-    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b)));
-    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 16)));
+    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
+    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16)));
     b += 32;
 #define POCKET_QGEMM_ROW(r)                                            \
   if constexpr (R > r) {                                               \
@@ -72,10 +72,10 @@ void micro_row1(int64_t kpairs, const int16_t* a, const int8_t* b, int32_t* acc,
   __m256i c0 = z, c1 = z, d0 = z, d1 = z;
   int64_t p = 0;
   for (; p + 2 <= kpairs; p += 2) {
-    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b)));
-    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 16)));
-    const __m256i b2 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 32)));
-    const __m256i b3 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 48)));
+    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
+    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16)));
+    const __m256i b2 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 32)));
+    const __m256i b3 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 48)));
     b += 64;
     const __m256i x = bcast_pair(a + 2 * p), y = bcast_pair(a + 2 * p + 2);
     c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(x, b0));
@@ -84,8 +84,8 @@ void micro_row1(int64_t kpairs, const int16_t* a, const int8_t* b, int32_t* acc,
     d1 = _mm256_add_epi32(d1, _mm256_madd_epi16(y, b3));
   }
   if (p < kpairs) {
-    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b)));
-    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + 16)));
+    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
+    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16)));
     const __m256i x = bcast_pair(a + 2 * p);
     c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(x, b0));
     c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(x, b1));

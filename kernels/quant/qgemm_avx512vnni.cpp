@@ -20,7 +20,7 @@ void micro_rows(int64_t kgroups, const uint8_t* a, const int8_t* b, int32_t* acc
   for (int r = 0; r < R; ++r) c[r] = _mm512_setzero_si512();
   const int64_t as = kgroups * 4;
   for (int64_t g = 0; g < kgroups; ++g) {
-    const __m512i bv = _mm512_load_si512(b + g * 64);
+    const __m512i bv = _mm512_loadu_si512(b + g * 64);
     for (int r = 0; r < R; ++r) {
       int32_t x;
       std::memcpy(&x, a + r * as + 4 * g, 4);

@@ -43,11 +43,10 @@ void run_tile(const Plan& pl, int64_t i0, int64_t i1, int64_t p0, int64_t p1) {
       const int64_t kcur = std::min(kQGemmKc, g.k - pc);
       kr.pack_a(rows, kcur, g.a + i * g.lda + pc, g.lda, za, apack);
       const int64_t groups = ceil_div(kcur, kr.kr);
-      for (int64_t q = p0; q < p1; ++q) {
-        const auto* b = reinterpret_cast<const int8_t*>(packed + static_cast<size_t>(q) * pl.panel_bytes + nr * 4) +
-                        (pc / kr.kr) * nr * kr.kr;
-        kr.micro(rows, groups, apack, b, acc + (q - p0) * nr, ld_acc, pc > 0);
-      }
+      // pc is a multiple of kr: this K block starts pc * nr bytes into each panel's int8 part.
+      const unsigned char* b = packed + static_cast<size_t>(p0) * pl.panel_bytes + nr * 4 + pc * nr;
+      for (int64_t q = p0; q < p1; ++q, b += pl.panel_bytes)
+        kr.micro(rows, groups, apack, reinterpret_cast<const int8_t*>(b), acc + (q - p0) * nr, ld_acc, pc > 0);
       if (pc + kcur >= g.k) break;
     }
     if (kr.colsum_correction) {
