@@ -12,10 +12,12 @@
 // Packed A (one mr-row block, one K block, on the driver's stack): pack_a writes kgroups groups;
 // each variant documents its own element type and order next to its pack function:
 //   scalar  int16 a[kc][rows]        (A - za)
-//   avx2    int16 a[kpairs][mr][2]   (A - za), vpbroadcastd of one row's pair feeds vpmaddwd
+//   avx2    int16 a[rows][kpad]      (A - za) row-major, kpad = 2 * kpairs: vpbroadcastd of one
+//                                    row's K pair feeds vpmaddwd (packing is a plain widening copy)
 //   neon    int16 a[kc][8]           (A - za), vmlal_laneq_s16 by row
 //   neondot int8  a[kgroups][4][4]   raw A, sdot by lane (colsum correction, a_offset 0)
-//   vnni    uint8 a[kgroups][mr][4]  A + 128, vpdpbusd (colsum correction, a_offset 128)
+//   vnni    uint8 a[rows][kpad]      A + 128 row-major, kpad = 4 * kgroups: vpdpbusd (colsum
+//                                    correction, a_offset 128)
 // Rows past `rows` are never read (the micro-kernels are specialized per row count).
 #pragma once
 
@@ -44,7 +46,7 @@ using QGemmEpilogueFn = void (*)(const QGemmArgs& g, int64_t i, int64_t rows, in
 struct QGemmKernel {
   const char* name;
   int64_t mr, nr, kr;       // register block; B panels nr wide, K in groups of kr
-  int64_t a_bytes_per_kgroup;  // packed A bytes per K group for mr rows
+  int64_t a_bytes_per_kgroup;  // packed A bytes per K group for mr rows (<= kQGemmAPackBytes / kQGemmKc * kr)
   QGemmPackAFn pack_a;
   QGemmMicroFn micro;
   QGemmEpilogueFn epilogue;
