@@ -68,7 +68,7 @@ def main():
                 info = json.load(f)
         rows.append({"amount": pct, "channels": channels, "params_before": before,
                      "params_after": after, "file_bytes": os.path.getsize(out), "pocket": out,
-                     "torch_nonzero": info.get("params_nonzero_after"), "medians": []})
+                     "torch_nonzero": info.get("params_nonzero_after"), "medians": [], "mins": []})
     # pocket-convert prints the line only when it removed channels; the masks keep every tensor's
     # size, so an unpruned model's count is any pruned model's "before".
     known = [r["params_before"] for r in rows if r["params_before"] is not None]
@@ -82,17 +82,20 @@ def main():
             js = json.loads(run([bench, r["pocket"], "--threads", str(args.threads), "--warmup", "3",
                                  "--iterations", str(args.iterations), "--json"]))
             r["medians"].append(float(js["median_ms"]))
+            r["mins"].append(float(js["min_ms"]))
     base = rows[0]
     print("MobileNetV3-Small structured pruning (%d thread(s), median of %d rounds x %d runs)" % (
         args.threads, args.rounds, args.iterations))
-    print("%-7s %9s %11s %11s %8s %10s %8s %11s %8s" % ("pruned", "channels", "params in", "params out",
-                                                        "ratio", "file KB", "ratio", "median ms", "ratio"))
+    print("%-7s %9s %11s %11s %8s %10s %8s %11s %8s %9s" % ("pruned", "channels", "params in", "params out",
+                                                             "ratio", "file KB", "ratio", "median ms", "ratio",
+                                                             "min ms"))
     for r in rows:
         r["median_ms"] = statistics.median(r["medians"])
-        print("%5d %% %9d %11d %11d %8.3f %10.1f %8.3f %11.3f %8.3f" % (
+        r["min_ms"] = min(r["mins"])
+        print("%5d %% %9d %11d %11d %8.3f %10.1f %8.3f %11.3f %8.3f %9.3f" % (
             r["amount"], r["channels"], r["params_before"], r["params_after"],
             r["params_after"] / base["params_after"], r["file_bytes"] / 1024.0,
-            r["file_bytes"] / base["file_bytes"], r["median_ms"], r["median_ms"] / base["median_ms"]))
+            r["file_bytes"] / base["file_bytes"], r["median_ms"], r["median_ms"] / base["median_ms"], r["min_ms"]))
     if args.json:
         for r in rows:
             r.pop("pocket", None)
