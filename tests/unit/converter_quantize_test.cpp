@@ -503,6 +503,45 @@ TEST(QuantizeMixedPrecision, MaxErrorKeepsTheBadLayersFloat) {
   EXPECT_GT(model_sqnr(g0, g, load(o.calibration_dir, g0)), 30.0);
 }
 
+// The same outlier pair inside a chain of 28 convs: more int8 layers than the exact search takes,
+// so the added-noise proxy ranks them, re-measured after every step.
+TEST(QuantizeMixedPrecision, ProxyOnDeepChainFindsTheBadLayers) {
+  Builder b = outlier_model();
+  b.g.outputs.clear();
+  std::string prev = "c3";
+  for (int k = 4; k < 28; ++k) {
+    const std::string name = "c" + std::to_string(k);
+    b.conv(prev, name, 8, 8, 1);
+    prev = name;
+  }
+  b.g.outputs.push_back(prev);
+  const ir::Graph g0 = optimized(std::move(b));
+  QuantizeOptions o;
+  o.precision = Precision::kInt8;
+  o.calibration_dir = calibration_dir("chain", {1, 3, 8, 8}, 4);
+  o.progress = false;
+  o.max_error_db = 25;
+  ir::Graph g = g0;
+  QuantizeReport r;
+  Status st = quantize(g, o, &r);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_GE(r.model_sqnr_db, 25.0) << r.text();
+  int int8 = 0;
+  std::map<std::string, const LayerReport*> by_name;
+  for (const LayerReport& l : r.layers) {
+    by_name[l.name] = &l;
+    int8 += l.precision == "int8";
+    EXPECT_NE(l.sqnr_db, -1) << l.name;
+  }
+  ASSERT_EQ(r.layers.size(), 28u);
+  EXPECT_EQ(by_name["a"]->precision, "fp32") << r.text();
+  EXPECT_EQ(by_name["b"]->precision, "fp32") << r.text();
+  EXPECT_GE(int8, 20) << r.text();
+  bool noted = false;
+  for (const auto& n : r.notes) noted = noted || n.find("noise it adds") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
 TEST(QuantizeMixedPrecision, Int8DynamicMeasuresWithCalibration) {
   const ir::Graph g0 = optimized(small_cnn(16));
   ir::Graph g = g0;
