@@ -64,13 +64,41 @@ void build_block(const DwConvQs8Args& a, int64_t c0, int64_t n, int64_t taps, Bl
   b->bias0 = _mm256_load_ps(bias), b->bias1 = _mm256_load_ps(bias + 8);
 }
 
+// The epilogue's constants, loaded once per call (the stores to the output would otherwise make
+// the compiler reload them from the arguments for every pixel).
 struct Epi {
   ActivationF32Fn act_fn = nullptr;  // the kinds without an inline form
   GeluF32Fn gelu_fn = nullptr;
   ActivationParams act;
+  QAct kind = QAct::None;
+  __m256 alpha, beta, out_min, out_max, inv_out_scale, qlo, qhi, res_scale;
+  __m256i out_zp, res_zp;
+  bool has_residual = false, out_i8 = false;
+
+  explicit Epi(const QGemmEpilogue& ep) {
+    kind = ep.act;
+    if (ep.act == QAct::Gelu || ep.act == QAct::GeluTanh) {
+      gelu_fn = ep.act == QAct::GeluTanh ? gelu_f32_kernels().tanh_form : gelu_f32_kernels().erf_form;
+    } else if (ep.act == QAct::Sigmoid || ep.act == QAct::SiLU || ep.act == QAct::Tanh) {
+      act_fn = activation_f32_kernel().fn;
+      act.kind = static_cast<Activation>(static_cast<int>(ep.act) + 2);  // QAct Sigmoid.. = Activation - 2
+    }
+    alpha = _mm256_set1_ps(ep.act_alpha), beta = _mm256_set1_ps(ep.act_beta);
+    out_min = _mm256_set1_ps(ep.out_min), out_max = _mm256_set1_ps(ep.out_max);
+    // Multiplying by the reciprocal instead of dividing: the int8 result can differ from the
+    // scalar reference by one step, only where v / out_scale lies within float rounding of a tie.
+    inv_out_scale = _mm256_set1_ps(1.f / ep.out_scale);
+    qlo = _mm256_set1_ps(static_cast<float>(-128 - ep.out_zero_point));
+    qhi = _mm256_set1_ps(static_cast<float>(127 - ep.out_zero_point));
+    out_zp = _mm256_set1_epi32(ep.out_zero_point);
+    res_scale = _mm256_set1_ps(ep.residual_scale);
+    res_zp = _mm256_set1_epi32(ep.residual_zero_point);
+    has_residual = ep.residual_f32 || ep.residual_i8;
+    out_i8 = ep.out_i8;
+  }
 };
 
-inline __m256 residual8(const QGemmEpilogue& ep, int64_t off, int64_t n) {
+inline __m256 residual8(const QGemmEpilogue& ep, const Epi& e, int64_t off, int64_t n) {
   alignas(32) float t[8] = {};
   if (ep.residual_f32) {
     if (n == 8) return _mm256_loadu_ps(ep.residual_f32 + off);
@@ -85,16 +113,15 @@ inline __m256 residual8(const QGemmEpilogue& ep, int64_t off, int64_t n) {
     std::memcpy(b, ep.residual_i8 + off, static_cast<size_t>(n));
     q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b)));
   }
-  const __m256 r = _mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(ep.residual_zero_point)));
-  return _mm256_mul_ps(_mm256_set1_ps(ep.residual_scale), r);
+  return _mm256_mul_ps(e.res_scale, _mm256_cvtepi32_ps(_mm256_sub_epi32(q, e.res_zp)));
 }
 
-inline __m256 activate(const QGemmEpilogue& ep, const Epi& e, __m256 v) {
-  switch (ep.act) {
+inline __m256 activate(const Epi& e, __m256 v) {
+  switch (e.kind) {
     case QAct::None:
       return v;
     case QAct::HardSigmoid: {
-      const __m256 t = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(ep.act_alpha), v), _mm256_set1_ps(ep.act_beta));
+      const __m256 t = _mm256_add_ps(_mm256_mul_ps(e.alpha, v), e.beta);
       return _mm256_min_ps(_mm256_max_ps(t, _mm256_setzero_ps()), _mm256_set1_ps(1.f));
     }
     case QAct::HardSwish: {
@@ -103,8 +130,7 @@ inline __m256 activate(const QGemmEpilogue& ep, const Epi& e, __m256 v) {
       return _mm256_mul_ps(_mm256_mul_ps(v, t), _mm256_set1_ps(1.f / 6.f));
     }
     case QAct::LeakyRelu:
-      return _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(ep.act_alpha)),
-                              _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
+      return _mm256_blendv_ps(v, _mm256_mul_ps(v, e.alpha), _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
     default: {
       alignas(32) float t[8];
       _mm256_store_ps(t, v);
@@ -118,21 +144,21 @@ inline __m256 activate(const QGemmEpilogue& ep, const Epi& e, __m256 v) {
 // acc0 / acc1: channels c0..c0+7, c0+8..c0+15 of output pixel `pixel`; n of them are real.
 inline void epilogue16(const DwConvQs8Args& a, const Block& b, const Epi& e, __m256i acc0, __m256i acc1,
                        int64_t pixel, int64_t c0, int64_t n) {
-  const QGemmEpilogue& ep = a.ep;
   __m256 v0 = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc0), b.scale0), b.bias0);
   __m256 v1 = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc1), b.scale1), b.bias1);
-  if (ep.residual_f32 || ep.residual_i8) {
-    const int64_t off = pixel * ep.ld_residual + c0;
-    v0 = _mm256_add_ps(v0, residual8(ep, off, n >= 8 ? 8 : n));
-    if (n > 8) v1 = _mm256_add_ps(v1, residual8(ep, off + 8, n - 8));
+  if (e.has_residual) {
+    const int64_t off = pixel * a.ep.ld_residual + c0;
+    v0 = _mm256_add_ps(v0, residual8(a.ep, e, off, n >= 8 ? 8 : n));
+    if (n > 8) v1 = _mm256_add_ps(v1, residual8(a.ep, e, off + 8, n - 8));
   }
-  v0 = activate(ep, e, v0);
-  v1 = activate(ep, e, v1);
-  const __m256 lo = _mm256_set1_ps(ep.out_min), hi = _mm256_set1_ps(ep.out_max);
-  v0 = _mm256_min_ps(_mm256_max_ps(v0, lo), hi);
-  v1 = _mm256_min_ps(_mm256_max_ps(v1, lo), hi);
+  if (e.kind != QAct::None) {
+    v0 = activate(e, v0);
+    v1 = activate(e, v1);
+  }
+  v0 = _mm256_min_ps(_mm256_max_ps(v0, e.out_min), e.out_max);
+  v1 = _mm256_min_ps(_mm256_max_ps(v1, e.out_min), e.out_max);
   const int64_t off = pixel * a.c + c0;
-  if (!ep.out_i8) {
+  if (!e.out_i8) {
     float* y = static_cast<float*>(a.out) + off;
     if (n == 16) {
       _mm256_storeu_ps(y, v0);
@@ -145,12 +171,10 @@ inline void epilogue16(const DwConvQs8Args& a, const Block& b, const Epi& e, __m
     }
     return;
   }
-  const __m256 os = _mm256_set1_ps(ep.out_scale);
-  const __m256 qlo = _mm256_set1_ps(static_cast<float>(-128 - ep.out_zero_point));
-  const __m256 qhi = _mm256_set1_ps(static_cast<float>(127 - ep.out_zero_point));
-  const __m256i zp = _mm256_set1_epi32(ep.out_zero_point);
-  const __m256i q0 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_div_ps(v0, os), qlo), qhi)), zp);
-  const __m256i q1 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_div_ps(v1, os), qlo), qhi)), zp);
+  const __m256 r0 = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v0, e.inv_out_scale), e.qlo), e.qhi);
+  const __m256 r1 = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v1, e.inv_out_scale), e.qlo), e.qhi);
+  const __m256i q0 = _mm256_add_epi32(_mm256_cvtps_epi32(r0), e.out_zp);
+  const __m256i q1 = _mm256_add_epi32(_mm256_cvtps_epi32(r1), e.out_zp);
   const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);  // q0 0-7, q1 0-7 (int16)
   const __m128i bytes = _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
   int8_t* y = static_cast<int8_t*>(a.out) + off;
@@ -198,13 +222,7 @@ void dwconv_qs8_rows_avx2(const DwConvQs8Args& a, int64_t row0, int64_t rows) {
     return;
   }
   const int64_t C = a.c, pairs = (taps + 1) / 2;
-  Epi e;
-  if (a.ep.act == QAct::Gelu || a.ep.act == QAct::GeluTanh) {
-    e.gelu_fn = a.ep.act == QAct::GeluTanh ? gelu_f32_kernels().tanh_form : gelu_f32_kernels().erf_form;
-  } else if (a.ep.act == QAct::Sigmoid || a.ep.act == QAct::SiLU || a.ep.act == QAct::Tanh) {
-    e.act_fn = activation_f32_kernel().fn;
-    e.act.kind = static_cast<Activation>(static_cast<int>(a.ep.act) + 2);  // QAct Sigmoid.. = Activation - 2
-  }
+  const Epi e(a.ep);
   // The zero-point row sits at the start of a 32-byte buffer so that 16-byte loads from it are
   // always in bounds.
   alignas(32) int8_t zbuf[32];
@@ -216,8 +234,14 @@ void dwconv_qs8_rows_avx2(const DwConvQs8Args& a, int64_t row0, int64_t rows) {
   for (int64_t ky = 0; ky < a.kh; ++ky)
     for (int64_t kx = 0; kx < a.kw; ++kx) off[ky * a.kw + kx] = (ky * a.dilation_h * a.w + kx * a.dilation_w) * C;
   const int64_t span_h = (a.kh - 1) * a.dilation_h, span_w = (a.kw - 1) * a.dilation_w;
-  for (int64_t c0 = 0; c0 < C; c0 += 16) {
-    const int64_t n = std::min<int64_t>(16, C - c0);
+  // A last partial block moves back to end at C, overlapping the previous one (those channels are
+  // computed and stored twice, with the same values), unless the residual is the output itself.
+  const bool residual_in_place = (a.ep.residual_f32 && static_cast<const void*>(a.ep.residual_f32) == a.out) ||
+                                 (a.ep.residual_i8 && static_cast<const void*>(a.ep.residual_i8) == a.out);
+  const bool overlap_tail = C >= 16 && !residual_in_place;
+  for (int64_t cb = 0; cb < C; cb += 16) {
+    int64_t c0 = cb, n = std::min<int64_t>(16, C - cb);
+    if (n < 16 && overlap_tail) c0 = C - 16, n = 16;
     // Partial blocks load 16 bytes directly while that stays inside the input.
     const uintptr_t safe_end = reinterpret_cast<uintptr_t>(a.x + a.n * a.h * a.w * C);
     build_block(a, c0, n, taps, &blk);
