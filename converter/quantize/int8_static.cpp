@@ -72,7 +72,8 @@ Role role_of(const ir::Graph& g, const ir::Node& n) {
     }
     return r;
   }
-  if (op == "Gemm" && weight(2) && optional_constant(g, n, 2) && n.i("transA", 0) == 0) {
+  if (op == "Gemm" && weight(2) && optional_constant(g, n, 2) && n.i("transA", 0) == 0 &&
+      n.f("alpha", 1.f) == 1.f && n.f("beta", 1.f) == 1.f) {
     r.kind = Kind::kCompute;
     r.act = {0};
     r.weight_axis = n.i("transB", 0) ? 0 : 1;
