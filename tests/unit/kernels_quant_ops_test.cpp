@@ -182,7 +182,9 @@ TEST(KernelsQuantOps, DynamicRowQuantization) {
         ASSERT_EQ(p.zero_point, zp) << v[k].name << " n=" << n;
         for (int64_t i = 0; i < n; ++i) {
           ASSERT_EQ(y[i], ref_quantize(x[i] / scale, zp)) << v[k].name << " n=" << n << " i=" << i;
-          if (x[i] == 0.f) ASSERT_EQ(y[i], zp) << "0.0 must be exact";
+          if (x[i] == 0.f) {
+            ASSERT_EQ(y[i], zp) << "0.0 must be exact";
+          }
           ASSERT_LE(std::fabs(scale * static_cast<float>(y[i] - zp) - x[i]), scale * 0.5001f) << v[k].name;
         }
       }
@@ -487,7 +489,9 @@ TEST(KernelsQuantOps, MaxAndAveragePool) {
                 mx = std::max(mx, q), s += q - a.px.zero_point, ++count_in;
               }
             const size_t o = static_cast<size_t>(((b * a.oh + oy) * a.ow + ox) * t.c + c);
-            if (count_in > 0) ASSERT_EQ(ymax[o], mx) << o;
+            if (count_in > 0) {
+              ASSERT_EQ(ymax[o], mx) << o;
+            }
             const int count = t.include_pad ? count_pad : count_in;
             if (count == 0) continue;
             const double mean = a.px.scale * s / count;
