@@ -416,104 +416,108 @@ bool to_f32(DType dt, const void* data, const std::vector<int64_t>& shape, const
 
 bool same_shape(const Shape& a, const std::vector<int64_t>& b) { return a == b; }
 
-// One model and one session for a graph with the requested values exposed as outputs.
-class GraphRunner {
- public:
-  Status init(const ir::Graph& graph, const std::vector<std::string>& tensors, const Sample& first) {
-    names_.clear();
-    std::set<std::string> seen;
-    ir::Graph g = graph;  // values are copied; constant data is shared
-    for (const std::string& name : tensors) {
-      if (!seen.insert(name).second) continue;
-      names_.push_back(name);
-      const ir::Value* v = graph.find(name);
-      if (!v) return invalid_argument("calibration: the graph has no value '" + name + "'");
-      if (std::find(graph.inputs.begin(), graph.inputs.end(), name) != graph.inputs.end()) continue;
-      if (v->is_constant()) {
-        HostTensor t;
-        if (to_f32(v->dtype, v->data->data(), v->shape, v->has_quant ? &v->quant : nullptr, nullptr, &t))
-          constants_.emplace(name, std::move(t));
-        continue;
-      }
-      if (graph.producer(name) < 0) return invalid_argument("calibration: no node produces value '" + name + "'");
-      if (!g.is_output(name)) g.outputs.push_back(name);
-    }
-    auto bytes = write_pocket(g, ConvertOptions{});
-    if (!bytes.ok()) return Status(bytes.status().code(), "calibration: cannot write the graph: " + bytes.status().message());
-    auto model = Model::load_buffer(bytes.value().data(), bytes.value().size());
-    if (!model.ok())
-      return Status(model.status().code(), "calibration: cannot load the graph: " + model.status().message());
-    SessionOptions so;
-    // One thread: on a loaded machine a pool's workers wait for busy cores at every op (squeezenet,
-    // 7 samples at load 13 on 2 cores: 9.9 s with a 2-thread pool, 1.15 s on the calling thread).
-    so.num_threads = 1;
-    for (const std::string& in : graph.inputs) {
-      auto it = first.find(in);
-      if (it == first.end()) return invalid_argument("calibration sample 0 has no value for input '" + in + "'");
-      so.input_shapes.emplace_back(in, it->second.shape);
-    }
-    auto session = Session::create(model.value(), so);
-    if (!session.ok())
-      return Status(session.status().code(), "calibration: cannot create a session: " + session.status().message());
-    session_ = std::move(session.value());
-    inputs_ = graph.inputs;
-    graph_ = &graph;
-    return Status::Ok();
-  }
+}  // namespace
 
-  Status run(size_t index, const Sample& sample, std::map<std::string, HostTensor>* values) {
-    std::vector<std::pair<std::string, Shape>> shapes;
-    bool resize = false;
-    for (const std::string& in : inputs_) {
-      auto it = sample.find(in);
-      if (it == sample.end())
-        return invalid_argument("calibration sample " + std::to_string(index) + " has no value for input '" + in + "'");
-      const int k = session_->find_input(in);
-      if (k < 0) return internal_error("calibration: the session has no input '" + in + "'");
-      if (!same_shape(session_->input(static_cast<size_t>(k)).shape, it->second.shape)) resize = true;
-      shapes.emplace_back(in, it->second.shape);
-    }
-    if (resize) {
-      Status st = session_->resize_inputs(shapes);
-      if (!st.ok()) return Status(st.code(), "calibration sample " + std::to_string(index) + ": " + st.message());
-    }
-    for (const std::string& in : inputs_) {
-      const HostTensor& t = sample.at(in);
-      Status st = session_->set_input(in, t.dtype, t.shape, t.data.data());
-      if (!st.ok()) return Status(st.code(), "calibration sample " + std::to_string(index) + ": " + st.message());
-    }
-    session_->run();
-    values->clear();
-    for (const std::string& name : names_) {
+SampleRunner::SampleRunner() = default;
+SampleRunner::~SampleRunner() = default;
+
+Status SampleRunner::init(const ir::Graph& graph, const std::vector<std::string>& tensors, const Sample& first) {
+  names_.clear();
+  inputs_.clear();
+  constants_.clear();
+  input_quant_.clear();
+  session_.reset();
+  std::set<std::string> seen;
+  ir::Graph g = graph;  // values are copied; constant data is shared
+  for (const std::string& name : tensors.empty() ? graph.outputs : tensors) {
+    if (!seen.insert(name).second) continue;
+    names_.push_back(name);
+    const ir::Value* v = graph.find(name);
+    if (!v) return invalid_argument("calibration: the graph has no value '" + name + "'");
+    if (std::find(graph.inputs.begin(), graph.inputs.end(), name) != graph.inputs.end()) continue;
+    if (v->is_constant()) {
       HostTensor t;
-      if (auto c = constants_.find(name); c != constants_.end()) {
-        values->emplace(name, c->second);
-        continue;
-      }
-      if (auto s = sample.find(name); s != sample.end()) {
-        const ir::Value* v = graph_->find(name);
-        const format::QuantDesc* q = v && v->has_quant ? &v->quant : nullptr;
-        if (to_f32(s->second.dtype, s->second.data.data(), s->second.shape, q, nullptr, &t))
-          values->emplace(name, std::move(t));
-        continue;
-      }
-      const int o = session_->find_output(name);
-      if (o < 0) continue;  // a constant of a dtype without a float meaning
-      const Value& v = session_->output(static_cast<size_t>(o));
-      if (!v.data && v.elements() != 0) return internal_error("calibration: output '" + name + "' has no data");
-      if (to_f32(v.dtype, v.data, v.shape, nullptr, v.quant, &t)) values->emplace(name, std::move(t));
+      if (to_f32(v->dtype, v->data->data(), v->shape, v->has_quant ? &v->quant : nullptr, nullptr, &t))
+        constants_.emplace(name, std::move(t));
+      continue;
     }
-    return Status::Ok();
+    if (graph.producer(name) < 0) return invalid_argument("calibration: no node produces value '" + name + "'");
+    if (!g.is_output(name)) g.outputs.push_back(name);
   }
+  auto bytes = write_pocket(g, ConvertOptions{});
+  if (!bytes.ok()) return Status(bytes.status().code(), "calibration: cannot write the graph: " + bytes.status().message());
+  auto model = Model::load_buffer(bytes.value().data(), bytes.value().size());
+  if (!model.ok())
+    return Status(model.status().code(), "calibration: cannot load the graph: " + model.status().message());
+  SessionOptions so;
+  // One thread: on a loaded machine a pool's workers wait for busy cores at every op (squeezenet,
+  // 7 samples at load 13 on 2 cores: 9.9 s with a 2-thread pool, 1.15 s on the calling thread).
+  so.num_threads = 1;
+  for (const std::string& in : graph.inputs) {
+    auto it = first.find(in);
+    if (it == first.end()) return invalid_argument("calibration sample 0 has no value for input '" + in + "'");
+    so.input_shapes.emplace_back(in, it->second.shape);
+  }
+  auto session = Session::create(model.value(), so);
+  if (!session.ok())
+    return Status(session.status().code(), "calibration: cannot create a session: " + session.status().message());
+  session_ = std::move(session.value());
+  inputs_ = graph.inputs;
+  for (const std::string& in : graph.inputs)
+    if (const ir::Value* v = graph.find(in); v && v->has_quant) input_quant_[in] = v->quant;
+  return Status::Ok();
+}
 
- private:
-  std::vector<std::string> names_, inputs_;
-  std::map<std::string, HostTensor> constants_;
-  std::unique_ptr<Session> session_;
-  const ir::Graph* graph_ = nullptr;
-};
+Status SampleRunner::run(size_t index, const Sample& sample, std::map<std::string, HostTensor>* values) {
+  if (!session_) return internal_error("calibration: SampleRunner::run before a successful init");
+  std::vector<std::pair<std::string, Shape>> shapes;
+  bool resize = false;
+  for (const std::string& in : inputs_) {
+    auto it = sample.find(in);
+    if (it == sample.end())
+      return invalid_argument("calibration sample " + std::to_string(index) + " has no value for input '" + in + "'");
+    const int k = session_->find_input(in);
+    if (k < 0) return internal_error("calibration: the session has no input '" + in + "'");
+    if (!same_shape(session_->input(static_cast<size_t>(k)).shape, it->second.shape)) resize = true;
+    shapes.emplace_back(in, it->second.shape);
+  }
+  if (resize) {
+    Status st = session_->resize_inputs(shapes);
+    if (!st.ok()) return Status(st.code(), "calibration sample " + std::to_string(index) + ": " + st.message());
+  }
+  for (const std::string& in : inputs_) {
+    const HostTensor& t = sample.at(in);
+    Status st = session_->set_input(in, t.dtype, t.shape, t.data.data());
+    if (!st.ok()) return Status(st.code(), "calibration sample " + std::to_string(index) + ": " + st.message());
+  }
+  session_->run();
+  values->clear();
+  for (const std::string& name : names_) {
+    HostTensor t;
+    if (auto c = constants_.find(name); c != constants_.end()) {
+      values->emplace(name, c->second);
+      continue;
+    }
+    if (auto s = sample.find(name); s != sample.end()) {
+      auto iq = input_quant_.find(name);
+      const format::QuantDesc* q = iq != input_quant_.end() ? &iq->second : nullptr;
+      if (to_f32(s->second.dtype, s->second.data.data(), s->second.shape, q, nullptr, &t))
+        values->emplace(name, std::move(t));
+      continue;
+    }
+    const int o = session_->find_output(name);
+    if (o < 0) continue;  // a constant of a dtype without a float meaning
+    const Value& v = session_->output(static_cast<size_t>(o));
+    if (!v.data && v.elements() != 0) return internal_error("calibration: output '" + name + "' has no data");
+    if (to_f32(v.dtype, v.data, v.shape, nullptr, v.quant, &t)) values->emplace(name, std::move(t));
+  }
+  return Status::Ok();
+}
 
-Status run_all(GraphRunner& runner, const std::vector<Sample>& samples, const ValuesFn& fn, ProgressBar* progress) {
+
+namespace {
+
+Status run_all(SampleRunner& runner, const std::vector<Sample>& samples, const ValuesFn& fn, ProgressBar* progress) {
   std::map<std::string, HostTensor> values;
   for (size_t i = 0; i < samples.size(); ++i) {
     POCKET_RETURN_IF_ERROR(runner.run(i, samples[i], &values));
@@ -528,8 +532,8 @@ Status run_all(GraphRunner& runner, const std::vector<Sample>& samples, const Va
 Status run_on_samples(const ir::Graph& graph, const std::vector<Sample>& samples,
                       const std::vector<std::string>& tensors, const ValuesFn& fn, ProgressBar* progress) {
   if (samples.empty()) return invalid_argument("calibration: no samples to run");
-  GraphRunner runner;
-  POCKET_RETURN_IF_ERROR(runner.init(graph, tensors.empty() ? graph.outputs : tensors, samples[0]));
+  SampleRunner runner;
+  POCKET_RETURN_IF_ERROR(runner.init(graph, tensors, samples[0]));
   return run_all(runner, samples, fn, progress);
 }
 
@@ -687,7 +691,7 @@ Status calibrate_ranges(const ir::Graph& graph, const std::vector<Sample>& sampl
   RangeObserver probe;
   const bool two_passes = probe.needs_histogram(method);
   ProgressBar bar("calibrating", samples.size() * (two_passes ? 2 : 1), progress);
-  GraphRunner runner;
+  SampleRunner runner;
   POCKET_RETURN_IF_ERROR(runner.init(graph, names, samples[0]));
   POCKET_RETURN_IF_ERROR(run_all(runner, samples, [&](size_t, const std::map<std::string, HostTensor>& values) {
     for (const auto& [name, t] : values) observers[name].add_minmax(t.f32(), t.elements());

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,10 @@
 #include "converter/ir/graph.h"
 #include "converter/quantize/quantize.h"
 #include "engine/status.h"
+
+namespace pocket {
+class Session;
+}
 
 namespace pocket::converter::quantize {
 
@@ -56,6 +61,27 @@ class ProgressBar {
 using ValuesFn = std::function<Status(size_t sample, const std::map<std::string, HostTensor>& values)>;
 Status run_on_samples(const ir::Graph& graph, const std::vector<Sample>& samples,
                       const std::vector<std::string>& tensors, const ValuesFn& fn, ProgressBar* progress);
+
+// run_on_samples in pieces, for callers that run one graph on several batches of samples: the
+// graph is written, loaded and prepared once (init), then run on any number of samples (the
+// session is resized when a sample's shapes differ). tensors as in run_on_samples; `first` gives
+// the initial input shapes. Independent of `graph` after init.
+class SampleRunner {
+ public:
+  SampleRunner();
+  ~SampleRunner();
+  SampleRunner(const SampleRunner&) = delete;
+  SampleRunner& operator=(const SampleRunner&) = delete;
+  Status init(const ir::Graph& graph, const std::vector<std::string>& tensors, const Sample& first);
+  // The F32 values of the tensors for one sample (index only names the sample in errors).
+  Status run(size_t index, const Sample& sample, std::map<std::string, HostTensor>* values);
+
+ private:
+  std::vector<std::string> names_, inputs_;
+  std::map<std::string, HostTensor> constants_;
+  std::map<std::string, format::QuantDesc> input_quant_;
+  std::unique_ptr<Session> session_;
+};
 
 // Accumulates values of one tensor and picks its range.
 class RangeObserver {

@@ -385,6 +385,26 @@ TEST(CalibrationRun, IntermediatesInputsAndConstantsMatchAHandComputation) {
   EXPECT_EQ(calls, 2u);
 }
 
+TEST(CalibrationRun, SampleRunnerOutlivesItsGraphAndResizes) {
+  SampleRunner runner;
+  std::map<std::string, HostTensor> v;
+  EXPECT_FALSE(runner.run(0, {}, &v).ok());  // before init
+  Sample a, b;
+  a["x"] = f32_tensor({1, 4}, {1, 2, 3, 4});
+  b["x"] = f32_tensor({3, 4}, std::vector<float>(12, -1.f));
+  {
+    ir::Graph g = small_graph();
+    ASSERT_TRUE(runner.init(g, {"r"}, a).ok());
+  }
+  for (const Sample* s : {&a, &b, &a}) {
+    Status st = runner.run(0, *s, &v);
+    ASSERT_TRUE(st.ok()) << st.message();
+    const HostTensor& x = s->at("x");
+    ASSERT_EQ(v.at("r").shape, x.shape);
+    for (int64_t k = 0; k < x.elements(); ++k) EXPECT_EQ(v.at("r").f32()[k], std::max(0.f, x.f32()[k] * kC[k % 4]));
+  }
+}
+
 TEST(CalibrationRun, Errors) {
   ir::Graph g = small_graph();
   std::vector<Sample> samples(1);
