@@ -268,7 +268,7 @@ INSTANTIATE_TEST_SUITE_P(
 // ------------------------------------------------------------------------------------------------
 // MobileNetV3-Small on >= 500 crops of real photos.
 
-TEST(MobileNetV3Small, Int8StaticAgreementSqnrAndSize) {
+TEST(QuantMobileNetV3Small, Int8StaticAgreementSqnrAndSize) {
   const std::string onnx = model_dir() + "/mobilenet_v3_small.onnx";
   const std::string eval = quant_dir() + "/inputs/images/eval_x.npy";
   const std::string calib = quant_dir() + "/inputs/images/calib";
@@ -338,7 +338,7 @@ std::vector<float> run_text(Session& s, const tools::NpyArray& ids, const tools:
   return out;
 }
 
-TEST(DistilBert, Int8DynamicAgreementSqnrAndSize) {
+TEST(QuantDistilBert, Int8DynamicAgreementSqnrAndSize) {
   const std::string onnx = transformer_dir() + "/distilbert/model.onnx";
   const std::string dir = quant_dir() + "/inputs/text";
   if (std::string why = missing({onnx, dir + "/input_ids.npy", dir + "/attention_mask.npy"}); !why.empty())
