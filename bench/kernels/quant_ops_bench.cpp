@@ -287,6 +287,20 @@ void bench_xnn_dequantize(benchmark::State& state, int64_t n) {
   set_row_counters(state, n, 5.0);
 }
 
+// add_qs8 (dispatched variant), same-shape operands and a per-channel [C] broadcast.
+void bench_add(benchmark::State& state, int64_t n, int64_t b_channels) {
+  std::vector<int8_t> a(static_cast<size_t>(n)), b(static_cast<size_t>(b_channels)), y(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) a[i] = static_cast<int8_t>(i * 37);
+  for (int64_t i = 0; i < b_channels; ++i) b[i] = static_cast<int8_t>(i * 11);
+  for (auto _ : state) {
+    kernels::add_qs8(a.data(), kernels::QParams{0.03f, 3}, b.data(), kernels::QParams{0.05f, -7}, n, b_channels,
+                     y.data(), kernels::QParams{0.06f, 1});
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_row_counters(state, n, b_channels == n ? 3.0 : 2.0);
+}
+
 std::string shape_name(const QDwShape& s) {
   return std::string(s.model) + "/" + std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.c);
 }
@@ -321,6 +335,9 @@ void register_quant_ops_benchmarks() {
     benchmark::RegisterBenchmark(("quant_rows/dequantize/65536/pocket_" + std::string(rows[v].name)).c_str(),
                                  bench_dequantize, int64_t{65536}, rows[v]);
   }
+  benchmark::RegisterBenchmark("quant_misc/add_qs8/28x28x40/same_shape", bench_add, int64_t{28 * 28 * 40},
+                               int64_t{28 * 28 * 40});
+  benchmark::RegisterBenchmark("quant_misc/add_qs8/28x28x40/per_channel", bench_add, int64_t{28 * 28 * 40}, int64_t{40});
   if (have_xnnpack) {
     benchmark::RegisterBenchmark("quant_rows/quantize/65536/xnnpack", bench_xnn_quantize, int64_t{65536});
     benchmark::RegisterBenchmark("quant_rows/dequantize/65536/xnnpack", bench_xnn_dequantize, int64_t{65536});

@@ -112,6 +112,17 @@ void requantize_s8(const int8_t* x, QParams px, int64_t n, int8_t* y, QParams py
   rows().requantize(x, px, n, y, py);
 }
 
+void add_qs8(const int8_t* a, QParams pa, const int8_t* b, QParams pb, int64_t n, int64_t b_channels, int8_t* y,
+             QParams py, float out_min, float out_max) {
+  static const AddQs8Fn fn = [] {
+#if defined(__x86_64__)
+    if (cpu_features().avx2_fma) return &add_qs8_avx2;
+#endif
+    return &add_qs8_scalar;
+  }();
+  fn(a, pa, b, pb, n, b_channels, y, py, out_min, out_max);
+}
+
 void dwconv_qs8(const DwConvQs8Args& args, pthreadpool_t pool) {
   const int64_t total = args.n * args.oh;
   if (total <= 0 || args.ow <= 0 || args.c <= 0) return;

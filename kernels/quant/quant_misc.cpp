@@ -10,19 +10,18 @@ namespace pocket::kernels {
 
 using quant_detail::quantize_value;
 
-void add_qs8(const int8_t* a, QParams pa, const int8_t* b, QParams pb, int64_t n, int64_t b_channels, int8_t* y,
-             QParams py, float out_min, float out_max) {
+void quant_detail::add_qs8_scalar(const int8_t* a, QParams pa, const int8_t* b, QParams pb, int64_t n,
+                                  int64_t b_channels, int8_t* y, QParams py, float out_min, float out_max) {
   // real(a) and real(b) take 256 values each: two tables instead of two conversions per element.
   float ta[256], tb[256];
   for (int q = -128; q < 128; ++q) {
     ta[q + 128] = pa.scale * static_cast<float>(q - pa.zero_point);
     tb[q + 128] = pb.scale * static_cast<float>(q - pb.zero_point);
   }
-  const float inv = py.scale;
   auto one = [&](int8_t qa, int8_t qb) {
     float v = ta[qa + 128] + tb[qb + 128];
     v = std::min(std::max(v, out_min), out_max);
-    return quantize_value(v / inv, py.zero_point);
+    return quantize_value(v / py.scale, py.zero_point);
   };
   if (b_channels <= 1) {
     for (int64_t i = 0; i < n; ++i) y[i] = one(a[i], b[0]);

@@ -92,6 +92,16 @@ inline float epilogue_real(const QGemmEpilogue& ep, int32_t acc, int64_t pixel, 
   return v;
 }
 
+// Elementwise add per ISA (the public add_qs8 dispatches).
+using AddQs8Fn = void (*)(const int8_t* a, QParams pa, const int8_t* b, QParams pb, int64_t n, int64_t b_channels,
+                          int8_t* y, QParams py, float out_min, float out_max);
+void add_qs8_scalar(const int8_t* a, QParams pa, const int8_t* b, QParams pb, int64_t n, int64_t b_channels,
+                    int8_t* y, QParams py, float out_min, float out_max);
+#if defined(__x86_64__)
+void add_qs8_avx2(const int8_t* a, QParams pa, const int8_t* b, QParams pb, int64_t n, int64_t b_channels, int8_t* y,
+                  QParams py, float out_min, float out_max);
+#endif
+
 // Row kernels per ISA.
 void quantize_f32_s8_scalar(const float* x, int64_t n, QParams p, int8_t* y);
 void dequantize_s8_f32_scalar(const int8_t* x, int64_t n, QParams p, float* y);

@@ -404,8 +404,8 @@ TEST(KernelsQuantOps, DepthwiseThreadedAndExtremes) {
 
 TEST(KernelsQuantOps, AddBroadcasts) {
   const QParams pa{0.03f, -4}, pb{0.07f, 10}, py{0.05f, 3};
-  for (int64_t n : {1, 15, 64, 99}) {
-    for (int64_t bc : {int64_t{1}, int64_t{3}, n}) {
+  for (int64_t n : {1, 15, 64, 99, 160, 333, 1000}) {
+    for (int64_t bc : {int64_t{1}, int64_t{3}, int64_t{16}, int64_t{40}, int64_t{111}, n}) {
       if (n % bc) continue;
       const auto a = random_i8(static_cast<size_t>(n), 1), b = random_i8(static_cast<size_t>(bc), 2);
       for (bool relu : {false, true}) {
