@@ -257,11 +257,18 @@ Status load_calibration_set(const std::string& dir, const ir::Graph& graph, int 
   const fs::path root(dir);
   std::vector<std::string> names;
   std::vector<fs::path> folders;
+  std::error_code ec;
   if (inputs.size() == 1) {
-    POCKET_RETURN_IF_ERROR(list_sample_files(root, &names));
-    folders.push_back(root);
+    // The files directly in dir, or in dir/<input name> (the several-input layout) when dir has none.
+    fs::path folder = root;
+    Status st = list_sample_files(root, &names);
+    if (!st.ok() && fs::is_directory(root / graph.inputs[0], ec)) {
+      folder = root / graph.inputs[0];
+      st = list_sample_files(folder, &names);
+    }
+    POCKET_RETURN_IF_ERROR(st);
+    folders.push_back(folder);
   } else {
-    std::error_code ec;
     if (!fs::is_directory(root, ec)) return io_error("calibration folder '" + dir + "' does not exist");
     std::vector<std::vector<std::string>> lists;
     std::string all;

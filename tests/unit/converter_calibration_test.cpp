@@ -147,6 +147,12 @@ TEST(CalibrationLoad, NpyInNameOrderWithBatchDimAddedOrKept) {
   EXPECT_EQ(values_of(samples[1].at("x")), (std::vector<float>{4, 5, 6}));
   ASSERT_TRUE(load_calibration_set(dir.str(), g, 1, &samples).ok());
   EXPECT_EQ(samples.size(), 1u);
+  // The several-input layout (a sub-folder named after the input) works for one input too.
+  TempDir sub;
+  write_npy_f32(sub / "x/s.npy", {1, 3}, {7, 8, 9});
+  ASSERT_TRUE(load_calibration_set(sub.str(), g, 0, &samples).ok());
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(values_of(samples[0].at("x")), (std::vector<float>{7, 8, 9}));
 }
 
 TEST(CalibrationLoad, SymbolicDimsAcceptAnySizeAndExtraBatchDimIsDropped) {
