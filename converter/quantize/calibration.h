@@ -31,10 +31,15 @@ struct HostTensor {
 using Sample = std::map<std::string, HostTensor>;  // graph input name -> value
 
 // Reads a calibration set for `graph`'s inputs. A single-input model: .npy files (or images:
-// .png/.jpg/.jpeg/.ppm/.pgm, preprocessed with graph.metadata's preprocessing into the input's
-// layout and size) directly in dir. Several inputs: one sub-folder per input name, the same file
-// names in each. Files are taken in name order; max_samples > 0 keeps the first N. Errors name the
-// file and what is wrong (dtype, shape vs the input's, unreadable image, missing sub-folder).
+// .png/.jpg/.jpeg/.bmp/.ppm/.pgm, preprocessed with graph.metadata's preprocessing into the input's
+// layout and size; C = 1 inputs take the luminance) directly in dir (or in dir/<input name>).
+// Without preprocessing metadata images get what the writer records for an image input without
+// --mean/--std/--input-size: the input's size, stretch, RGB, pixels 0..255 unscaled. Several
+// inputs: one sub-folder per input name, the same file names in each. .npy dtypes must equal the
+// input's; shapes must match with symbolic dims taking any size and a leading batch dim of 1
+// optional. Files are taken in name order (other extensions and hidden files are ignored);
+// max_samples > 0 keeps the first N. Errors name the file and what is wrong (dtype, shape vs the
+// input's, unreadable image, missing sub-folder or file).
 Status load_calibration_set(const std::string& dir, const ir::Graph& graph, int max_samples,
                             std::vector<Sample>* samples);
 
@@ -113,7 +118,8 @@ Status calibrate_ranges(const ir::Graph& graph, const std::vector<Sample>& sampl
                         const std::vector<std::string>& tensors, CalibrationMethod method, double percentile,
                         std::map<std::string, std::pair<float, float>>* ranges, bool progress);
 
-// Signal-to-quantization-noise ratio in dB: 10 log10(sum ref^2 / sum (ref - x)^2) (+inf when equal).
+// Signal-to-quantization-noise ratio in dB: 10 log10(sum ref^2 / sum (ref - x)^2) (+inf when equal,
+// also for n == 0). ref all zero and x not: -inf. A non-finite error (NaN/inf in x): -inf.
 double sqnr_db(const float* ref, const float* x, int64_t n);
 
 }  // namespace pocket::converter::quantize
