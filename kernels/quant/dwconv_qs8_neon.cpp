@@ -156,8 +156,14 @@ void dwconv_qs8_rows_neon(const DwConvQs8Args& a, int64_t row0, int64_t rows) {
   const int8x16_t zx = vdupq_n_s8(static_cast<int8_t>(a.x_zero_point));
   Block blk;
   const int8_t* ptr[kMaxTaps];
-  for (int64_t c0 = 0; c0 < C; c0 += 16) {
-    const int64_t n = std::min<int64_t>(16, C - c0);
+  // A last partial block moves back to end at C, overlapping the previous one (those channels are
+  // computed and stored twice, with the same values), unless the residual is the output itself.
+  const bool residual_in_place = (a.ep.residual_f32 && static_cast<const void*>(a.ep.residual_f32) == a.out) ||
+                                 (a.ep.residual_i8 && static_cast<const void*>(a.ep.residual_i8) == a.out);
+  const bool overlap_tail = C >= 16 && !residual_in_place;
+  for (int64_t cb = 0; cb < C; cb += 16) {
+    int64_t c0 = cb, n = std::min<int64_t>(16, C - cb);
+    if (n < 16 && overlap_tail) c0 = C - 16, n = 16;
     build_block(a, c0, n, taps, &blk);
     for (int64_t row = row0; row < row0 + rows; ++row) {
       const int64_t b = row / a.oh, oy = row % a.oh;

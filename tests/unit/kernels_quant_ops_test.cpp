@@ -400,6 +400,29 @@ TEST(KernelsQuantOps, DepthwiseThreadedAndExtremes) {
   pthreadpool_destroy(pool);
 }
 
+TEST(KernelsQuantOps, DepthwiseResidualInPlace) {
+  // The int8 residual is the output buffer itself (an in-place residual add), C with a partial block.
+  size_t count = 0;
+  const kernels::DwConvQs8Kernel* v = kernels::dwconv_qs8_variants(&count);
+  DwCase t{1, 6, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, QAct::None, true, false, true, true, false};
+  DwData d = make_dw(t, 41);
+  d.args.ep.residual_scale = d.args.ep.out_scale;  // the residual has the output's parameters
+  d.args.ep.residual_zero_point = d.args.ep.out_zero_point;
+  std::vector<float> want = ref_dw(d);
+  // ref_dw adds 0.03 * (r - 9): redo the residual term with the output's parameters.
+  for (size_t i = 0; i < want.size(); ++i) {
+    want[i] += static_cast<float>(d.args.ep.out_scale * (d.res_i8[i] - d.args.ep.out_zero_point) - 0.03 * (d.res_i8[i] - 9));
+  }
+  for (size_t k = 0; k < count; ++k) {
+    std::vector<int8_t> io = d.res_i8;
+    DwData dk = d;
+    dk.args.ep.residual_i8 = io.data();
+    dk.args.out = io.data();
+    v[k].run(dk.args, 0, dk.args.n * dk.args.oh);
+    check_dw_output(dk, want, io.data(), std::string(v[k].name) + " in-place residual");
+  }
+}
+
 // ---- add, pools, scale channels, im2col ----
 
 TEST(KernelsQuantOps, AddBroadcasts) {
