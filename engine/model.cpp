@@ -46,7 +46,7 @@ Status validate_quantization(const fb::Tensor* t, size_t i) {
   const std::string label = tensor_label(t, i);
   if (t->dtype() != fb::DType::I8)
     return invalid_model(label + " has quantization parameters but dtype " + dtype_name(t->dtype()) +
-                         " (only I8 tensors are quantized)");
+                         " (only int8 tensors are quantized)");
   const size_t ns = q->scales() ? q->scales()->size() : 0;
   if (ns == 0) return invalid_model(label + " has quantization without scales");
   for (size_t k = 0; k < ns; ++k) {

@@ -12,6 +12,8 @@ namespace {
 
 class ShapeOp final : public Op {
  public:
+  // Reads only the shape: a quantized int8 input is fine as it is.
+  bool accepts_quantized(const OpContext&, size_t) const override { return true; }
   Status prepare(OpContext& ctx) override {
     POCKET_RETURN_IF_ERROR(check_arity(ctx, 1, 1, 1, 1));
     const Value& x = ctx.in(0);

@@ -209,7 +209,7 @@ class QAddOp final : public Op {
     int8_t* y = ctx.out(0).as<int8_t>();
     if (channels_ == 0) {
       parallel_tiles(ctx.pool, n_, kTile, [&](int64_t s, int64_t n) {
-        kernels::add_qs8(a + s, pa, b + s, pb, n, 0, y + s, py_, out_min_, out_max_);
+        kernels::add_qs8(a + s, pa, b + s, pb, n, n, y + s, py_, out_min_, out_max_);  // b_channels >= n: no broadcast
       });
       return;
     }
