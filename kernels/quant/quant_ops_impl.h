@@ -20,9 +20,13 @@ inline float clamp_like_simd(float v, float lo, float hi) {
 
 // saturate(round_even(v) + zero_point): the clamp happens on the float before rounding, which is
 // the same since the bounds are integers, and keeps +-inf / NaN away from the conversion.
+// After the clamp |v| <= 255, so adding and removing 1.5 * 2^23 rounds to nearest even in the
+// default rounding mode, without the libm call nearbyint becomes on baseline x86-64.
 inline int8_t quantize_value(float v, int32_t zero_point) {
   v = clamp_like_simd(v, static_cast<float>(-128 - zero_point), static_cast<float>(127 - zero_point));
-  return static_cast<int8_t>(static_cast<int32_t>(std::nearbyint(v)) + zero_point);
+  constexpr float kMagic = 12582912.f;  // 1.5 * 2^23
+  const float rounded = (v + kMagic) - kMagic;  // IEEE: not folded without -ffast-math (never used here)
+  return static_cast<int8_t>(static_cast<int32_t>(rounded) + zero_point);
 }
 
 // The dynamic row parameters from the row's min and max (quant_ops.h's formula).
