@@ -85,12 +85,19 @@ def bench_once(exe, pocket, threads, iterations, warmup, inputs=(), shapes=()):
     raise RuntimeError("pocket-bench printed no JSON")
 
 
-def quant_test_figures(build):
+TEST_FILTERS = {"digits": "Quant/DigitsAccuracy.*", "mobilenet_v3_small": "QuantMobileNetV3Small.*",
+                "distilbert": "QuantDistilBert.*"}
+
+
+def quant_test_figures(build, models):
     """Accuracy / agreement / SQNR lines printed by the quantization tests, parsed per model."""
     exe = os.path.join(build, "tests", "quant", "pocket_quant_tests")
     if not os.path.isfile(exe):
         return {}, "no tests/quant/pocket_quant_tests in the build folder (accuracy columns empty)"
-    p = subprocess.run([exe], capture_output=True, text=True, timeout=3600)
+    filt = ":".join(TEST_FILTERS[m] for m in models if m in TEST_FILTERS)
+    if not filt:
+        return {}, ""
+    p = subprocess.run([exe, f"--gtest_filter={filt}"], capture_output=True, text=True, timeout=3600)
     figs = {}
     for line in p.stdout.splitlines():
         m = re.search(r"digits (\S+)\s+test accuracy\s+([\d.]+) % \(fp32\s+([\d.]+) %.*?agreement with fp32\s+([\d.]+) %, "
@@ -294,7 +301,7 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    acc, acc_note = ({}, "accuracy not measured (--no-accuracy)") if a.no_accuracy else quant_test_figures(a.build)
+    acc, acc_note = ({}, "accuracy not measured (--no-accuracy)") if a.no_accuracy else quant_test_figures(a.build, models)
     if acc_note:
         notes.append(acc_note)
 
