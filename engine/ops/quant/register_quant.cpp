@@ -20,11 +20,6 @@ struct Form {
   bool (*accepts)(const OpContext& ctx, size_t i) = nullptr;
 };
 
-bool any_q8_input(const OpContext& ctx) {
-  for (size_t i = 0; i < ctx.inputs.size(); ++i)
-    if (is_q8_input(ctx, i) && !ctx.inputs[i]->constant) return true;
-  return false;
-}
 bool accept_all(const OpContext&, size_t) { return true; }
 bool accept_first(const OpContext&, size_t i) { return i == 0; }
 
@@ -35,7 +30,7 @@ bool conv_int8(const OpContext& ctx) {
   if (!ctx.has_input(0) || ctx.in(0).dtype != DType::F32 || !is_q8_input(ctx, 1)) return false;
   return ctx.attrs().i("group", 1) == 1;
 }
-bool conv_accepts(const OpContext& ctx, size_t i) { return i == 1 || (i == 0 || i == 3) && is_q8_input(ctx, 0); }
+bool conv_accepts(const OpContext& ctx, size_t i) { return i == 1 || ((i == 0 || i == 3) && is_q8_input(ctx, 0)); }
 
 // Gemm / MatMul: int8 when B is an int8 constant (A int8: static, A float: dynamic), or A int8.
 bool dense_int8(const OpContext& ctx) {
