@@ -133,8 +133,13 @@ Result<std::vector<uint8_t>> finish(ir::Graph& g, const ConvertOptions& options,
   r->opset = g.opset;
   r->notes.insert(r->notes.end(), import_notes.begin(), import_notes.end());
   POCKET_RETURN_IF_ERROR(optimize(g, options, r));
-  if (options.quant.precision != quantize::Precision::kFp32)
+  if (options.quant.precision != quantize::Precision::kFp32) {
+    // Image calibration sets are preprocessed with the metadata the file will carry.
+    format::MetadataDesc md = model_metadata(g, options);
+    g.metadata.has_preprocessing = md.has_preprocessing;
+    g.metadata.preprocessing = md.preprocessing;
     POCKET_RETURN_IF_ERROR(quantize::quantize(g, options.quant, &r->quant));
+  }
   auto bytes = write_pocket(g, options);
   if (!bytes.ok()) return bytes.status();
   r->file_bytes = bytes.value().size();

@@ -65,6 +65,10 @@ Status optimize(ir::Graph& graph, const ConvertOptions& options, ConvertReport* 
 // One error listing every op the engine cannot run, with node names and the opset; Ok otherwise.
 Status check_supported(const ir::Graph& graph);
 
+// The metadata the writer stores: the graph's, with the options' labels, properties, tokenizer,
+// audio front end and image preprocessing (--mean/--std/--input-size) applied.
+format::MetadataDesc model_metadata(const ir::Graph& graph, const ConvertOptions& options);
+
 // IR -> .pocket bytes / file (fills metadata from options).
 Result<std::vector<uint8_t>> write_pocket(const ir::Graph& graph, const ConvertOptions& options);
 Status write_pocket_file(const ir::Graph& graph, const ConvertOptions& options,

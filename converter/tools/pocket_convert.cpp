@@ -355,26 +355,9 @@ int run(Args a) {
     if (a.quiet) a.options.quant.progress = false;
     // Image calibration sets are preprocessed with the model's metadata, which the writer only
     // fills from --mean/--std/--input-size later: give the graph the same preprocessing now.
-    const auto& o = a.options;
-    if (!g.metadata.has_preprocessing && (!o.mean.empty() || !o.std.empty() || o.input_width > 0)) {
-      const pocket::ir::Value* in = g.inputs.empty() ? nullptr : g.find(g.inputs[0]);
-      auto& p = g.metadata.preprocessing;
-      g.metadata.has_preprocessing = true;
-      p.layout = "NCHW";
-      p.color_order = "RGB";
-      p.width = static_cast<int32_t>(o.input_width);
-      p.height = static_cast<int32_t>(o.input_height);
-      if (in && in->shape_known && in->shape.size() == 4) {
-        if (p.width <= 0 && in->shape[3] > 0) p.width = static_cast<int32_t>(in->shape[3]);
-        if (p.height <= 0 && in->shape[2] > 0) p.height = static_cast<int32_t>(in->shape[2]);
-      }
-      p.mean = o.mean;
-      p.std = o.std;
-      bool unit = true;
-      for (float v : o.mean) unit = unit && v <= 1.f;
-      for (float v : o.std) unit = unit && v <= 1.f;
-      p.scale = unit ? 1.f / 255.f : 1.f;
-    }
+    pocket::format::MetadataDesc md = model_metadata(g, a.options);
+    g.metadata.has_preprocessing = md.has_preprocessing;
+    g.metadata.preprocessing = md.preprocessing;
     st = quantize::quantize(g, a.options.quant, &report.quant);
     if (!st.ok()) return fail(st);
     if (!a.report_json.empty()) {

@@ -51,7 +51,9 @@ format::AttrDesc to_desc(const std::string& name, const ir::Attr& a) {
   return d;
 }
 
-format::MetadataDesc build_metadata(const ir::Graph& g, const ConvertOptions& o) {
+}  // namespace
+
+format::MetadataDesc model_metadata(const ir::Graph& g, const ConvertOptions& o) {
   format::MetadataDesc md = g.metadata;
   md.producer = "pocket-convert";
   md.producer_version = kConverterVersion;
@@ -88,6 +90,8 @@ format::MetadataDesc build_metadata(const ir::Graph& g, const ConvertOptions& o)
   p.scale = unit ? 1.f / 255.f : 1.f;
   return md;
 }
+
+namespace {
 
 Result<format::ModelDesc> build_model(const ir::Graph& g, const ConvertOptions& options) {
   format::ModelDesc m;
@@ -175,7 +179,7 @@ Result<format::ModelDesc> build_model(const ir::Graph& g, const ConvertOptions& 
     if (!r.ok()) return r.status();
     m.outputs.push_back(r.value());
   }
-  m.metadata = build_metadata(g, options);
+  m.metadata = model_metadata(g, options);
   return m;
 }
 

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <limits>
 
 #include "kernels/quant/qgemm_impl.h"
 
@@ -216,27 +217,103 @@ void ep_rows_res(const QGemmArgs& g, const EpConsts& k, int64_t i, int64_t rows,
     ep_rows_out<kBias, 0>(g, k, i, rows, j, cv, acc, ld_acc);
 }
 
+// With an activation: per row, the pre-activation values (k has no clamp) go to a buffer 8 at a
+// time, the activation runs on the buffer (HardSwish / HardSigmoid inline, the others through the
+// vector activation kernels), then the clamp and the store or quantization, all vectorized.
+template <bool kBias, int kRes>
+void ep_rows_act(const QGemmArgs& g, const EpConsts& k, int64_t i, int64_t rows, int64_t j, int64_t cv,
+                 const int32_t* acc, int64_t ld_acc) {
+  const QGemmEpilogue& ep = g.ep;
+  const float* bs = ep.b_scale + j;
+  const float* bias = ep.bias ? ep.bias + j : nullptr;
+  const __m256 lo = _mm256_set1_ps(ep.out_min), hi = _mm256_set1_ps(ep.out_max);
+  alignas(64) float v[kQGemmNcMax];
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t* ar = acc + r * ld_acc;
+    const __m256 as = _mm256_set1_ps(ep.a_scale[ep.a_scale_per_row ? i + r : 0]);
+    const float* res = kRes == 1 ? ep.residual_f32 + (i + r) * ep.ld_residual + j : nullptr;
+    const int8_t* res8 = kRes == 2 ? ep.residual_i8 + (i + r) * ep.ld_residual + j : nullptr;
+    if (ep.act == QAct::HardSwish || ep.act == QAct::HardSigmoid) {
+      const bool swish = ep.act == QAct::HardSwish;
+      const __m256 alpha = _mm256_set1_ps(swish ? 1.f / 6.f : ep.act_alpha);
+      const __m256 beta = _mm256_set1_ps(swish ? 0.5f : ep.act_beta);
+      const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.f);
+      for (int64_t c = 0; c < cv; c += 8) {
+        const __m256 x = ep_value<kBias, kRes>(ep, k, as, ar, bs, bias, res, res8, c);
+        // HardSigmoid: clamp(alpha x + beta, 0, 1); HardSwish: x * clamp(x / 6 + 1/2, 0, 1).
+        __m256 h = _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(alpha, x, beta), zero), one);
+        if (swish) h = _mm256_mul_ps(x, h);
+        _mm256_store_ps(v + c, h);
+      }
+    } else {
+      for (int64_t c = 0; c < cv; c += 8)
+        _mm256_store_ps(v + c, ep_value<kBias, kRes>(ep, k, as, ar, bs, bias, res, res8, c));
+      if (ep.act == QAct::Gelu || ep.act == QAct::GeluTanh) {
+        gelu_f32(v, v, static_cast<size_t>(cv), ep.act == QAct::GeluTanh);
+      } else {
+        ActivationParams p;
+        p.kind = static_cast<Activation>(static_cast<int>(ep.act) + 2);  // HardSigmoid..LeakyRelu
+        p.alpha = ep.act_alpha;
+        p.beta = ep.act_beta;
+        activation_f32_kernel().fn(p, v, static_cast<size_t>(cv));
+      }
+    }
+    if (!ep.out_i8) {
+      float* out = g.c_f32 + (i + r) * g.ldc + j;
+      for (int64_t c = 0; c < cv; c += 8)
+        _mm256_storeu_ps(out + c, _mm256_min_ps(_mm256_max_ps(_mm256_load_ps(v + c), lo), hi));
+    } else {
+      int8_t* out = g.c_i8 + (i + r) * g.ldc + j;
+      for (int64_t c = 0; c < cv; c += 8) {
+        const __m256i q = ep_quantize(k, _mm256_min_ps(_mm256_max_ps(_mm256_load_ps(v + c), lo), hi));
+        const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + c), _mm_packs_epi16(w, w));
+      }
+    }
+  }
+}
+
+template <bool kBias>
+void ep_rows_act_res(const QGemmArgs& g, const EpConsts& k, int64_t i, int64_t rows, int64_t j, int64_t cv,
+                     const int32_t* acc, int64_t ld_acc) {
+  if (g.ep.residual_f32)
+    ep_rows_act<kBias, 1>(g, k, i, rows, j, cv, acc, ld_acc);
+  else if (g.ep.residual_i8)
+    ep_rows_act<kBias, 2>(g, k, i, rows, j, cv, acc, ld_acc);
+  else
+    ep_rows_act<kBias, 0>(g, k, i, rows, j, cv, acc, ld_acc);
+}
+
 }  // namespace
 
-// Vector epilogue for whole groups of 8 columns without an activation, specialized on bias,
-// residual kind and output type; the generic one (compiled with AVX2 flags) handles the
-// activations and the column tail.
+// Vector epilogue for whole groups of 8 columns, specialized on bias, residual kind and output
+// type (and on having an activation); the generic one (compiled with AVX2 flags) handles the
+// column tail.
 void qgemm_epilogue_avx2(const QGemmArgs& g, int64_t i, int64_t rows, int64_t j, int64_t cols, const int32_t* acc,
                          int64_t ld_acc) {
   const QGemmEpilogue& ep = g.ep;
-  const int64_t cv = ep.act == QAct::None ? cols / 8 * 8 : 0;
+  const int64_t cv = cols / 8 * 8;
   if (cv > 0) {
     EpConsts k;
-    k.lo = _mm256_set1_ps(ep.out_min), k.hi = _mm256_set1_ps(ep.out_max);
+    const bool act = ep.act != QAct::None;
+    // With an activation the clamp comes after it (ep_rows_act), so ep_value must not clamp.
+    k.lo = _mm256_set1_ps(act ? -std::numeric_limits<float>::infinity() : ep.out_min);
+    k.hi = _mm256_set1_ps(act ? std::numeric_limits<float>::infinity() : ep.out_max);
     k.inv_os = _mm256_set1_ps(1.f / ep.out_scale);
     k.big = _mm256_set1_ps(65536.f), k.nbig = _mm256_set1_ps(-65536.f);
     k.rs = _mm256_set1_ps(ep.residual_scale);
     k.oz = _mm256_set1_epi32(ep.out_zero_point);
     k.rz = _mm256_set1_epi32(ep.residual_zero_point);
-    if (ep.bias)
+    if (act) {
+      if (ep.bias)
+        ep_rows_act_res<true>(g, k, i, rows, j, cv, acc, ld_acc);
+      else
+        ep_rows_act_res<false>(g, k, i, rows, j, cv, acc, ld_acc);
+    } else if (ep.bias) {
       ep_rows_res<true>(g, k, i, rows, j, cv, acc, ld_acc);
-    else
+    } else {
       ep_rows_res<false>(g, k, i, rows, j, cv, acc, ld_acc);
+    }
   }
   if (cv < cols) qgemm_epilogue_generic(g, i, rows, j + cv, cols - cv, acc + cv, ld_acc);
 }

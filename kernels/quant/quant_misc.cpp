@@ -162,15 +162,44 @@ void im2col_s8(const int8_t* x, int64_t h, int64_t w, int64_t c, int64_t kh, int
                int64_t stride_w, int64_t dilation_h, int64_t dilation_w, int64_t pad_top, int64_t pad_left,
                int64_t ow, int64_t row0, int64_t rows, int8_t pad_value, int8_t* out) {
   const int64_t K = kh * kw * c;
+  // Small copies (a first layer's 3 channels) inline: a library memcpy call per tap costs more
+  // than the bytes it moves.
+  auto copy = [](int8_t* dst, const int8_t* src, int64_t n) {
+    if (n <= 32) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+    } else {
+      std::memcpy(dst, src, static_cast<size_t>(n));
+    }
+  };
+  auto fill = [](int8_t* dst, int8_t v, int64_t n) {
+    if (n <= 32) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = v;
+    } else {
+      std::memset(dst, v, static_cast<size_t>(n));
+    }
+  };
   for (int64_t r = row0; r < row0 + rows; ++r) {
     const int64_t oy = r / ow, ox = r % ow;
     int8_t* o = out + (r - row0) * K;
+    const int64_t ix0 = ox * stride_w - pad_left;
+    // With dilation 1 and the whole row of taps inside the image, a tap row is kw * c contiguous bytes.
+    const bool row_inside = dilation_w == 1 && ix0 >= 0 && ix0 + kw <= w;
     for (int64_t ky = 0; ky < kh; ++ky) {
       const int64_t iy = oy * stride_h - pad_top + ky * dilation_h;
+      if (iy < 0 || iy >= h) {
+        fill(o, pad_value, kw * c);
+        o += kw * c;
+        continue;
+      }
+      if (row_inside) {
+        copy(o, x + (iy * w + ix0) * c, kw * c);
+        o += kw * c;
+        continue;
+      }
       for (int64_t kx = 0; kx < kw; ++kx, o += c) {
-        const int64_t ix = ox * stride_w - pad_left + kx * dilation_w;
-        if (iy < 0 || iy >= h || ix < 0 || ix >= w) std::memset(o, pad_value, static_cast<size_t>(c));
-        else std::memcpy(o, x + (iy * w + ix) * c, static_cast<size_t>(c));
+        const int64_t ix = ix0 + kx * dilation_w;
+        if (ix < 0 || ix >= w) fill(o, pad_value, c);
+        else copy(o, x + (iy * w + ix) * c, c);
       }
     }
   }

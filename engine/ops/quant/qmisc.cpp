@@ -377,12 +377,20 @@ class QSqueezeExciteOp final : public Op {
   int64_t flops(const OpContext&) const override { return 2 * n_ * (c_ * c1_ * 2) + n_ * pixels_ * c_ * 2; }
 
  private:
+  // out = W in + bias; each dot product in 16 independent partial sums, which the compiler keeps
+  // in vector registers (one running sum is a chain of dependent adds: ~10x slower).
   static void fc(const float* in, int64_t n_in, const float* w, const float* bias, int64_t n_out, float* out) {
+    constexpr int kLanes = 16;
     for (int64_t j = 0; j < n_out; ++j) {
       const float* row = w + j * n_in;
-      float acc = bias ? bias[j] : 0.f;
-      for (int64_t i = 0; i < n_in; ++i) acc += row[i] * in[i];
-      out[j] = acc;
+      float acc[kLanes] = {};
+      int64_t i = 0;
+      for (; i + kLanes <= n_in; i += kLanes)
+        for (int k = 0; k < kLanes; ++k) acc[k] += row[i + k] * in[i + k];
+      float sum = bias ? bias[j] : 0.f;
+      for (; i < n_in; ++i) sum += row[i] * in[i];
+      for (int k = 0; k < kLanes; ++k) sum += acc[k];
+      out[j] = sum;
     }
   }
   QParams px_, py_;
