@@ -108,4 +108,37 @@ Status apply_fp16(ir::Graph& g, const FloatSet& fs, QuantizeReport* report) {
   return Status::Ok();
 }
 
+Status store_large_f32_as_fp16(ir::Graph& g, const FloatSet& fs, QuantizeReport* report) {
+  // Constants read by a kept-float node (--keep-float, mixed precision) stay F32.
+  std::set<std::string> pinned(g.outputs.begin(), g.outputs.end());
+  for (const ir::Node& n : g.nodes)
+    if (!fs.reason(n).empty())
+      for (const std::string& in : n.inputs) pinned.insert(in);
+  int count = 0;
+  uint64_t saved = 0;
+  for (const ir::Node& n : g.nodes) {
+    for (const std::string& in : n.inputs) {
+      if (in.empty() || pinned.count(in) || !is_f32_constant(g, in)) continue;
+      ir::Value& v = g.value(in);
+      if (v.elements() < kLargeFloatElements || !half_problem(v).empty()) continue;
+      const float* x = v.as<float>();
+      const int64_t n_el = v.elements();
+      std::vector<uint8_t> bytes(static_cast<size_t>(n_el) * 2);
+      for (int64_t i = 0; i < n_el; ++i) {
+        uint16_t h = f16_from_f32(x[i]);
+        std::memcpy(bytes.data() + 2 * i, &h, 2);
+      }
+      v.data = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
+      v.dtype = ir::DType::F16;
+      ++count;
+      saved += static_cast<uint64_t>(n_el) * 2;
+    }
+  }
+  if (count > 0)
+    report->notes.push_back("the " + std::to_string(count) + " float constants left with >= " +
+                            std::to_string(kLargeFloatElements) + " elements (positional tables, float layers) are stored fp16 (" +
+                            std::to_string(saved / 1024) + " KiB saved)");
+  return Status::Ok();
+}
+
 }  // namespace pocket::converter::quantize::detail

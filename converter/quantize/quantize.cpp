@@ -120,7 +120,10 @@ class Builder {
     *out = g0_;
     r->layers.clear();
     r->transitions = 0;
-    if (o_.precision == Precision::kInt8Dynamic) return detail::apply_int8_dynamic(*out, fs, r);
+    if (o_.precision == Precision::kInt8Dynamic) {
+      POCKET_RETURN_IF_ERROR(detail::apply_int8_dynamic(*out, fs, r));
+      return detail::store_large_f32_as_fp16(*out, fs, r);
+    }
     detail::StaticPlan plan = detail::plan_int8_static(g0_, fs);
     std::vector<std::string> missing;
     for (const std::string& v : plan.needs_range)
@@ -134,7 +137,8 @@ class Builder {
         ranges_[v] = it->second;
       }
     }
-    return detail::apply_int8_static(*out, plan, ranges_, fs, r);
+    POCKET_RETURN_IF_ERROR(detail::apply_int8_static(*out, plan, ranges_, fs, r));
+    return detail::store_large_f32_as_fp16(*out, fs, r);
   }
 
   // Calibrates, in one pass, the float activations among `names` not calibrated yet (static only).

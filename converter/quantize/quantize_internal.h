@@ -68,6 +68,12 @@ bool is_f32_activation(const ir::Graph& g, const std::string& name);
 // leaves a graph the writer accepts.
 Status apply_fp16(ir::Graph& g, const FloatSet& fs, QuantizeReport* report);
 Status apply_int8_dynamic(ir::Graph& g, const FloatSet& fs, QuantizeReport* report);
+// After an int8 rewrite: the float constants left with at least kLargeFloatElements elements
+// (positional tables, LayerNorm/embedding-sized parameters, float layers' weights) are stored fp16
+// as --precision fp16 stores them, except those a kept-float node reads and graph outputs; the
+// engine converts them back to f32 at session creation (fp16.cpp).
+constexpr int64_t kLargeFloatElements = 4096;
+Status store_large_f32_as_fp16(ir::Graph& g, const FloatSet& fs, QuantizeReport* report);
 // The (input slot, quantization axis) pairs of a node's weights in the weight-only form (Conv,
 // Gemm, MatMul, SqueezeExcite FC weights, Gather embedding tables); empty for other nodes.
 std::vector<std::pair<int, int>> dynamic_weight_slots(const ir::Graph& g, const ir::Node& n);
