@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
               f.avx512vnni, f.neon, f.neon_dot);
   if (f.avx2_fma) pocket::bench::peak_gflops() = pocket::bench::probe_fma_peak_gflops();
   if (pocket::bench::peak_gflops() > 0)
-    std::printf("fp32 FMA peak (1 core, AVX2): %.1f GFLOP/s\n", pocket::bench::peak_gflops());
+    std::printf("fp32 FMA peak (1 core, AVX2): %.1f GFLOP/s; int16 vpmaddwd+vpaddd peak (the int8 GEMM's "
+                "ceiling without VNNI): %.1f GOP/s\n",
+                pocket::bench::peak_gflops(), pocket::bench::probe_madd_peak_gops());
   else
     std::printf("fp32 FMA peak: not probed (no AVX2+FMA); pct_peak is not reported\n");
   std::fflush(stdout);
