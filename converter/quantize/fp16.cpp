@@ -38,6 +38,19 @@ std::string half_problem(const ir::Value& v) {
   return "";
 }
 
+// Replaces an F32 constant's data by its fp16 rounding (nearest even).
+void store_as_f16(ir::Value& v) {
+  const float* x = v.as<float>();
+  const int64_t n = v.elements();
+  std::vector<uint8_t> bytes(static_cast<size_t>(n) * 2);
+  for (int64_t i = 0; i < n; ++i) {
+    const uint16_t h = f16_from_f32(x[i]);
+    std::memcpy(bytes.data() + 2 * i, &h, 2);
+  }
+  v.data = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
+  v.dtype = ir::DType::F16;
+}
+
 }  // namespace
 
 Status apply_fp16(ir::Graph& g, const FloatSet& fs, QuantizeReport* report) {
@@ -80,15 +93,7 @@ Status apply_fp16(ir::Graph& g, const FloatSet& fs, QuantizeReport* report) {
         reason = problems[in];
         continue;
       }
-      const float* x = v.as<float>();
-      const int64_t count = v.elements();
-      std::vector<uint8_t> bytes(count * 2);
-      for (int64_t i = 0; i < count; ++i) {
-        uint16_t h = f16_from_f32(x[i]);
-        std::memcpy(bytes.data() + 2 * i, &h, 2);
-      }
-      v.data = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
-      v.dtype = ir::DType::F16;
+      store_as_f16(v);
       converted.insert(in);
     }
     // Pinned by this node's own keep-float: the reason is the node's.
@@ -121,17 +126,9 @@ Status store_large_f32_as_fp16(ir::Graph& g, const FloatSet& fs, QuantizeReport*
       if (in.empty() || pinned.count(in) || !is_f32_constant(g, in)) continue;
       ir::Value& v = g.value(in);
       if (v.elements() < kLargeFloatElements || !half_problem(v).empty()) continue;
-      const float* x = v.as<float>();
-      const int64_t n_el = v.elements();
-      std::vector<uint8_t> bytes(static_cast<size_t>(n_el) * 2);
-      for (int64_t i = 0; i < n_el; ++i) {
-        uint16_t h = f16_from_f32(x[i]);
-        std::memcpy(bytes.data() + 2 * i, &h, 2);
-      }
-      v.data = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
-      v.dtype = ir::DType::F16;
+      store_as_f16(v);
       ++count;
-      saved += static_cast<uint64_t>(n_el) * 2;
+      saved += static_cast<uint64_t>(v.elements()) * 2;
     }
   }
   if (count > 0)
