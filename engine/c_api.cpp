@@ -128,6 +128,7 @@ void pocket_session_options_init(pocket_session_options* options) {
   options->input_shape_names = nullptr;
   options->input_shapes = nullptr;
   options->input_shape_ranks = nullptr;
+  options->memory_budget = 0;
 }
 
 pocket_status pocket_session_create(const pocket_model* model, const pocket_session_options* options,
@@ -138,6 +139,7 @@ pocket_status pocket_session_create(const pocket_model* model, const pocket_sess
   if (options) {
     o.num_threads = options->num_threads;
     o.tune = options->tune != 0;
+    o.memory_budget = options->memory_budget;
     if (options->tuning_file) o.tuning_file = options->tuning_file;
     o.adaptive_threads = options->adaptive_threads != 0;
     if (!to_shapes(options->num_input_shapes, options->input_shape_names, options->input_shapes,
@@ -228,3 +230,11 @@ size_t pocket_session_arena_bytes(const pocket_session* s) { return s ? s->sessi
 size_t pocket_session_arena_lower_bound(const pocket_session* s) { return s ? s->session->arena_lower_bound() : 0; }
 
 }  // extern "C"
+
+extern "C" pocket_status pocket_session_memory(const pocket_session* session, pocket_memory_report* out) {
+  if (!session || !out) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_memory: session and out must not be NULL");
+  const pocket::MemoryReport m = session->session->memory();
+  *out = pocket_memory_report{m.arena, m.arena_lower_bound, m.packed_weights, m.converted_constants, m.known_values,
+                              m.xnnpack, m.op_private, m.session_overhead, m.model_file, m.total()};
+  return POCKET_OK;
+}

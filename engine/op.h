@@ -93,6 +93,10 @@ class Op {
   // and shapes are final). Asked by the session before prepare, on a fresh op. When false: a
   // constant input is given to the op dequantized to F32 (once per model, shared through the
   // weight cache); a computed input is an error naming the op, the tensor and its dtype.
+  // Heap bytes the op holds after prepare() outside the arena and the weight cache (private
+  // tables, lookup buffers, ...), for the session's MemoryReport. XNNPACK operators are counted
+  // by the session itself and must not be included.
+  virtual size_t private_bytes() const { return 0; }
   virtual bool accepts_quantized(const OpContext& ctx, size_t input) const {
     (void)ctx, (void)input;
     return false;

@@ -1118,3 +1118,16 @@ std::vector<OpProfile> Session::profile_info() const {
 }
 
 }  // namespace pocket
+
+namespace pocket {
+
+// Placeholder until the memory accounting lands (issue #6): arena only.
+MemoryReport Session::memory() const {
+  MemoryReport r;
+  r.arena = arena_bytes_;
+  r.arena_lower_bound = arena_lower_bound_;
+  r.model_file = model_->file_size();
+  return r;
+}
+
+}  // namespace pocket

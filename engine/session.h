@@ -40,6 +40,29 @@ struct SessionOptions {
   // Input shapes to use from the start (name -> shape), applied as resize_inputs() would, before
   // the one prepare at creation. Symbolic dims not given here start at 1.
   std::vector<std::pair<std::string, Shape>> input_shapes;
+  // The most bytes the session may use (MemoryReport::total()); 0: no limit. Creation (and
+  // resize_input) fails with kOutOfMemory, naming the plan's parts and the budget, when the plan
+  // needs more. Checked before the arena is mapped.
+  size_t memory_budget = 0;
+};
+
+// Every byte a session uses, known once creation (or a resize) has finished. Nothing is allocated
+// after that: run() allocates nothing.
+struct MemoryReport {
+  size_t arena = 0;            // activations and kernel scratch: one mapping, offsets from liveness
+  size_t arena_lower_bound = 0;  // the most bytes live at any one step (what a perfect plan needs)
+  size_t packed_weights = 0;   // packed weight buffers this session holds (shared with the model's
+                               // other sessions through its weight cache: counted in each)
+  size_t converted_constants = 0;  // F32 copies of F16 / dequantized I8 constants (also shared)
+  size_t known_values = 0;     // outputs of nodes evaluated once at prepare
+  size_t xnnpack = 0;          // heap XNNPACK allocated for this session's operators
+  size_t op_private = 0;       // other per-op heap buffers (Op::private_bytes())
+  size_t session_overhead = 0; // the session's own tables: values, contexts, op objects, pool
+  size_t model_file = 0;       // the model's mapping or copy (shared by every session; not in total())
+  // Bytes this session adds: everything above except model_file.
+  size_t total() const {
+    return arena + packed_weights + converted_constants + known_values + xnnpack + op_private + session_overhead;
+  }
 };
 
 // Where an op's kernel choice came from.
@@ -147,6 +170,8 @@ class Session {
   const InitTimes& init_times() const { return init_times_; }
   size_t arena_bytes() const { return arena_bytes_; }
   size_t arena_lower_bound() const { return arena_lower_bound_; }
+  // Every byte the session uses, by kind (see MemoryReport).
+  MemoryReport memory() const;
   int num_threads() const { return options_.num_threads; }
   // Runs so far that went to the calling thread only because the pool was found slower.
   int64_t single_thread_runs() const { return adaptive_.single_runs; }

@@ -69,6 +69,10 @@ typedef struct pocket_session_options {
   const char* const* input_shape_names;
   const int64_t* const* input_shapes;
   const int32_t* input_shape_ranks;
+  /* The most bytes the session may use (pocket_memory_report.total); 0 (default): no limit.
+   * pocket_session_create and the resize calls fail with POCKET_OUT_OF_MEMORY, and a message
+   * naming the plan's parts and the budget, when the plan needs more. */
+  size_t memory_budget;
 } pocket_session_options;
 
 /* The message of the last failing call on this thread ("" if none). */
@@ -138,6 +142,23 @@ const char* pocket_session_notices(const pocket_session* session);
  * against (the most bytes live at any one step). */
 size_t pocket_session_arena_bytes(const pocket_session* session);
 size_t pocket_session_arena_lower_bound(const pocket_session* session);
+
+/* Every byte a session uses, known once creation (or a resize) has finished; run allocates
+ * nothing. Shared parts (packed weights, converted constants) are counted in every session that
+ * holds them; model_file is the model's own mapping and is not part of total. */
+typedef struct pocket_memory_report {
+  size_t arena;               /* activations and kernel scratch */
+  size_t arena_lower_bound;   /* the most bytes live at any one step */
+  size_t packed_weights;      /* packed weights (shared with the model's other sessions) */
+  size_t converted_constants; /* F32 copies of F16 / int8 constants (shared likewise) */
+  size_t known_values;        /* values computed once at creation */
+  size_t xnnpack;             /* XNNPACK operators' heap */
+  size_t op_private;          /* other per-op heap buffers */
+  size_t session_overhead;    /* the session's own tables */
+  size_t model_file;          /* the model's mapping (not in total) */
+  size_t total;               /* the sum of the parts above except model_file */
+} pocket_memory_report;
+pocket_status pocket_session_memory(const pocket_session* session, pocket_memory_report* out);
 
 #ifdef __cplusplus
 }
