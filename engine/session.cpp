@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "engine/memory_plan.h"
+#include "engine/pacing.h"
 #include "format/format.h"
 #include "kernels/cpu_features.h"
 #include "kernels/transform/transform.h"
@@ -474,8 +475,9 @@ void Session::free_arena() {
 }
 
 Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> model,
-                                                 const SessionOptions& options) {
+                                                 const SessionOptions& requested) {
   if (!model) return invalid_argument("session needs a model");
+  const SessionOptions options = with_sustained_cap(requested);  // sustained mode's thread cap
   if (options.num_threads < 1 || options.num_threads > 1024)
     return invalid_argument("num_threads must be between 1 and 1024, got " + std::to_string(options.num_threads));
   const auto t0 = Clock::now();

@@ -19,6 +19,10 @@
 
 namespace pocket {
 
+namespace kernels {
+class XnnAccount;  // kernels/xnnpack/xnnpack_init.h
+}
+
 struct SessionOptions {
   int num_threads = 1;  // 1 runs on the calling thread; N > 1 creates a pthreadpool of N
   // Kernel choice for ops with several implementations (Op::variants()). By default each op uses
@@ -44,6 +48,11 @@ struct SessionOptions {
   // resize_input) fails with kOutOfMemory, naming the plan's parts and the budget, when the plan
   // needs more. Checked before the arena is mapped.
   size_t memory_budget = 0;
+  // Sustained mode (battery and heat, engine/pacing.h): num_threads is capped at
+  // sustained_max_threads, or when that is 0 at half the CPU's cores (at least 1); num_threads()
+  // reports the capped count. Pair it with a Pacer's duty cycle to bound the CPU time too.
+  bool sustained = false;
+  int sustained_max_threads = 0;
 };
 
 // Every byte a session uses, known once creation (or a resize) has finished. Nothing is allocated
@@ -217,6 +226,14 @@ class Session {
   std::vector<std::string> notices_;
   InitTimes init_times_;
   Adaptive adaptive_;
+  // Memory accounting (memory()). Per node, the packed buffers its op got from the weight cache
+  // during its (last) prepare; known_bytes_: the blocks behind known_blocks_; xnn_account_: the
+  // XNNPACK heap bytes this session's operators hold (kernels/xnnpack/xnnpack_init.h).
+  std::vector<std::vector<std::pair<const PackedWeights*, size_t>>> node_packed_;
+  size_t known_bytes_ = 0;
+  kernels::XnnAccount* xnn_account_ = nullptr;
+  MemoryReport plan_memory_report(size_t arena) const;
+  Status check_budget(const MemoryReport& r, const char* when) const;
   void* arena_ = nullptr;
   size_t arena_mapped_ = 0;
   size_t arena_bytes_ = 0;
