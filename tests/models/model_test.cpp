@@ -1,6 +1,7 @@
 // Whole-model tests against PyTorch: each torchvision classifier exported by
 // tests/fixtures/export_models.py is converted in process (converter library), written to the
-// build folder as .pocket, loaded, run by a Session and compared with PyTorch's logits:
+// build folder as .pocket (beside the fixture, or in this tree's fixtures/ when the fixtures are
+// another tree's, POCKET_FIXTURE_ROOT), loaded, run by a Session and compared with PyTorch's logits:
 //   max |out - ref| <= 1e-4 * max |ref|.
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -31,6 +33,12 @@ std::string fixture_dir() {
 }
 
 std::string path_of(const std::string& file) { return fixture_dir() + "/" + file; }
+
+// Where the converted NAME.pocket files go: this build tree, never a reused tree's fixtures.
+std::string out_path_of(const std::string& file) {
+  std::filesystem::create_directories(POCKET_MODEL_OUT_DIR);
+  return std::string(POCKET_MODEL_OUT_DIR) + "/" + file;
+}
 
 bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
 
@@ -152,9 +160,9 @@ void convert_fixture(const std::string& name, converter::ConvertReport* report) 
   std::printf("[ model    ] %s: converted in %.2fs, %zu bytes\n  ONNX ops:   %s\n  pocket ops: %s\n",
               name.c_str(), report->seconds, bytes->size(), histogram_str(report->ops_before).c_str(),
               histogram_str(report->ops_after).c_str());
-  std::ofstream f(path_of(name + ".pocket"), std::ios::binary | std::ios::trunc);
+  std::ofstream f(out_path_of(name + ".pocket"), std::ios::binary | std::ios::trunc);
   f.write(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-  ASSERT_TRUE(f.good()) << "cannot write " << path_of(name + ".pocket");
+  ASSERT_TRUE(f.good()) << "cannot write " << out_path_of(name + ".pocket");
 }
 
 TEST_P(ModelTest, MatchesPyTorch) {
@@ -167,7 +175,7 @@ TEST_P(ModelTest, MatchesPyTorch) {
 
   converter::ConvertReport report;
   ASSERT_NO_FATAL_FAILURE(convert_fixture(name, &report));
-  auto model = Model::load_file(path_of(name + ".pocket"));
+  auto model = Model::load_file(out_path_of(name + ".pocket"));
   ASSERT_TRUE(model.ok()) << "load " << name << ".pocket: " << model.status().message();
 
   RunResult got;
