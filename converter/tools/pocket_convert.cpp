@@ -1,5 +1,6 @@
-// pocket-convert: ONNX -> .pocket. Every error is one line on stderr and exit code 1 (usage) or 2
-// (conversion failed).
+// pocket-convert: ONNX -> .pocket. Every error is one line on stderr ("pocket-convert: error: ...")
+// and exit code 1 (usage) or 2 (conversion failed).
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -74,6 +75,15 @@ struct UsageError {
   std::string msg;
 };
 
+// "pocket-convert: error: <message>" on one line (messages from libraries may hold newlines).
+int report(const std::string& message, int code) {
+  std::string one_line = message;
+  for (char& c : one_line)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::cerr << "pocket-convert: error: " << one_line << "\n";
+  return code;
+}
+
 bool parse_floats(const std::string& s, std::vector<float>* out) {
   out->clear();
   std::stringstream ss(s);
@@ -95,8 +105,9 @@ bool parse_ints(const std::string& s, std::vector<int64_t>* out) {
   while (std::getline(ss, item, ',')) {
     if (item.empty()) return false;
     char* end = nullptr;
+    errno = 0;
     long long v = std::strtoll(item.c_str(), &end, 10);
-    if (!end || *end != '\0') return false;
+    if (!end || *end != '\0' || errno == ERANGE) return false;
     out->push_back(v);
   }
   return !out->empty() && s.back() != ',';
@@ -211,6 +222,9 @@ Args parse_args(int argc, char** argv) {
       a.options.has_audio = true;
     } else if (s == "--labels") {
       std::string path = value(s);
+      std::error_code ec;
+      if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+        throw UsageError{"--labels: '" + path + "' is not a regular file"};
       std::ifstream f(path);
       if (!f) throw UsageError{"--labels: cannot open '" + path + "'"};
       std::string line;
@@ -242,6 +256,8 @@ Args parse_args(int argc, char** argv) {
       std::vector<int64_t> dims;
       if (eq == std::string::npos || eq == 0 || !parse_ints(v.substr(eq + 1), &dims))
         throw UsageError{"--input-shape: expected name=d0,d1,... (e.g. input=1,3,224,224), got '" + v + "'"};
+      for (int64_t d : dims)
+        if (d > (int64_t{1} << 40)) throw UsageError{"--input-shape: dimension " + std::to_string(d) + " is too large in '" + v + "'"};
       a.options.input_shapes[v.substr(0, eq)] = dims;
     } else if (s == "--precision") {
       std::string v = value(s);
@@ -322,11 +338,7 @@ Args parse_args(int argc, char** argv) {
   return a;
 }
 
-int fail(const Status& st) {
-  std::string msg = st.message();
-  std::cerr << "pocket-convert: error: " << msg << "\n";
-  return 2;
-}
+int fail(const Status& st) { return report(st.message(), 2); }
 
 int run(Args a) {
   using Clock = std::chrono::steady_clock;
@@ -396,13 +408,14 @@ int main(int argc, char** argv) {
     Args a = parse_args(argc, argv);
     return run(std::move(a));
   } catch (const UsageError& e) {
-    std::cerr << "pocket-convert: " << e.msg << "\n";
-    return 1;
+    return report(e.msg, 1);
   } catch (const std::bad_alloc&) {
-    std::cerr << "pocket-convert: error: out of memory\n";
+    std::fputs("pocket-convert: error: out of memory\n", stderr);
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "pocket-convert: error: " << e.what() << "\n";
+    return report(std::string("internal error: ") + e.what(), 2);
+  } catch (...) {
+    std::fputs("pocket-convert: error: internal error (unknown exception)\n", stderr);
     return 2;
   }
 }

@@ -11,6 +11,7 @@
 
 #include "format/builder.h"
 #include "tools/common/npy.h"
+#include "tools/common/random_fill.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
@@ -89,6 +90,81 @@ fmt::ModelDesc rgb_model(bool with_metadata) {
   return m;
 }
 
+template <class T>
+std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
+  std::vector<uint8_t> out(v.size() * sizeof(T));
+  std::memcpy(out.data(), v.data(), out.size());
+  return out;
+}
+
+fmt::TensorDesc constant(std::string name, DType dtype, std::vector<int64_t> shape, std::vector<uint8_t> data) {
+  fmt::TensorDesc t = tensor(std::move(name), dtype, std::move(shape));
+  t.has_data = true;
+  t.data = std::move(data);
+  return t;
+}
+
+// For pocket-inspect: x [batch,3] (batch symbolic) -> MatMul W f32 [3,4] -> Add b (f16 [4]) ->
+// Mul s (int8 [4], per-axis quantized) -> Add k -> y [batch,4], where k = Add(c1, c2) of two
+// constants is evaluated once at prepare. Metadata: every kind (labels, tokenizer, audio, ...).
+fmt::ModelDesc inspect_model() {
+  fmt::ModelDesc m;
+  fmt::TensorDesc xd = tensor("x", DType::F32, {-1, 3});
+  xd.dim_names = {"batch", ""};
+  int x = m.add_tensor(xd);
+  int w = m.add_tensor(constant("W", DType::F32, {3, 4}, bytes_of(std::vector<float>(12, 0.5f))));
+  std::vector<uint16_t> half(4);
+  for (size_t i = 0; i < 4; ++i) half[i] = pocket::tools::float_to_half(0.25f * static_cast<float>(i));
+  int b = m.add_tensor(constant("b", DType::F16, {4}, bytes_of(half)));
+  fmt::TensorDesc sd = constant("s", DType::I8, {4}, bytes_of(std::vector<int8_t>{10, 20, 30, 40}));
+  sd.has_quant = true;
+  sd.quant.scales = {0.1f, 0.1f, 0.05f, 0.05f};
+  sd.quant.zero_points = {0, 0, 0, 0};
+  sd.quant.axis = 0;
+  int sc = m.add_tensor(sd);
+  int c1 = m.add_tensor(constant("c1", DType::F32, {4}, bytes_of(std::vector<float>{1, 2, 3, 4})));
+  int c2 = m.add_tensor(constant("c2", DType::F32, {4}, bytes_of(std::vector<float>{4, 3, 2, 1})));
+  auto act = [&](const char* name) {
+    fmt::TensorDesc t = tensor(name, DType::F32, {-1, 4});
+    t.dim_names = {"batch", ""};
+    return m.add_tensor(t);
+  };
+  int h = act("h"), h2 = act("h2"), h3 = act("h3"), y = act("y");
+  int k = m.add_tensor(tensor("k", DType::F32, {4}));
+  m.nodes.push_back({OpType::MatMul, "proj", {x, w}, {h}, {}});
+  m.nodes.push_back({OpType::Add, "bias", {h, b}, {h2}, {}});
+  m.nodes.push_back({OpType::Mul, "gain", {h2, sc}, {h3}, {}});
+  m.nodes.push_back({OpType::Add, "fold \"k\"", {c1, c2}, {k}, {}});
+  m.nodes.push_back({OpType::Add, "shift", {h3, k}, {y}, {}});
+  m.inputs = {x};
+  m.outputs = {y};
+  fmt::MetadataDesc& md = m.metadata;
+  md.producer = "pocket_tools_test_data";
+  md.producer_version = "1.0";
+  md.task = "text_classification";
+  md.source = "inspect.onnx";
+  md.labels = {"zero", "one", "two", "three", "four", "five", "six"};
+  md.properties = {{"license", "MIT"}, {"note", "two\nlines"}};
+  md.has_tokenizer = true;
+  md.tokenizer.kind = "wordpiece";
+  md.tokenizer.vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "bad", "##s"};
+  md.tokenizer.max_length = 16;
+  md.tokenizer.special_tokens = {{"pad", "[PAD]"}, {"unk", "[UNK]"}, {"cls", "[CLS]"}, {"sep", "[SEP]"}};
+  md.has_audio = true;
+  return m;
+}
+
+// Softmax over int64: loads (the file is well-formed) but no session can be prepared.
+fmt::ModelDesc unpreparable_model() {
+  fmt::ModelDesc m;
+  int x = m.add_tensor(tensor("ids", DType::I64, {2, 3}));
+  int y = m.add_tensor(tensor("p", DType::I64, {2, 3}));
+  m.nodes.push_back({OpType::Softmax, "softmax", {x}, {y}, {}});
+  m.inputs = {x};
+  m.outputs = {y};
+  return m;
+}
+
 std::vector<uint8_t> npy(pocket_dtype dtype, std::vector<int64_t> shape, const void* data, size_t bytes) {
   std::vector<uint8_t> out;
   std::string error;
@@ -138,6 +214,12 @@ int make(const std::string& dir) {
   const std::string junk = "this is not an image\n";
   ok = ok && write_bytes(p("not_an_image.png"), std::vector<uint8_t>(junk.begin(), junk.end())) &&
        write_bytes(p("garbage.pocket"), std::vector<uint8_t>(4096, 0x5a));
+  // pocket-inspect: a model with every kind of metadata, one that cannot be prepared, a truncated
+  // file and an empty one.
+  const std::vector<uint8_t> inspect = fmt::serialize(inspect_model());
+  ok = ok && write_bytes(p("inspect.pocket"), inspect) && write_model(p("unpreparable.pocket"), unpreparable_model()) &&
+       write_bytes(p("truncated.pocket"), std::vector<uint8_t>(inspect.begin(), inspect.begin() + inspect.size() / 2)) &&
+       write_bytes(p("empty.pocket"), {});
   if (!ok) {
     std::fprintf(stderr, "pocket_tools_test_data: cannot write test data into %s\n", dir.c_str());
     return 1;

@@ -45,7 +45,7 @@ std::vector<float> softmax(const float* v, int64_t n) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
   std::vector<std::string> model_path, images;
   int64_t top = 5, threads = 1;
   pocket::tools::ArgParser args(
@@ -156,4 +156,8 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return pocket::tools::guarded_main(kTool, [&] { return tool_main(argc, argv); });
 }

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,27 @@ inline int report_error(const char* tool, const std::string& message) {
   for (char& c : one_line)
     if (c == '\n' || c == '\r') c = ' ';
   std::fprintf(stderr, "%s: error: %s\n", tool, one_line.c_str());
+  return 1;
+}
+
+// The last line of defence of a tool's main(): returns body()'s exit code; an exception escaping
+// it (std::bad_alloc, a library's std::exception) becomes one error line and exit code 1 instead
+// of std::terminate's abort.
+template <class Body>
+int guarded_main(const char* tool, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "%s: error: out of memory\n", tool);
+  } catch (const std::exception& e) {
+    try {
+      report_error(tool, std::string("internal error: ") + e.what());
+    } catch (...) {
+      std::fprintf(stderr, "%s: error: internal error\n", tool);
+    }
+  } catch (...) {
+    std::fprintf(stderr, "%s: error: internal error (unknown exception)\n", tool);
+  }
   return 1;
 }
 

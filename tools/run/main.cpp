@@ -47,7 +47,7 @@ std::string preview(const pocket::api::TensorInfo& t, const void* data) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
   std::vector<std::string> model_path, input_specs, shape_specs;
   std::string output_dir;
   int64_t threads = 1;
@@ -178,4 +178,8 @@ int main(int argc, char** argv) {
                 shape_str(out.shape).c_str(), path.c_str());
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return pocket::tools::guarded_main(kTool, [&] { return tool_main(argc, argv); });
 }

@@ -25,7 +25,7 @@ std::string fmt(const char* f, double v) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
   std::vector<std::string> model_path, texts;
   int64_t threads = 1, max_length = 0, top = 1;
   bool json = false, verbose = false;
@@ -127,4 +127,8 @@ int main(int argc, char** argv) {
   }
   pocket_text_classifier_free(classifier);
   return rc;
+}
+
+int main(int argc, char** argv) {
+  return pocket::tools::guarded_main(kTool, [&] { return tool_main(argc, argv); });
 }

@@ -37,7 +37,7 @@ std::string json_string(const char* s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
   std::vector<std::string> encoder, decoder, wav;
   int64_t threads = 1, max_tokens = 224;
   std::string language = "en", task = "transcribe";
@@ -112,4 +112,8 @@ int main(int argc, char** argv) {
   }
   pocket_transcriber_free(t);
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return pocket::tools::guarded_main(kTool, [&] { return tool_main(argc, argv); });
 }
