@@ -37,7 +37,7 @@ cli_error(bench_empty_model "cannot load model" ${BENCH} ${D}/empty.pocket)
 cli_error(bench_unsupported "cannot prepare model '.*unpreparable.pocket': .*Softmax" ${BENCH} ${D}/unpreparable.pocket --iterations 1)
 cli_error(bench_unknown_input "model has no input 'z'" ${BENCH} ${D}/add.pocket --input z=${D}/a.npy --iterations 1)
 cli_error(bench_missing_npy "input 'a': cannot open '.*nothere.npy'" ${BENCH} ${D}/add.pocket --input a=${D}/nothere.npy --iterations 1)
-cli_error(bench_bad_input_shape "--input-shape 'a=x': dimension 'x' is not a size" ${BENCH} ${D}/add.pocket --input-shape a=x)
+cli_error(bench_bad_input_shape "--input-shape 'a=4b': dimension '4b' is not a size" ${BENCH} ${D}/add.pocket --input-shape a=4b)
 cli_error(bench_input_shape_unknown "--input-shape: model has no input 'z'" ${BENCH} ${D}/add.pocket --input-shape z=4 --iterations 1)
 
 # pocket-classify
@@ -77,7 +77,7 @@ if(TARGET pocket-transcribe)
   cli_error(transcribe_missing_encoder "no_such.pocket" ${TRANSCRIBE} ${D}/no_such.pocket ${D}/rgb.pocket ${D}/x.npy)
   cli_error(transcribe_garbage_encoder "garbage.pocket" ${TRANSCRIBE} ${D}/garbage.pocket ${D}/rgb.pocket ${D}/x.npy)
   cli_error(transcribe_encoder_directory "." ${TRANSCRIBE} ${D} ${D}/rgb.pocket ${D}/x.npy)
-  cli_error(transcribe_not_whisper "rgb.pocket" ${TRANSCRIBE} ${D}/rgb.pocket ${D}/rgb.pocket ${D}/x.npy)
+  cli_error(transcribe_not_whisper "whisper: neither model has tokenizer metadata" ${TRANSCRIBE} ${D}/rgb.pocket ${D}/rgb.pocket ${D}/x.npy)
 endif()
 
 # pocket-convert (converter/tools/pocket_convert.cpp); ONNX inputs made at test time with
