@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up, build, run every test: the native suite, then the ARM leg (aarch64 cross build under
-# qemu, scripts/test_arm64.sh; POCKET_SKIP_ARM=1 skips it). Usage: scripts/test.sh [extra ctest args]
+# qemu, scripts/test_arm64.sh; POCKET_SKIP_ARM=1 skips it), then the sanitizer legs (ASan+UBSan
+# with the fuzzers, and TSan: scripts/test_sanitize.sh, their CI subsets; POCKET_SKIP_SANITIZE=1
+# skips them). Usage: scripts/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -16,5 +18,12 @@ if [[ "${POCKET_SKIP_ARM:-0}" == 1 ]]; then
 else
   scripts/test_arm64.sh || arm_rc=$?
 fi
-echo "test.sh: finished in $(( $(date +%s) - start )) s (native ctest rc $native_rc, ARM leg rc $arm_rc)"
-((native_rc == 0 && arm_rc == 0))
+# The sanitizer legs: their own build trees (build-asan, build-tsan), this tree's fixtures.
+san_rc=0
+if [[ "${POCKET_SKIP_SANITIZE:-0}" == 1 ]]; then
+  echo "test.sh: sanitizer legs skipped (POCKET_SKIP_SANITIZE=1)"
+else
+  POCKET_FIXTURE_ROOT="$build_dir" scripts/test_sanitize.sh all || san_rc=$?
+fi
+echo "test.sh: finished in $(( $(date +%s) - start )) s (native ctest rc $native_rc, ARM leg rc $arm_rc, sanitizer legs rc $san_rc)"
+((native_rc == 0 && arm_rc == 0 && san_rc == 0))
