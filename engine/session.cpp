@@ -13,12 +13,18 @@
 #include <cstring>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
+#if defined(__GLIBC__) || defined(__ANDROID__)
+#include <malloc.h>
+#endif
 
 #include "engine/memory_plan.h"
+#include "engine/packed_weights_collector.h"
 #include "engine/pacing.h"
 #include "format/format.h"
 #include "kernels/cpu_features.h"
 #include "kernels/transform/transform.h"
+#include "kernels/xnnpack/xnnpack_init.h"
 
 namespace pocket {
 
@@ -416,6 +422,7 @@ Session::~Session() {
   free_arena();
   free_known();
   if (pool_) pthreadpool_destroy(pool_);
+  if (xnn_account_) xnn_account_->release();
 }
 
 // The arena is an anonymous mapping: zero-filled and page-aligned without touching it, so
@@ -434,6 +441,7 @@ Status Session::alloc_arena(size_t bytes) {
 void Session::free_known() {
   for (void* p : known_blocks_) std::free(p);
   known_blocks_.clear();
+  known_bytes_ = 0;
 }
 
 // Binds and runs node n now, on the calling thread, into session-owned memory (not the arena); its
@@ -450,6 +458,7 @@ Status Session::evaluate_at_prepare(size_t n) {
     void* p = alloc(out->bytes());
     if (!p) return Status(StatusCode::kOutOfMemory, ctx.op_name() + ": cannot allocate " + std::to_string(out->bytes()) + " bytes");
     known_blocks_.push_back(p);
+    known_bytes_ += format::align_up(out->bytes(), format::kWeightAlignment) + format::kWeightAlignment;
     out->data = p;
   }
   void* scratch = ctx.scratch_bytes ? alloc(ctx.scratch_bytes) : nullptr;
@@ -484,6 +493,7 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   std::unique_ptr<Session> s(new Session());
   s->model_ = std::move(model);
   s->options_ = options;
+  s->xnn_account_ = kernels::XnnAccount::create();
   if (options.num_threads > 1) {
     s->pool_ = pthreadpool_create(static_cast<size_t>(options.num_threads));
     if (!s->pool_) return internal_error("cannot create a thread pool of " + std::to_string(options.num_threads));
@@ -595,6 +605,8 @@ Status Session::prepare_all() {
   const auto t_all = Clock::now();
   const fb::Graph& g = model_->graph();
   const size_t nn = g.nodes()->size();
+  // XNNPACK heap allocated (and freed) on this thread from here on is this session's.
+  kernels::XnnAccountScope xnn_scope(xnn_account_);
   // The previous ops (resize_input) stay alive until the new ones are prepared, so that weights
   // they packed are found in the model's weight cache instead of being packed again.
   std::vector<std::unique_ptr<Op>> previous_ops = std::move(ops_);
@@ -620,6 +632,7 @@ Status Session::prepare_all() {
   std::vector<uint8_t> evaluated(nn, 0);
   ops_.reserve(nn);
   contexts_.resize(nn);
+  node_packed_.assign(nn, {});
 
   // Kernel choice inputs: the tuning file (if any) and each node's key in it.
   const bool tune = options_.tune;
@@ -690,14 +703,24 @@ Status Session::prepare_all() {
       ctx.variant = variant;
       ctx.scratch_bytes = 0;
       Status st = convert_constant_inputs(n, *ops_.back());
-      if (st.ok()) st = ops_.back()->prepare(ctx);
+      if (st.ok()) {
+        PackedWeightsCollector collector;  // the packed buffers this op holds
+        st = ops_.back()->prepare(ctx);
+        node_packed_[n] = std::move(collector.buffers);
+      }
       prepare_ms += ms_since(t0);
       return st;
     };
     POCKET_RETURN_IF_ERROR(prepare(entry && !tune ? entry->index : -1));
     for (Value* out : ctx.outputs) {
       if (out->elements() < 0)
-        return ctx.fail(StatusCode::kInternal, "output '" + std::string(out->name) + "' has no valid shape after prepare");
+        return ctx.fail(StatusCode::kInvalidModel, "output '" + std::string(out->name) + "' has no valid shape after prepare "
+                                                   "(a negative dimension or an element count overflowing 64 bits)");
+      // Sizes in bytes must not wrap (a hostile shape attribute can make any size).
+      const size_t es = std::max<size_t>(dtype_size(out->dtype), 1);
+      if (static_cast<uint64_t>(out->elements()) > (uint64_t{1} << 62) / es)
+        return ctx.fail(StatusCode::kOutOfMemory, "output '" + std::string(out->name) + "' of shape " + shape_str(out->shape) +
+                                                      " is too large");
     }
     // Prepare-time evaluation (format/OPS.md "Operands known at prepare"): Shape nodes, and nodes
     // whose inputs are all constant or known, with small outputs, run once now.
@@ -890,6 +913,9 @@ Status Session::prepare_all() {
   arena_lower_bound_ = plan.lower_bound;
   init_times_.plan_ms = ms_since(t_plan);
 
+  // The budget, before the arena is mapped: everything but XNNPACK's setup-time buffers is known.
+  if (options_.memory_budget) POCKET_RETURN_IF_ERROR(check_budget(plan_memory_report(arena_bytes_), "before mapping the arena"));
+
   auto t_arena = Clock::now();
   // Kernels (XNNPACK's among them) may read up to 16 bytes past a buffer's end: keep a 64-byte tail.
   POCKET_RETURN_IF_ERROR(alloc_arena(arena_bytes_ + format::kWeightAlignment));
@@ -909,6 +935,8 @@ Status Session::prepare_all() {
     per_op[per_op_key(fb::EnumNameOpType(ctx.node->op()), ops_[n]->kernel_name())].bind_ms += ms_since(t0);
   }
   init_times_.bind_ms = ms_since(t_bind);
+  // Again with the final figures: XNNPACK's setup allocates (indirection buffers).
+  if (options_.memory_budget) POCKET_RETURN_IF_ERROR(check_budget(memory(), "after binding (XNNPACK setup buffers)"));
 
   // Per-op-type table, most expensive first.
   init_times_.per_op.clear();
@@ -1123,13 +1151,87 @@ std::vector<OpProfile> Session::profile_info() const {
 
 namespace pocket {
 
-// Placeholder until the memory accounting lands (issue #6): arena only.
-MemoryReport Session::memory() const {
+namespace {
+
+// Heap bytes behind a pointer from new/malloc (its allocator's block, 0 when unknown).
+size_t heap_block_bytes(const void* p, size_t fallback) {
+#if defined(__GLIBC__) || defined(__ANDROID__)
+  return p ? malloc_usable_size(const_cast<void*>(p)) : 0;
+#else
+  return p ? fallback : 0;
+#endif
+}
+
+std::string mib(size_t bytes) {
+  char buf[48];
+  if (bytes >= (1u << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  else if (bytes >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
+  else std::snprintf(buf, sizeof buf, "%zu bytes", bytes);
+  return buf;
+}
+
+}  // namespace
+
+MemoryReport Session::plan_memory_report(size_t arena) const {
   MemoryReport r;
-  r.arena = arena_bytes_;
+  r.arena = arena;
   r.arena_lower_bound = arena_lower_bound_;
+  // Packed buffers: each counted once, however many ops share it.
+  std::unordered_set<const PackedWeights*> seen;
+  for (const auto& node : node_packed_)
+    for (const auto& [p, bytes] : node)
+      if (seen.insert(p).second) r.packed_weights += bytes;
+  seen.clear();
+  for (const auto& b : converted_buffers_)
+    if (b && seen.insert(b.get()).second) r.converted_constants += b->bytes();
+  r.known_values = known_bytes_;
+  r.xnnpack = xnn_account_ ? xnn_account_->bytes() : 0;
+  for (const auto& op : ops_) r.op_private += op->private_bytes();
+
+  // The session's own tables, as the heap holds them.
+  size_t o = sizeof(Session);
+  o += values_.capacity() * sizeof(Value);
+  for (const Value& v : values_) o += v.shape.capacity() * sizeof(int64_t);
+  o += (inputs_.capacity() + outputs_.capacity() + run_order_.capacity()) * sizeof(int32_t);
+  o += ops_.capacity() * sizeof(void*);
+  for (const auto& op : ops_) o += heap_block_bytes(op.get(), 128);
+  o += contexts_.capacity() * sizeof(OpContext);
+  for (const OpContext& c : contexts_) o += (c.inputs.capacity() + c.outputs.capacity()) * sizeof(void*);
+  o += converted_values_.capacity() * sizeof(void*) + converted_values_.size() * sizeof(Value);
+  for (const auto& v : converted_values_) o += v->shape.capacity() * sizeof(int64_t);
+  o += converted_buffers_.capacity() * sizeof(converted_buffers_[0]) + converted_tensors_.capacity() * sizeof(int32_t);
+  o += known_blocks_.capacity() * sizeof(void*);
+  o += node_packed_.capacity() * sizeof(node_packed_[0]);
+  for (const auto& n : node_packed_) o += n.capacity() * sizeof(n[0]);
+  for (const KernelChoice& c : choices_) {
+    o += sizeof(KernelChoice) + c.op.capacity() + c.name.capacity() + c.median_ms.capacity() * sizeof(double);
+    for (const std::string& v : c.variants) o += sizeof(std::string) + v.capacity();
+  }
+  for (const std::string& n : notices_) o += sizeof(std::string) + n.capacity();
+  // pthreadpool: its struct and one cache-line-aligned record per thread (their stacks are
+  // mappings of their own, not heap: see pocket-bench).
+  if (pool_) o += 256 + 128 * static_cast<size_t>(options_.num_threads);
+  // The arena mapping rounds up to a page, plus a 64-byte tail.
+  if (arena_mapped_ > arena) o += arena_mapped_ - arena;
+  r.session_overhead = o;
   r.model_file = model_->file_size();
   return r;
+}
+
+MemoryReport Session::memory() const { return plan_memory_report(arena_bytes_); }
+
+Status Session::check_budget(const MemoryReport& r, const char* when) const {
+  const size_t total = r.total();
+  if (total <= options_.memory_budget) return Status::Ok();
+  std::string parts = "arena " + mib(r.arena) + ", packed weights " + mib(r.packed_weights);
+  if (r.converted_constants) parts += ", converted constants " + mib(r.converted_constants);
+  if (r.known_values) parts += ", known values " + mib(r.known_values);
+  parts += ", XNNPACK " + mib(r.xnnpack);
+  if (r.op_private) parts += ", op buffers " + mib(r.op_private);
+  parts += ", session tables " + mib(r.session_overhead);
+  return Status(StatusCode::kOutOfMemory, "memory plan needs " + mib(total) + " (" + std::to_string(total) + " bytes: " +
+                                              parts + ") but the budget is " + mib(options_.memory_budget) + " (" +
+                                              std::to_string(options_.memory_budget) + " bytes; checked " + when + ")");
 }
 
 }  // namespace pocket

@@ -3,7 +3,20 @@
 #include <cstdlib>
 #include <new>
 
+#include "engine/packed_weights_collector.h"
+
 namespace pocket {
+
+namespace {
+thread_local PackedWeightsCollector* t_collector = nullptr;
+
+void collect(const std::shared_ptr<const PackedWeights>& p) {
+  if (t_collector && p) t_collector->buffers.emplace_back(p.get(), p->bytes());
+}
+}  // namespace
+
+PackedWeightsCollector::PackedWeightsCollector() : previous_(t_collector) { t_collector = this; }
+PackedWeightsCollector::~PackedWeightsCollector() { t_collector = previous_; }
 
 PackedWeights::PackedWeights(size_t bytes) : bytes_(bytes) {
   const size_t rounded = (bytes + 63) / 64 * 64;
@@ -20,6 +33,7 @@ std::shared_ptr<const PackedWeights> WeightCache::get_or_pack(const std::string&
   if (it != map_.end()) {
     if (std::shared_ptr<const PackedWeights> hit = it->second.lock(); hit && hit->bytes() == bytes) {
       ++hits_;
+      collect(hit);
       return hit;
     }
   }
@@ -27,6 +41,7 @@ std::shared_ptr<const PackedWeights> WeightCache::get_or_pack(const std::string&
   auto fresh = std::make_shared<PackedWeights>(bytes);
   pack(fresh->mutable_data());
   map_[key] = fresh;
+  collect(fresh);
   // Drop entries whose buffers are gone, so the map does not grow with re-prepares.
   for (auto e = map_.begin(); e != map_.end();) {
     if (e->second.expired()) e = map_.erase(e);
@@ -40,6 +55,7 @@ std::shared_ptr<const PackedWeights> pack_weights(WeightCache* cache, const std:
   if (cache) return cache->get_or_pack(key, bytes, pack);
   auto own = std::make_shared<PackedWeights>(bytes);
   pack(own->mutable_data());
+  collect(own);
   return own;
 }
 

@@ -161,6 +161,7 @@ class ConvOp final : public Op {
   }
 
   std::string kernel_name() const override { return impl_ ? impl_->name() : "none"; }
+  size_t private_bytes() const override { return impl_ ? impl_->private_bytes() : 0; }
   int64_t flops(const OpContext&) const override { return flops_; }
   std::vector<std::string> variants() const override { return variants_; }
   int chosen_variant() const override { return chosen_; }

@@ -49,6 +49,8 @@ class DepthwiseConv final : public ConvImpl {
     kernels::dwconv_f32(kernel_, p_, x, residual, y, pool);
   }
 
+  size_t private_bytes() const override { return zeros_.capacity() * sizeof(float); }
+
  private:
   const kernels::DwConvF32Kernel& kernel_;
   kernels::DwConvF32Params p_;

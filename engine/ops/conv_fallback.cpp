@@ -102,6 +102,7 @@ class DirectConv final : public ConvImpl {
     }
   }
   std::string name() const override { return "pocket.direct.scalar"; }
+  size_t private_bytes() const override { return (weights_.capacity() + bias_.capacity()) * sizeof(float); }
   void run(const float* x, const float* residual, float* y, void*, pthreadpool_t pool) override {
     kernels::conv2d_f32_scalar(p_, x, y, pool);
     if (residual)

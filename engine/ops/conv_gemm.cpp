@@ -58,6 +58,10 @@ class IgemmConv final : public ConvImpl {
     kernels::igemm_f32(kernel_, a, pool);
   }
 
+  size_t private_bytes() const override {
+    return zero_.capacity() * sizeof(float) + indirection_.capacity() * sizeof(const float*);
+  }
+
  private:
   void build(const float* x) {
     kernels::igemm_f32_build_indirection(p_, kernel_.mr, x, zero_.data(), indirection_.data());

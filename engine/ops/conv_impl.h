@@ -51,6 +51,9 @@ class ConvImpl {
   virtual std::string name() const = 0;
   // Arena scratch run() needs (64-byte aligned); asked once after create().
   virtual size_t scratch_bytes() const { return 0; }
+  // Heap bytes held outside the arena and the weight cache (Op::private_bytes()); XNNPACK's own
+  // allocations are counted by the session, not here.
+  virtual size_t private_bytes() const { return 0; }
   // Pointers are final (XNNPACK's setup goes here). x: [N,H,W,C], y: [N,OH,OW,M].
   virtual Status bind(const float* x, float* y, pthreadpool_t pool) { return Status::Ok(); }
   // residual is non-null exactly when desc.residual. Cannot fail, never allocates.

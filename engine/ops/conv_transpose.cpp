@@ -149,6 +149,7 @@ class ConvTransposeOp final : public Op {
   }
 
   std::string kernel_name() const override { return xnn_ ? "xnnpack.deconv2d" : "scalar"; }
+  size_t private_bytes() const override { return (weights_.capacity() + bias_.capacity()) * sizeof(float); }
   int64_t flops(const OpContext&) const override { return flops_; }
 
  private:

@@ -228,6 +228,7 @@ class GemmOp final : public Op {
   }
   int64_t flops(const OpContext&) const override { return 2 * m_ * n_ * k_; }
   std::vector<std::string> variants() const override { return variants_; }
+  size_t private_bytes() const override { return bias_.capacity() * sizeof(float); }
   int chosen_variant() const override { return chosen_; }
 
  private:

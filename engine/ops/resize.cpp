@@ -143,6 +143,15 @@ class ResizeOp final : public Op {
     return bilinear_ ? "bilinear" : "linear_separable";
   }
 
+  size_t private_bytes() const override {
+    size_t n = passes_.capacity() * sizeof(int64_t);
+    for (const auto& t : tables_) n += t.capacity() * sizeof(int64_t);
+    for (const auto& t : i0_) n += t.capacity() * sizeof(int64_t);
+    for (const auto& t : i1_) n += t.capacity() * sizeof(int64_t);
+    for (const auto& t : w_) n += t.capacity() * sizeof(float);
+    return n;
+  }
+
  private:
   Status parse_modes(const OpContext& ctx) {
     const Attrs a = ctx.attrs();

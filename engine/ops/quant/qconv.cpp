@@ -223,6 +223,7 @@ class QConvOp final : public Op {
   }
 
   std::string kernel_name() const override { return name_; }
+  size_t private_bytes() const override { return w_scales_.capacity() * sizeof(float); }
   int64_t flops(const OpContext&) const override { return flops_; }
 
  private:

@@ -189,6 +189,7 @@ class QDenseOp final : public Op {
   }
 
   std::string kernel_name() const override { return name_; }
+  size_t private_bytes() const override { return (b_scales_.capacity() + bias_.capacity()) * sizeof(float); }
   int64_t flops(const OpContext&) const override { return flops_; }
 
  private:

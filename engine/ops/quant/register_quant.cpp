@@ -107,6 +107,7 @@ class DispatchOp final : public Op {
   int inplace_input() const override { return inner_ ? inner_->inplace_input() : -1; }
   std::vector<std::string> variants() const override { return inner_ ? inner_->variants() : std::vector<std::string>{}; }
   int chosen_variant() const override { return inner_ ? inner_->chosen_variant() : 0; }
+  size_t private_bytes() const override { return inner_ ? inner_->private_bytes() : 0; }
 
  private:
   fb::OpType type_;
