@@ -201,8 +201,15 @@ Status read_wordpiece_vocab(const std::string& path, bool lowercase, format::Tok
 }
 
 Status read_bytelevel_bpe(const std::string& vocab_json, const std::string& merges_path, format::TokenizerDesc* out) {
-  std::string text;
+  std::string text, mtext;
   POCKET_RETURN_IF_ERROR(read_text_file(vocab_json, &text));
+  if (!merges_path.empty()) POCKET_RETURN_IF_ERROR(read_text_file(merges_path, &mtext));
+  const std::string_view merges_view(mtext);
+  return parse_bytelevel_bpe(text, merges_path.empty() ? nullptr : &merges_view, vocab_json, merges_path, out);
+}
+
+Status parse_bytelevel_bpe(std::string_view text, const std::string_view* merges_text, const std::string& vocab_json,
+                           const std::string& merges_path, format::TokenizerDesc* out) {
   std::vector<std::pair<std::string, int64_t>> entries;
   POCKET_RETURN_IF_ERROR(VocabJsonParser(text, vocab_json).parse(&entries));
   if (entries.empty()) return invalid_argument("vocabulary '" + vocab_json + "' has no tokens");
@@ -222,14 +229,13 @@ Status read_bytelevel_bpe(const std::string& vocab_json, const std::string& merg
     filled[static_cast<size_t>(id)] = true;
   }
   std::vector<std::string> merges;
-  if (!merges_path.empty()) {
-    std::string mtext;
-    POCKET_RETURN_IF_ERROR(read_text_file(merges_path, &mtext));
+  if (merges_text) {
+    const std::string_view mtext = *merges_text;
     size_t pos = 0, line_no = 0;
     while (pos < mtext.size()) {
       size_t nl = mtext.find('\n', pos);
       if (nl == std::string::npos) nl = mtext.size();
-      std::string line = mtext.substr(pos, nl - pos);
+      std::string line(mtext.substr(pos, nl - pos));
       pos = nl + 1;
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.pop_back();

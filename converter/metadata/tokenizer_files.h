@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "converter/ir/graph.h"
@@ -32,6 +33,9 @@ Status read_wordpiece_vocab(const std::string& path, bool lowercase, format::Tok
 // GPT-2 style vocab.json (ids 0..N-1, each once) and merges.txt ("a b" per line, an optional
 // "#version" first line) -> kind "bytelevel_bpe". merges_path may be empty.
 Status read_bytelevel_bpe(const std::string& vocab_json, const std::string& merges_path, format::TokenizerDesc* out);
+// Same from the files' contents (merges_text null: no merges file); the names only label errors.
+Status parse_bytelevel_bpe(std::string_view vocab_json_text, const std::string_view* merges_text,
+                           const std::string& vocab_json, const std::string& merges_path, format::TokenizerDesc* out);
 
 // What the graph says (0 when it does not tell): rows of a constant position-embedding table
 // read by a Gather, rows of the embedding table a Gather indexes with a graph input, and the
