@@ -46,7 +46,9 @@ struct SessionOptions {
   std::vector<std::pair<std::string, Shape>> input_shapes;
   // The most bytes the session may use (MemoryReport::total()); 0: no limit. Creation (and
   // resize_input) fails with kOutOfMemory, naming the plan's parts and the budget, when the plan
-  // needs more. Checked before the arena is mapped.
+  // needs more. Checked before the arena is mapped (with everything but XNNPACK's setup buffers,
+  // which only bind allocates), and again after bind with the final figures; everything the
+  // failed attempt took is released.
   size_t memory_budget = 0;
   // Sustained mode (battery and heat, engine/pacing.h): num_threads is capped at
   // sustained_max_threads, or when that is 0 at half the CPU's cores (at least 1); num_threads()
@@ -56,19 +58,24 @@ struct SessionOptions {
 };
 
 // Every byte a session uses, known once creation (or a resize) has finished. Nothing is allocated
-// after that: run() allocates nothing.
+// after that: run() allocates nothing. Heap figures are what the session asked for (allocator
+// rounding and free-list slack are not included); worker threads' stacks (pthreadpool, one per
+// thread beyond the first) are mappings of their own, not in the report (pocket-bench prints them).
 struct MemoryReport {
   size_t arena = 0;            // activations and kernel scratch: one mapping, offsets from liveness
   size_t arena_lower_bound = 0;  // the most bytes live at any one step (what a perfect plan needs)
-  size_t packed_weights = 0;   // packed weight buffers this session holds (shared with the model's
-                               // other sessions through its weight cache: counted in each)
+  size_t packed_weights = 0;   // packed weight buffers this session's ops hold, each counted once
+                               // (shared with the model's other sessions through its weight
+                               // cache: counted in each)
   size_t converted_constants = 0;  // F32 copies of F16 / dequantized I8 constants (also shared)
   size_t known_values = 0;     // outputs of nodes evaluated once at prepare
-  size_t xnnpack = 0;          // heap XNNPACK allocated for this session's operators
+  size_t xnnpack = 0;          // heap XNNPACK holds for this session's operators (their packed
+                               // weights and setup buffers), net of frees; per session, not shared
   size_t op_private = 0;       // other per-op heap buffers (Op::private_bytes())
-  size_t session_overhead = 0; // the session's own tables: values, contexts, op objects, pool
+  size_t session_overhead = 0; // the session's own tables: values, contexts, op objects, pool, the
+                               // arena mapping's page rounding (an estimate from the heap blocks)
   size_t model_file = 0;       // the model's mapping or copy (shared by every session; not in total())
-  // Bytes this session adds: everything above except model_file.
+  // Bytes this session adds: everything above except model_file (and arena_lower_bound).
   size_t total() const {
     return arena + packed_weights + converted_constants + known_values + xnnpack + op_private + session_overhead;
   }
