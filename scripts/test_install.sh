@@ -8,6 +8,8 @@
 #   scripts/test_install.sh [--no-build] [--keep]
 #     --no-build  use the build as it is (CTest runs it so)
 #     --keep      keep the temporary folder (the install tree and the example builds)
+# Environment: POCKET_BUILD_DIR (default build), POCKET_FIXTURE_DIR (default BUILD/fixtures: the
+# torchvision fixtures a full build exports), POCKET_JOBS (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -19,7 +21,7 @@ for a in "$@"; do
   case "$a" in
     --no-build) do_build=0 ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test_install.sh: unknown argument '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,7 +39,7 @@ fi
 [[ -f "$build_dir/CMakeCache.txt" ]] || die "no build in $build_dir"
 convert="$build_dir/converter/pocket-convert"
 classify_tool="$build_dir/tools/pocket-classify"
-fixture="$build_dir/fixtures/mobilenet_v3_small.onnx"
+fixture="${POCKET_FIXTURE_DIR:-$build_dir/fixtures}/mobilenet_v3_small.onnx"
 for f in "$convert" "$classify_tool" "$fixture"; do
   [[ -e "$f" ]] || die "$f is missing (a full build makes it)"
 done
