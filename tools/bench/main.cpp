@@ -1,6 +1,7 @@
 // pocket-bench: whole-model latency and memory of a .pocket model.
 // Talks to engine/ directly (Model, Session) rather than the C API because it reports what only
 // the engine exposes: the memory plan's lower bound and the per-op profile.
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -264,6 +266,71 @@ std::string choices_json(const std::vector<pocket::KernelChoice>& choices) {
   return out + "]";
 }
 
+// "8000000", "512K", "64M", "1G" (binary multiples; "KiB", "MB" and the like accepted too).
+bool parse_byte_count(const std::string& s, size_t* out) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    if (v > (UINT64_MAX - 9) / 10) return false;
+    v = v * 10 + static_cast<uint64_t>(s[i++] - '0');
+  }
+  if (i == 0) return false;
+  std::string unit;
+  for (; i < s.size(); ++i) unit += static_cast<char>(std::toupper(static_cast<unsigned char>(s[i])));
+  int shift = 0;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "K" || unit == "KB" || unit == "KIB") shift = 10;
+  else if (unit == "M" || unit == "MB" || unit == "MIB") shift = 20;
+  else if (unit == "G" || unit == "GB" || unit == "GIB") shift = 30;
+  else return false;
+  if (v > (UINT64_MAX >> shift) || (v << shift) > SIZE_MAX) return false;
+  *out = static_cast<size_t>(v << shift);
+  return true;
+}
+
+// A field of /proc/self/status in bytes ("VmRSS", "VmHWM"); 0 where there is none.
+uint64_t proc_status_bytes(const char* field) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const std::string key = std::string(field) + ":";
+  while (std::getline(f, line))
+    if (line.rfind(key, 0) == 0) return std::strtoull(line.c_str() + key.size(), nullptr, 10) * 1024;
+  return 0;
+}
+
+// Resident bytes of the mappings of `path` (the model file), from /proc/self/smaps; 0 when the
+// file is not mapped (or there is no smaps).
+uint64_t mapped_file_resident_bytes(const std::string& path) {
+  std::error_code ec;
+  const std::string canon = std::filesystem::canonical(path, ec).string();
+  if (ec) return 0;
+  std::ifstream f("/proc/self/smaps");
+  std::string line;
+  bool in_file = false;
+  uint64_t total = 0;
+  while (std::getline(f, line)) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos &&
+        line.find(':') > line.find(' ')) {  // a mapping's header line: "start-end perms offset dev inode path"
+      const size_t slash = line.find('/');
+      in_file = slash != std::string::npos && line.compare(slash, std::string::npos, canon) == 0;
+      continue;
+    }
+    if (in_file && line.rfind("Rss:", 0) == 0) total += std::strtoull(line.c_str() + 4, nullptr, 10) * 1024;
+  }
+  return total;
+}
+
+// The default stack size of a new thread (pthreadpool's workers use it): reserved address space,
+// resident only as far as touched.
+size_t default_thread_stack_bytes() {
+  pthread_attr_t attr;
+  size_t size = 0;
+  if (pthread_attr_init(&attr) != 0) return 0;
+  if (pthread_attr_getstacksize(&attr, &size) != 0) size = 0;
+  pthread_attr_destroy(&attr);
+  return size;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -271,12 +338,13 @@ int main(int argc, char** argv) {
   int64_t threads = 1, warmup = 5, iterations = 50, seed = 0, rounds = 5;
   bool json = false, profile = false, resize = false, tune = false, verbose_init = false, spinner_on = false;
   bool fixed_threads = false;
-  std::string trace_path, tuning_file, onnx_path, ort_script;
+  std::string trace_path, tuning_file, onnx_path, ort_script, budget_spec;
   pocket::tools::ArgParser args(
       kTool,
       "MODEL.pocket [--input NAME=FILE.npy ...] [--input-shape NAME=1x128 ...] [--threads N] [--warmup N] [--iterations N] [--json] [--profile] "
       "[--trace FILE.json]\n"
-      "       [--tune] [--tuning-file FILE] [--verbose-init] [--spinner] [--compare-onnx FILE.onnx [--rounds N]]",
+      "       [--tune] [--tuning-file FILE] [--verbose-init] [--spinner] [--compare-onnx FILE.onnx [--rounds N]]\n"
+      "       [--memory-budget BYTES]",
       "Measures load, session creation (init), first run and steady-state latency (mean, std, min, p50,\n"
       "p90, p99, runs/s), the activation arena (and its lower bound) and peak RSS. Inputs not given are\n"
       "random (seeded): floats in [-1, 1), uint8 in [0, 256); int64/int32 inputs named like a mask\n"
@@ -295,7 +363,13 @@ int main(int argc, char** argv) {
       "\n"
       "--spinner starts one busy-looping process (a plain counting loop, no affinity set) before the\n"
       "model loads and stops it at exit: with --threads 2 on a 2-core machine, one worker's core is\n"
-      "busy, as when another app runs. bench/busy_core.sh compares the four cases.");
+      "busy, as when another app runs. bench/busy_core.sh compares the four cases.\n"
+      "\n"
+      "Memory: the session's plan (Session::memory(): arena, packed weights, converted constants, known\n"
+      "values, XNNPACK's heap, op buffers, session tables) and a predicted peak RSS, the RSS before the\n"
+      "model was loaded + the model file's resident pages + the plan's total, beside the measured peak\n"
+      "(VmHWM). --memory-budget makes session creation (and --input-shape / --resize) fail when the\n"
+      "plan needs more than BYTES (suffixes K, M, G: binary multiples).");
   args.positional("MODEL.pocket", &model_path, 1, false, "the model to benchmark");
   args.repeated("--input", "NAME=FILE", &input_specs, "value of input NAME (others are random)");
   args.repeated("--input-shape", "NAME=DIMS", &shape_specs, "shape of input NAME, e.g. input_ids=1x128 (symbolic dims)");
@@ -317,6 +391,7 @@ int main(int argc, char** argv) {
   args.option("--compare-onnx", "FILE.onnx", &onnx_path, "also run ONNX Runtime on FILE.onnx, alternating (see above)");
   args.option_int("--rounds", "N", 1, 1000, &rounds, "alternating rounds with --compare-onnx (default 5)");
   args.option("--ort-script", "FILE", &ort_script, "ONNX Runtime driver (default: scripts/ort_bench.mjs of the source tree)");
+  args.option("--memory-budget", "BYTES", &budget_spec, "fail when the session's memory plan needs more (e.g. 64M)");
   switch (args.parse(argc, argv)) {
     case pocket::tools::ArgParser::Outcome::kHelp: std::fputs(args.help().c_str(), stdout); return 0;
     case pocket::tools::ArgParser::Outcome::kError: report_error(kTool, args.error()); return 2;
@@ -325,6 +400,11 @@ int main(int argc, char** argv) {
   std::vector<pocket::tools::InputAssignment> assignments;
   std::string error;
   if (!pocket::tools::parse_input_assignments(input_specs, &assignments, &error)) return report_error(kTool, error);
+
+  size_t memory_budget = 0;
+  if (!budget_spec.empty() && (!parse_byte_count(budget_spec, &memory_budget) || memory_budget == 0))
+    return report_error(kTool, "--memory-budget: '" + budget_spec + "' is not a byte count > 0 (e.g. 8000000, 512K, 64M, 1G)");
+  const uint64_t baseline_rss = proc_status_bytes("VmRSS");
 
   const bool compare = !onnx_path.empty();
   if (compare && iterations < rounds) return report_error(kTool, "--iterations must be at least --rounds");
@@ -342,6 +422,7 @@ int main(int argc, char** argv) {
   options.tune = tune;
   options.tuning_file = tuning_file;
   options.adaptive_threads = !fixed_threads;
+  options.memory_budget = memory_budget;
   std::vector<std::pair<std::string, pocket::Shape>> given_shapes;
   for (const std::string& spec : shape_specs) {
     std::string name;
@@ -467,6 +548,11 @@ int main(int argc, char** argv) {
   if (want_profile) prof = pocket::tools::profile_session(session, static_cast<int>(std::min<int64_t>(iterations, 1000)));
   if (!trace_path.empty() && !pocket::tools::write_chrome_trace(prof, trace_path, &error)) return report_error(kTool, error);
   const uint64_t peak_rss = pocket::tools::peak_rss_bytes();
+  const pocket::MemoryReport mem = session.memory();
+  const uint64_t model_resident = mapped_file_resident_bytes(model_path[0]);
+  const uint64_t predicted_peak = baseline_rss + model_resident + mem.total();
+  const size_t stack_bytes = default_thread_stack_bytes();
+  const int workers = session.num_threads() > 1 ? session.num_threads() - 1 : 0;
   const double runs_per_s = st.mean > 0 ? 1000.0 / st.mean : 0;
 
   if (json) {
@@ -491,6 +577,19 @@ int main(int argc, char** argv) {
     num("arena_bytes", std::to_string(session.arena_bytes()));
     num("arena_lower_bound_bytes", std::to_string(session.arena_lower_bound()));
     num("peak_rss_bytes", std::to_string(peak_rss));
+    num("memory", "{\"arena\":" + std::to_string(mem.arena) + ",\"arena_lower_bound\":" + std::to_string(mem.arena_lower_bound) +
+                      ",\"packed_weights\":" + std::to_string(mem.packed_weights) +
+                      ",\"converted_constants\":" + std::to_string(mem.converted_constants) +
+                      ",\"known_values\":" + std::to_string(mem.known_values) + ",\"xnnpack\":" + std::to_string(mem.xnnpack) +
+                      ",\"op_private\":" + std::to_string(mem.op_private) +
+                      ",\"session_overhead\":" + std::to_string(mem.session_overhead) +
+                      ",\"total\":" + std::to_string(mem.total()) + ",\"model_file\":" + std::to_string(mem.model_file) +
+                      ",\"budget\":" + std::to_string(memory_budget) + "}");
+    num("baseline_rss_bytes", std::to_string(baseline_rss));
+    num("model_resident_bytes", std::to_string(model_resident));
+    num("predicted_peak_rss_bytes", std::to_string(predicted_peak));
+    num("worker_threads", std::to_string(workers));
+    num("thread_stack_reserved_bytes", std::to_string(stack_bytes));
     num("spinner", spinner_on ? "true" : "false");
     num("single_thread_runs", std::to_string(single_runs));
     if (verbose_init) {
@@ -541,7 +640,23 @@ int main(int argc, char** argv) {
   std::printf("throughput     %.2f runs/s\n", runs_per_s);
   std::printf("arena          %zu bytes (%s), plan lower bound %zu bytes (%s)\n", session.arena_bytes(),
               mib(session.arena_bytes()).c_str(), session.arena_lower_bound(), mib(session.arena_lower_bound()).c_str());
+  std::printf("memory plan    %s total: arena %s (lower bound %s), packed weights %s, converted constants %s,\n"
+              "               known values %s, XNNPACK %s, op buffers %s, session tables %s\n",
+              mib(mem.total()).c_str(), mib(mem.arena).c_str(), mib(mem.arena_lower_bound).c_str(),
+              mib(mem.packed_weights).c_str(), mib(mem.converted_constants).c_str(), mib(mem.known_values).c_str(),
+              mib(mem.xnnpack).c_str(), mib(mem.op_private).c_str(), mib(mem.session_overhead).c_str());
+  if (memory_budget) std::printf("memory budget  %s (%zu bytes): the plan fits\n", mib(memory_budget).c_str(), memory_budget);
+  std::printf("model file     %s mapped, shared by the model's sessions; %s resident after the runs\n",
+              mib(mem.model_file).c_str(), mib(model_resident).c_str());
   std::printf("peak RSS       %llu bytes (%s)\n", static_cast<unsigned long long>(peak_rss), mib(peak_rss).c_str());
+  const double off = predicted_peak ? (static_cast<double>(peak_rss) / static_cast<double>(predicted_peak) - 1) * 100 : 0;
+  std::printf("predicted peak %s = RSS before loading %s + model resident %s + plan %s; measured %s (%+.1f%%)\n",
+              mib(predicted_peak).c_str(), mib(baseline_rss).c_str(), mib(model_resident).c_str(), mib(mem.total()).c_str(),
+              mib(peak_rss).c_str(), off);
+  if (workers)
+    std::printf("thread stacks  %d worker thread%s, %s of stack reserved each (address space, not heap; only touched\n"
+                "               pages are resident, counted in the measured RSS, not in the plan)\n",
+                workers, workers == 1 ? "" : "s", mib(stack_bytes).c_str());
   if (threads > 1 && single_runs > 0)
     std::printf("single-thread  %lld of %lld runs went to the calling thread alone (the pool was slower)\n",
                 static_cast<long long>(single_runs), static_cast<long long>(1 + warmup + iterations));
