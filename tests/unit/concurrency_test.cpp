@@ -450,7 +450,7 @@ TEST(ConcurrencySharedModel, SessionsWithThreadPools) {
   for (const auto& file : {conv_net(false), transformer_net(false), int8_net()}) {
     SharedModelRun cfg;
     cfg.threads = 2;
-    cfg.iterations = 6;
+    cfg.iterations = 4;
     cfg.session_threads = 2;
     run_shared_model(file, cfg);
   }
