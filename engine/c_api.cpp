@@ -1,64 +1,109 @@
-#include "pocket/pocket.h"
-
+// The core C API (include/pocket/pocket.h) over Model and Session. Every entry point that returns
+// a pocket_status runs inside capi::call_guarded (engine/c_api_internal.h); the others only read
+// fields and cannot throw.
 #include <new>
 #include <string>
 
+#include "engine/c_api_internal.h"
 #include "engine/model.h"
 #include "engine/session.h"
+#include "pocket/pocket.h"
 
-struct pocket_model {
-  std::shared_ptr<const pocket::Model> model;
-  std::vector<std::string> labels;
-};
-
-struct pocket_session {
-  std::unique_ptr<pocket::Session> session;
-  std::string notices;  // session->notices() joined with '\n'
-
-  void refresh_notices() {
-    notices.clear();
-    for (const std::string& n : session->notices()) {
-      if (!notices.empty()) notices += '\n';
-      notices += n;
-    }
+void pocket_session::refresh_notices() {
+  notices.clear();
+  for (const std::string& n : session->notices()) {
+    if (!notices.empty()) notices += '\n';
+    notices += n;
   }
-};
-
-namespace {
-
-thread_local std::string g_last_error;
-
-pocket_status to_c(const pocket::Status& s) {
-  if (s.ok()) return POCKET_OK;
-  g_last_error = s.message();
-  return static_cast<pocket_status>(static_cast<int>(s.code()));
 }
 
-pocket_status fail(pocket_status code, std::string msg) {
-  g_last_error = std::move(msg);
+namespace pocket::capi {
+
+std::string& last_error() {
+  thread_local std::string message;
+  return message;
+}
+
+pocket_status fail(pocket_status code, const char* function, const char* message) noexcept {
+  std::string& e = last_error();
+  e.clear();
+  try {
+    if (function) {
+      e += function;
+      e += ": ";
+    }
+    e += message ? message : "";
+  } catch (...) {
+    // Out of memory while composing the message: keep what fit.
+  }
   return code;
 }
 
-pocket_status finish_model(pocket::Result<std::shared_ptr<const pocket::Model>> r, pocket_model** out) {
-  if (!r.ok()) return to_c(r.status());
-  auto* m = new (std::nothrow) pocket_model();
-  if (!m) return fail(POCKET_OUT_OF_MEMORY, "out of memory");
-  m->model = std::move(r.value());
-  m->labels = m->model->labels();
-  *out = m;
+pocket_status to_c(const pocket::Status& s) noexcept {
+  if (s.ok()) return POCKET_OK;
+  return fail(static_cast<pocket_status>(static_cast<int>(s.code())), nullptr, s.message().c_str());
+}
+
+pocket_status require(const char* function, std::initializer_list<Arg> args) noexcept {
+  for (const Arg& a : args) {
+    if (a.pointer) continue;
+    std::string& e = last_error();
+    e.clear();
+    try {
+      e = std::string(function) + ": " + a.name + " must not be NULL";
+    } catch (...) {
+    }
+    return POCKET_INVALID_ARGUMENT;
+  }
   return POCKET_OK;
 }
 
-// The (names, shapes, ranks) triple of the C API as pairs; false when an entry is NULL or bad.
-bool to_shapes(size_t count, const char* const* names, const int64_t* const* shapes, const int32_t* ranks,
-               std::vector<std::pair<std::string, pocket::Shape>>* out) {
-  if (count == 0) return true;
-  if (!names || !shapes || !ranks) return false;
+}  // namespace pocket::capi
+
+namespace {
+
+using pocket::capi::call_guarded;
+using pocket::capi::fail;
+using pocket::capi::require;
+using pocket::capi::to_c;
+
+pocket_status finish_model(pocket::Result<std::shared_ptr<const pocket::Model>> r, pocket_model** out) {
+  if (!r.ok()) return to_c(r.status());
+  auto m = std::make_unique<pocket_model>();
+  m->model = std::move(r.value());
+  m->labels = m->model->labels();
+  *out = m.release();
+  return POCKET_OK;
+}
+
+// The (names, shapes, ranks) triple of the C API as pairs; an error naming the bad entry.
+pocket_status to_shapes(const char* function, size_t count, const char* const* names, const int64_t* const* shapes,
+                        const int32_t* ranks, std::vector<std::pair<std::string, pocket::Shape>>* out) {
+  if (count == 0) return POCKET_OK;
+  if (pocket_status st = require(function, {{names, "names"}, {shapes, "shapes"}, {ranks, "ranks"}}); st != POCKET_OK)
+    return st;
   for (size_t i = 0; i < count; ++i) {
-    if (!names[i] || ranks[i] < 0 || (ranks[i] > 0 && !shapes[i])) return false;
+    const std::string entry = "entry " + std::to_string(i);
+    if (!names[i]) return fail(POCKET_INVALID_ARGUMENT, function, entry + ": the name is NULL");
+    if (ranks[i] < 0) return fail(POCKET_INVALID_ARGUMENT, function, entry + " ('" + names[i] + "'): rank " +
+                                                                         std::to_string(ranks[i]) + " is negative");
+    if (ranks[i] > 0 && !shapes[i])
+      return fail(POCKET_INVALID_ARGUMENT, function, entry + " ('" + names[i] + "'): the shape is NULL");
     out->emplace_back(names[i], pocket::Shape(shapes[i], shapes[i] + ranks[i]));
   }
-  return true;
+  return POCKET_OK;
+}
+
+pocket_status check_rank(const char* function, const int64_t* shape, int32_t rank) {
+  if (rank < 0) return fail(POCKET_INVALID_ARGUMENT, function, "rank must be >= 0, got " + std::to_string(rank));
+  if (rank > 0 && !shape) return fail(POCKET_INVALID_ARGUMENT, function, "shape must not be NULL when rank > 0");
+  return POCKET_OK;
+}
+
+pocket_status check_index(const char* function, const char* what, size_t index, size_t count) {
+  if (index < count) return POCKET_OK;
+  return fail(POCKET_INVALID_ARGUMENT, function, std::string(what) + " index " + std::to_string(index) +
+                                                     " out of range (" + std::to_string(count) + " " + what + "s)");
 }
 
 void fill_info(const pocket::Value& v, pocket_tensor_info* info) {
@@ -73,19 +118,25 @@ void fill_info(const pocket::Value& v, pocket_tensor_info* info) {
 
 extern "C" {
 
-const char* pocket_last_error(void) { return g_last_error.c_str(); }
+const char* pocket_last_error(void) { return pocket::capi::last_error().c_str(); }
 const char* pocket_version(void) { return "1.0.0"; }
 
 pocket_status pocket_model_load(const char* path, pocket_model** out_model) {
-  if (!path || !out_model) return fail(POCKET_INVALID_ARGUMENT, "pocket_model_load: path and out_model must not be NULL");
-  *out_model = nullptr;
-  return finish_model(pocket::Model::load_file(path), out_model);
+  static constexpr const char* fn = "pocket_model_load";
+  return call_guarded(fn, [&] {
+    if (out_model) *out_model = nullptr;
+    if (pocket_status st = require(fn, {{path, "path"}, {out_model, "out_model"}}); st != POCKET_OK) return st;
+    return finish_model(pocket::Model::load_file(path), out_model);
+  });
 }
 
 pocket_status pocket_model_load_buffer(const void* data, size_t size, pocket_model** out_model) {
-  if (!data || !out_model) return fail(POCKET_INVALID_ARGUMENT, "pocket_model_load_buffer: data and out_model must not be NULL");
-  *out_model = nullptr;
-  return finish_model(pocket::Model::load_buffer(data, size), out_model);
+  static constexpr const char* fn = "pocket_model_load_buffer";
+  return call_guarded(fn, [&] {
+    if (out_model) *out_model = nullptr;
+    if (pocket_status st = require(fn, {{data, "data"}, {out_model, "out_model"}}); st != POCKET_OK) return st;
+    return finish_model(pocket::Model::load_buffer(data, size), out_model);
+  });
 }
 
 void pocket_model_free(pocket_model* model) { delete model; }
@@ -129,32 +180,41 @@ void pocket_session_options_init(pocket_session_options* options) {
   options->input_shapes = nullptr;
   options->input_shape_ranks = nullptr;
   options->memory_budget = 0;
+  options->sustained = 0;
+  options->sustained_max_threads = 0;
 }
 
 pocket_status pocket_session_create(const pocket_model* model, const pocket_session_options* options,
                                     pocket_session** out_session) {
-  if (!model || !out_session) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_create: model and out_session must not be NULL");
-  *out_session = nullptr;
-  pocket::SessionOptions o;
-  if (options) {
-    o.num_threads = options->num_threads;
-    o.tune = options->tune != 0;
-    o.memory_budget = options->memory_budget;
-    if (options->tuning_file) o.tuning_file = options->tuning_file;
-    o.adaptive_threads = options->adaptive_threads != 0;
-    if (!to_shapes(options->num_input_shapes, options->input_shape_names, options->input_shapes,
-                   options->input_shape_ranks, &o.input_shapes))
-      return fail(POCKET_INVALID_ARGUMENT, "pocket_session_create: input_shape_names, input_shapes or "
-                                           "input_shape_ranks is NULL or invalid");
-  }
-  auto r = pocket::Session::create(model->model, o);
-  if (!r.ok()) return to_c(r.status());
-  auto* s = new (std::nothrow) pocket_session();
-  if (!s) return fail(POCKET_OUT_OF_MEMORY, "out of memory");
-  s->session = std::move(r.value());
-  s->refresh_notices();
-  *out_session = s;
-  return POCKET_OK;
+  static constexpr const char* fn = "pocket_session_create";
+  return call_guarded(fn, [&] {
+    if (out_session) *out_session = nullptr;
+    if (pocket_status st = require(fn, {{model, "model"}, {out_session, "out_session"}}); st != POCKET_OK) return st;
+    pocket::SessionOptions o;
+    if (options) {
+      if (options->sustained_max_threads < 0)
+        return fail(POCKET_INVALID_ARGUMENT, fn, "sustained_max_threads must be >= 0, got " +
+                                                     std::to_string(options->sustained_max_threads));
+      o.num_threads = options->num_threads;
+      o.tune = options->tune != 0;
+      o.memory_budget = options->memory_budget;
+      if (options->tuning_file) o.tuning_file = options->tuning_file;
+      o.adaptive_threads = options->adaptive_threads != 0;
+      o.sustained = options->sustained != 0;
+      o.sustained_max_threads = options->sustained_max_threads;
+      if (pocket_status st = to_shapes(fn, options->num_input_shapes, options->input_shape_names,
+                                       options->input_shapes, options->input_shape_ranks, &o.input_shapes);
+          st != POCKET_OK)
+        return st;
+    }
+    auto r = pocket::Session::create(model->model, o);
+    if (!r.ok()) return to_c(r.status());
+    auto s = std::make_unique<pocket_session>();
+    s->session = std::move(r.value());
+    s->refresh_notices();
+    *out_session = s.release();
+    return POCKET_OK;
+  });
 }
 
 void pocket_session_free(pocket_session* session) { delete session; }
@@ -162,66 +222,92 @@ void pocket_session_free(pocket_session* session) { delete session; }
 size_t pocket_session_num_inputs(const pocket_session* s) { return s ? s->session->num_inputs() : 0; }
 size_t pocket_session_num_outputs(const pocket_session* s) { return s ? s->session->num_outputs() : 0; }
 
+int32_t pocket_session_num_threads(const pocket_session* s) { return s ? s->session->num_threads() : 0; }
+
 pocket_status pocket_session_input_info(const pocket_session* s, size_t index, pocket_tensor_info* info) {
-  if (!s || !info) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_input_info: NULL argument");
-  if (index >= s->session->num_inputs())
-    return fail(POCKET_INVALID_ARGUMENT, "input index " + std::to_string(index) + " out of range (" + std::to_string(s->session->num_inputs()) + " inputs)");
-  fill_info(const_cast<pocket::Session&>(*s->session).input(index), info);
-  return POCKET_OK;
+  static constexpr const char* fn = "pocket_session_input_info";
+  return call_guarded(fn, [&] {
+    if (pocket_status st = require(fn, {{s, "session"}, {info, "info"}}); st != POCKET_OK) return st;
+    if (pocket_status st = check_index(fn, "input", index, s->session->num_inputs()); st != POCKET_OK) return st;
+    fill_info(const_cast<pocket::Session&>(*s->session).input(index), info);
+    return POCKET_OK;
+  });
 }
 
 pocket_status pocket_session_output_info(const pocket_session* s, size_t index, pocket_tensor_info* info) {
-  if (!s || !info) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_output_info: NULL argument");
-  if (index >= s->session->num_outputs())
-    return fail(POCKET_INVALID_ARGUMENT, "output index " + std::to_string(index) + " out of range (" + std::to_string(s->session->num_outputs()) + " outputs)");
-  fill_info(s->session->output(index), info);
-  return POCKET_OK;
+  static constexpr const char* fn = "pocket_session_output_info";
+  return call_guarded(fn, [&] {
+    if (pocket_status st = require(fn, {{s, "session"}, {info, "info"}}); st != POCKET_OK) return st;
+    if (pocket_status st = check_index(fn, "output", index, s->session->num_outputs()); st != POCKET_OK) return st;
+    fill_info(s->session->output(index), info);
+    return POCKET_OK;
+  });
 }
 
 pocket_status pocket_session_set_input(pocket_session* s, const char* name, pocket_dtype dtype,
                                        const int64_t* shape, int32_t rank, const void* data) {
-  if (!s || !name || !data || (rank > 0 && !shape) || rank < 0)
-    return fail(POCKET_INVALID_ARGUMENT, "pocket_session_set_input: NULL or invalid argument");
-  pocket::Shape sh(shape, shape + rank);
-  return to_c(s->session->set_input(name, static_cast<pocket::DType>(dtype), sh, data));
+  static constexpr const char* fn = "pocket_session_set_input";
+  return call_guarded(fn, [&] {
+    if (pocket_status st = require(fn, {{s, "session"}, {name, "name"}, {data, "data"}}); st != POCKET_OK) return st;
+    if (pocket_status st = check_rank(fn, shape, rank); st != POCKET_OK) return st;
+    const pocket::Shape sh(shape, shape + rank);
+    return to_c(s->session->set_input(name, static_cast<pocket::DType>(dtype), sh, data));
+  });
 }
 
 pocket_status pocket_session_input_data(pocket_session* s, size_t index, void** data) {
-  if (!s || !data) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_input_data: NULL argument");
-  if (index >= s->session->num_inputs()) return fail(POCKET_INVALID_ARGUMENT, "input index out of range");
-  *data = s->session->input(index).data;
-  return POCKET_OK;
+  static constexpr const char* fn = "pocket_session_input_data";
+  return call_guarded(fn, [&] {
+    if (pocket_status st = require(fn, {{s, "session"}, {data, "data"}}); st != POCKET_OK) return st;
+    if (pocket_status st = check_index(fn, "input", index, s->session->num_inputs()); st != POCKET_OK) return st;
+    *data = s->session->input(index).data;
+    return POCKET_OK;
+  });
 }
 
 pocket_status pocket_session_resize_input(pocket_session* s, const char* name, const int64_t* shape, int32_t rank) {
-  if (!s || !name || (rank > 0 && !shape) || rank < 0)
-    return fail(POCKET_INVALID_ARGUMENT, "pocket_session_resize_input: NULL or invalid argument");
-  pocket_status st = to_c(s->session->resize_input(name, pocket::Shape(shape, shape + rank)));
-  s->refresh_notices();
-  return st;
+  static constexpr const char* fn = "pocket_session_resize_input";
+  return call_guarded(fn, [&] {
+    if (pocket_status st = require(fn, {{s, "session"}, {name, "name"}}); st != POCKET_OK) return st;
+    if (pocket_status st = check_rank(fn, shape, rank); st != POCKET_OK) return st;
+    const pocket_status st = to_c(s->session->resize_input(name, pocket::Shape(shape, shape + rank)));
+    if (st == POCKET_OK) ++s->generation;
+    s->refresh_notices();
+    return st;
+  });
 }
 
 pocket_status pocket_session_resize_inputs(pocket_session* s, size_t count, const char* const* names,
                                            const int64_t* const* shapes, const int32_t* ranks) {
-  std::vector<std::pair<std::string, pocket::Shape>> v;
-  if (!s || !to_shapes(count, names, shapes, ranks, &v))
-    return fail(POCKET_INVALID_ARGUMENT, "pocket_session_resize_inputs: NULL or invalid argument");
-  pocket_status st = to_c(s->session->resize_inputs(v));
-  s->refresh_notices();
-  return st;
+  static constexpr const char* fn = "pocket_session_resize_inputs";
+  return call_guarded(fn, [&] {
+    if (pocket_status st = require(fn, {{s, "session"}}); st != POCKET_OK) return st;
+    std::vector<std::pair<std::string, pocket::Shape>> v;
+    if (pocket_status st = to_shapes(fn, count, names, shapes, ranks, &v); st != POCKET_OK) return st;
+    const pocket_status st = to_c(s->session->resize_inputs(v));
+    if (st == POCKET_OK) ++s->generation;
+    s->refresh_notices();
+    return st;
+  });
 }
 
 pocket_status pocket_session_run(pocket_session* s) {
-  if (!s) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_run: NULL session");
-  s->session->run();
-  return POCKET_OK;
+  static constexpr const char* fn = "pocket_session_run";
+  return call_guarded(fn, [&] {
+    if (pocket_status st = require(fn, {{s, "session"}}); st != POCKET_OK) return st;
+    s->session->run();
+    return POCKET_OK;
+  });
 }
 
 pocket_status pocket_session_output_data(const pocket_session* s, size_t index, const void** data) {
-  if (!s || !data) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_output_data: NULL argument");
-  if (index >= s->session->num_outputs()) return fail(POCKET_INVALID_ARGUMENT, "output index out of range");
-  *data = s->session->output(index).data;
-  return POCKET_OK;
+  static constexpr const char* fn = "pocket_session_output_data";
+  return call_guarded(fn, [&] {
+    if (pocket_status st = require(fn, {{s, "session"}, {data, "data"}}); st != POCKET_OK) return st;
+    if (pocket_status st = check_index(fn, "output", index, s->session->num_outputs()); st != POCKET_OK) return st;
+    *data = s->session->output(index).data;
+    return POCKET_OK;
+  });
 }
 
 const char* pocket_session_notices(const pocket_session* s) { return s ? s->notices.c_str() : ""; }
@@ -229,12 +315,16 @@ const char* pocket_session_notices(const pocket_session* s) { return s ? s->noti
 size_t pocket_session_arena_bytes(const pocket_session* s) { return s ? s->session->arena_bytes() : 0; }
 size_t pocket_session_arena_lower_bound(const pocket_session* s) { return s ? s->session->arena_lower_bound() : 0; }
 
-}  // extern "C"
-
-extern "C" pocket_status pocket_session_memory(const pocket_session* session, pocket_memory_report* out) {
-  if (!session || !out) return fail(POCKET_INVALID_ARGUMENT, "pocket_session_memory: session and out must not be NULL");
-  const pocket::MemoryReport m = session->session->memory();
-  *out = pocket_memory_report{m.arena, m.arena_lower_bound, m.packed_weights, m.converted_constants, m.known_values,
-                              m.xnnpack, m.op_private, m.session_overhead, m.model_file, m.total()};
-  return POCKET_OK;
+pocket_status pocket_session_memory(const pocket_session* session, pocket_memory_report* out) {
+  static constexpr const char* fn = "pocket_session_memory";
+  return call_guarded(fn, [&] {
+    if (pocket_status st = require(fn, {{session, "session"}, {out, "out"}}); st != POCKET_OK) return st;
+    const pocket::MemoryReport m = session->session->memory();
+    *out = pocket_memory_report{m.arena,   m.arena_lower_bound, m.packed_weights,   m.converted_constants,
+                                m.known_values, m.xnnpack,    m.op_private, m.session_overhead,
+                                m.model_file, m.total()};
+    return POCKET_OK;
+  });
 }
+
+}  // extern "C"

@@ -1,6 +1,14 @@
 // Pocket: a thin C++ layer over the C API (pocket/pocket.h). RAII handles, a Status with the
-// code and message of the failing call, std::string/std::vector instead of raw pointers. No
-// exceptions; header-only; links against libpocket.a like the C API.
+// code and message of the failing call, std::string/std::vector instead of raw pointers.
+// Header-only; links against libpocket.a like the C API.
+//
+// Errors are returned, never thrown: every call that can fail returns a Status (code and the
+// message pocket_last_error() gave). The only exceptions are the C++ standard library's own, from
+// this header's std::string / std::vector copies (std::bad_alloc when memory runs out).
+// Ownership and lifetimes are those of pocket.h: Model, Session and Pacer own their handle and
+// free it on destruction (move-only); pointers returned by a Session (input_data, output_data)
+// live until its next resize, or its destruction. Threads: a Model may be shared by any number
+// of threads; a Session (and a Pacer over it) is used by one thread at a time.
 //
 //   pocket::api::Model model;
 //   if (auto st = model.load("mnv3.pocket"); !st.ok()) { fprintf(stderr, "%s\n", st.message.c_str()); ... }
@@ -12,7 +20,10 @@
 #ifndef POCKET_POCKET_HPP_
 #define POCKET_POCKET_HPP_
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -95,13 +106,14 @@ inline std::string shape_str(const std::vector<int64_t>& shape) {
   return s;
 }
 
+// An input's or output's description, copied out of the session (stays valid after a resize).
 struct TensorInfo {
   std::string name;
   pocket_dtype dtype = POCKET_F32;
   std::vector<int64_t> shape;
   size_t bytes = 0;
 
-  int64_t elements() const {
+  int64_t elements() const {  // product of the dims
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
     return n;
@@ -137,8 +149,10 @@ class Model {
   }
 
   bool loaded() const { return m_ != nullptr; }
+  // The C handle (owned by this object), for the C API's other calls; nullptr when not loaded.
   const pocket_model* get() const { return m_; }
 
+  // Class labels from the metadata (empty when none or not loaded).
   std::vector<std::string> labels() const {
     std::vector<std::string> out;
     const size_t n = pocket_model_num_labels(m_);
@@ -166,6 +180,10 @@ struct SessionOptions {
   bool adaptive_threads = true;  // fall back to the calling thread while the pool is slower
   // Input shapes to start with (name -> shape; symbolic dims bound by name, see resize_inputs).
   std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;
+  size_t memory_budget = 0;      // most bytes the session may use (MemoryReport total); 0: no limit
+  // Sustained mode: cap num_threads at sustained_max_threads, or (0) at half the cores, >= 1.
+  bool sustained = false;
+  int sustained_max_threads = 0;
 };
 
 // Execution state for one model; use from one thread at a time. Move-only.
@@ -199,6 +217,9 @@ class Session {
     options.tune = o.tune ? 1 : 0;
     options.tuning_file = o.tuning_file.empty() ? nullptr : o.tuning_file.c_str();
     options.adaptive_threads = o.adaptive_threads ? 1 : 0;
+    options.memory_budget = o.memory_budget;
+    options.sustained = o.sustained ? 1 : 0;
+    options.sustained_max_threads = o.sustained_max_threads;
     std::vector<const char*> names;
     std::vector<const int64_t*> shapes;
     std::vector<int32_t> ranks;
@@ -229,10 +250,14 @@ class Session {
   }
 
   bool created() const { return s_ != nullptr; }
+  // The C handle (owned by this object); nullptr when not created.
   pocket_session* get() const { return s_; }
 
+  // 0 when no session.
   size_t num_inputs() const { return pocket_session_num_inputs(s_); }
   size_t num_outputs() const { return pocket_session_num_outputs(s_); }
+  // The thread count used (num_threads after sustained mode's cap); 0 when no session.
+  int num_threads() const { return pocket_session_num_threads(s_); }
 
   Status input_info(size_t index, TensorInfo* info) const {
     pocket_tensor_info c;
@@ -287,6 +312,7 @@ class Session {
     }
     return Status::from(pocket_session_resize_inputs(s_, names.size(), names.data(), dims.data(), ranks.data()));
   }
+  // Runs the model on the current inputs (fails only without a session).
   Status run() { return Status::from(pocket_session_run(s_)); }
 
   // An output's buffer, valid until the next run, resize or destruction; nullptr on error.
@@ -298,7 +324,10 @@ class Session {
   const T* output(size_t index) const {
     return static_cast<const T*>(output_data(index));
   }
+  // Bytes of the activation arena (0 when no session).
   size_t arena_bytes() const { return pocket_session_arena_bytes(s_); }
+  // Every byte the session uses, by kind (pocket_memory_report).
+  Status memory(pocket_memory_report* report) const { return Status::from(pocket_session_memory(s_, report)); }
 
  private:
   static TensorInfo to_info(const pocket_tensor_info& c) {
@@ -314,6 +343,72 @@ class Session {
     s_ = nullptr;
   }
   pocket_session* s_ = nullptr;
+};
+
+// Pacer options (see pocket_pacer_options in pocket.h).
+struct PacerOptions {
+  std::chrono::nanoseconds min_interval{0};  // at most one run per interval (start to start); 0: none
+  double duty_cycle = 1.0;                   // (0, 1]: busy at most this fraction of the time
+  std::function<int64_t()> clock;            // monotonic nanoseconds; empty: the system's clock
+};
+
+// Runs a Session at most once per min_interval and within the duty cycle, reusing the previous
+// result otherwise (pocket_pacer_run). The Session must outlive the Pacer. Move-only.
+class Pacer {
+ public:
+  Pacer() = default;
+  ~Pacer() { reset(); }
+  Pacer(Pacer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), clock_(std::move(o.clock_)) {}
+  Pacer& operator=(Pacer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      p_ = std::exchange(o.p_, nullptr);
+      clock_ = std::move(o.clock_);
+    }
+    return *this;
+  }
+  Pacer(const Pacer&) = delete;
+  Pacer& operator=(const Pacer&) = delete;
+
+  // Wraps session (replaces any pacer held before).
+  Status create(Session& session, PacerOptions o) {
+    reset();
+    pocket_pacer_options options;
+    pocket_pacer_options_init(&options);
+    options.min_interval_ns = static_cast<int64_t>(o.min_interval.count());
+    options.duty_cycle = o.duty_cycle;
+    if (o.clock) {
+      clock_ = std::make_unique<std::function<int64_t()>>(std::move(o.clock));
+      options.clock = [](void* c) -> int64_t { return (*static_cast<std::function<int64_t()>*>(c))(); };
+      options.clock_context = clock_.get();
+    }
+    return Status::from(pocket_pacer_create(session.get(), &options, &p_));
+  }
+  bool created() const { return p_ != nullptr; }
+
+  // Runs the session when allowed, or force; *ran (may be null) says whether it ran or the
+  // outputs hold the previous result.
+  Status run(bool force = false, bool* ran = nullptr) {
+    pocket_pace_result r = POCKET_PACE_REUSED;
+    Status st = Status::from(pocket_pacer_run(p_, force ? 1 : 0, &r));
+    if (ran) *ran = st.ok() && r == POCKET_PACE_RAN;
+    return st;
+  }
+  // Counters and the time of the next unforced run (zeros when no pacer).
+  pocket_pacer_stats stats() const {
+    pocket_pacer_stats s{};
+    if (p_) (void)pocket_pacer_get_stats(p_, &s);
+    return s;
+  }
+
+ private:
+  void reset() {
+    pocket_pacer_free(p_);
+    p_ = nullptr;
+    clock_.reset();
+  }
+  pocket_pacer* p_ = nullptr;
+  std::unique_ptr<std::function<int64_t()>> clock_;  // stable address: the C clock's context
 };
 
 }  // namespace pocket::api

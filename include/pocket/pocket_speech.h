@@ -9,8 +9,15 @@
  *   pocket_transcription r;        pocket_transcribe_wav(t, "clip.wav", &r);
  *   puts(r.text);                  pocket_transcriber_free(t);
  *
- * Errors: every call that can fail returns a pocket_status; the message is in
- * pocket_speech_last_error() (thread-local, valid until the next failing speech call).
+ * The conventions of pocket.h hold here: an opaque handle freed by pocket_transcriber_free (NULL
+ * ignored); every call that can fail returns a pocket_status, and on failure
+ * pocket_speech_last_error() (the same thread-local message as pocket_last_error()) names the
+ * problem, pocket_transcriber_create sets *out_transcriber to NULL, and the transcriber is
+ * unchanged. A NULL where an object is required is POCKET_INVALID_ARGUMENT naming the argument;
+ * allocation failure is POCKET_OUT_OF_MEMORY; no C++ exception crosses the API and nothing aborts
+ * on bad input (corrupt WAV files and models included).
+ *
+ * Threads: a transcriber must be used by one thread at a time; create one per thread.
  */
 #ifndef POCKET_POCKET_SPEECH_H_
 #define POCKET_POCKET_SPEECH_H_
@@ -26,6 +33,8 @@ extern "C" {
 
 typedef struct pocket_transcriber pocket_transcriber; /* use from one thread at a time */
 
+/* Transcriber options; initialize with pocket_transcriber_options_init. The strings are read during
+ * pocket_transcriber_create only. */
 typedef struct pocket_transcriber_options {
   int32_t num_threads;  /* 1 (default) */
   const char* language; /* whisper language code, "en" (default); ignored by English-only models */
@@ -48,21 +57,34 @@ typedef struct pocket_transcription {
   const char* notices;       /* things worth telling the user, one per line; "" when none */
 } pocket_transcription;
 
+/* The message of the last failing call of the C API on this thread ("" if none): the same string
+ * as pocket_last_error(). Valid until the next failing call on this thread. Never NULL. */
 const char* pocket_speech_last_error(void);
 
+/* Sets every field to its default. NULL is ignored. */
 void pocket_transcriber_options_init(pocket_transcriber_options* options);
 
 /* Loads both models, checks their graph interface and metadata, prepares both sessions.
- * options may be NULL. */
+ * options may be NULL (defaults). The caller frees *out_transcriber with pocket_transcriber_free.
+ * Errors: POCKET_INVALID_ARGUMENT (NULL path or out_transcriber, bad option, models that are not a
+ * Whisper encoder / decoder step pair or lack their metadata), POCKET_IO_ERROR, POCKET_INVALID_MODEL
+ * and POCKET_UNSUPPORTED (as pocket_model_load; the message says which model), POCKET_OUT_OF_MEMORY. */
 pocket_status pocket_transcriber_create(const char* encoder_path, const char* decoder_path,
                                         const pocket_transcriber_options* options,
                                         pocket_transcriber** out_transcriber);
+/* Frees the transcriber, its sessions and its last result. NULL is ignored. */
 void pocket_transcriber_free(pocket_transcriber* transcriber);
 
-/* Reads a WAV file (PCM 8/16/24/32-bit, float 32/64, any channel count and rate). */
+/* Reads a WAV file (PCM 8/16/24/32-bit, float 32/64, any channel count and rate) and transcribes
+ * its first 30 s into *out (see pocket_transcription for how long its pointers live). Errors:
+ * POCKET_INVALID_ARGUMENT (NULL argument; not a valid WAV file: the message says what is wrong),
+ * POCKET_UNSUPPORTED (a WAV encoding not listed above), POCKET_IO_ERROR (cannot read the file),
+ * POCKET_OUT_OF_MEMORY. */
 pocket_status pocket_transcribe_wav(pocket_transcriber* transcriber, const char* wav_path,
                                     pocket_transcription* out);
-/* Mono float samples (nominally in [-1, 1]) at sample_rate Hz. */
+/* The same from count mono float samples (nominally in [-1, 1]) at sample_rate Hz. samples may be
+ * NULL when count is 0. Errors: POCKET_INVALID_ARGUMENT (NULL transcriber or out, NULL samples with
+ * count > 0, sample_rate <= 0), POCKET_OUT_OF_MEMORY. */
 pocket_status pocket_transcribe_pcm(pocket_transcriber* transcriber, const float* samples, size_t count,
                                     int32_t sample_rate, pocket_transcription* out);
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/c_api_internal.h"
 #include "engine/pipelines/text/text_classifier.h"
 #include "engine/pipelines/text/wordpiece.h"
 #include "pocket/pocket_text.h"
@@ -25,29 +26,19 @@ struct pocket_text_classifier {
 
 namespace {
 
-thread_local std::string g_text_error;
+using pocket::capi::call_guarded;
+using pocket::capi::require;
+using pocket::capi::to_c;
 
-pocket_status to_c(const pocket::Status& s) {
-  if (s.ok()) return POCKET_OK;
-  g_text_error = s.message();
-  return static_cast<pocket_status>(static_cast<int>(s.code()));
+pocket_status fail(pocket_status code, const std::string& message) {
+  return pocket::capi::fail(code, nullptr, message);
 }
 
-pocket_status fail(pocket_status code, std::string msg) {
-  g_text_error = std::move(msg);
-  return code;
-}
-
-// Runs f, turning an escaping exception (allocation failure) into a status.
-template <class F>
-pocket_status guarded(const char* what, F&& f) {
-  try {
-    return f();
-  } catch (const std::bad_alloc&) {
-    return fail(POCKET_OUT_OF_MEMORY, std::string(what) + ": out of memory");
-  } catch (const std::exception& e) {
-    return fail(POCKET_INTERNAL, std::string(what) + ": " + e.what());
-  }
+// text may be NULL only for an empty text (text_bytes 0 or POCKET_TEXT_NUL_TERMINATED).
+pocket_status check_text(const char* function, const char* text, size_t text_bytes) {
+  if (text || text_bytes == 0 || text_bytes == POCKET_TEXT_NUL_TERMINATED) return POCKET_OK;
+  return pocket::capi::fail(POCKET_INVALID_ARGUMENT, function,
+                            "text must not be NULL when text_bytes is " + std::to_string(text_bytes));
 }
 
 std::string_view text_view(const char* text, size_t bytes) {
@@ -57,11 +48,10 @@ std::string_view text_view(const char* text, size_t bytes) {
 
 pocket_status make_tokenizer(pocket::Result<pocket::text::WordPieceTokenizer> r, pocket_text_tokenizer** out) {
   if (!r.ok()) return to_c(r.status());
-  auto* t = new (std::nothrow) pocket_text_tokenizer;
-  if (!t) return fail(POCKET_OUT_OF_MEMORY, "out of memory");
+  auto t = std::make_unique<pocket_text_tokenizer>();
   t->owned = std::make_unique<pocket::text::WordPieceTokenizer>(std::move(r).value());
   t->view = t->owned.get();
-  *out = t;
+  *out = t.release();
   return POCKET_OK;
 }
 
@@ -78,8 +68,7 @@ pocket_status make_classifier(pocket::Result<std::shared_ptr<const pocket::Model
   co.max_length = o.max_length;
   auto c = pocket::text::TextClassifier::create(std::move(model).value(), co);
   if (!c.ok()) return to_c(c.status());
-  auto* h = new (std::nothrow) pocket_text_classifier;
-  if (!h) return fail(POCKET_OUT_OF_MEMORY, "out of memory");
+  auto h = std::make_unique<pocket_text_classifier>();
   h->classifier = std::move(c).value();
   h->tokenizer.view = &h->classifier->tokenizer();
   const auto& labels = h->classifier->labels();
@@ -87,7 +76,7 @@ pocket_status make_classifier(pocket::Result<std::shared_ptr<const pocket::Model
     h->labels.push_back(i < static_cast<int64_t>(labels.size()) && !labels[static_cast<size_t>(i)].empty()
                             ? labels[static_cast<size_t>(i)]
                             : "class " + std::to_string(i));
-  *out = h;
+  *out = h.release();
   return POCKET_OK;
 }
 
@@ -95,12 +84,13 @@ pocket_status make_classifier(pocket::Result<std::shared_ptr<const pocket::Model
 
 extern "C" {
 
-const char* pocket_text_last_error(void) { return g_text_error.c_str(); }
+const char* pocket_text_last_error(void) { return pocket::capi::last_error().c_str(); }
 
 pocket_status pocket_text_tokenizer_load(const char* model_path, pocket_text_tokenizer** out) {
-  return guarded("pocket_text_tokenizer_load", [&]() -> pocket_status {
-    if (!model_path || !out) return fail(POCKET_INVALID_ARGUMENT, "pocket_text_tokenizer_load: model_path and out must not be NULL");
-    *out = nullptr;
+  return call_guarded("pocket_text_tokenizer_load", [&]() -> pocket_status {
+    if (out) *out = nullptr;
+    if (pocket_status st = require("pocket_text_tokenizer_load", {{model_path, "model_path"}, {out, "out"}}); st != POCKET_OK)
+      return st;
     auto m = pocket::Model::load_file(model_path);
     if (!m.ok()) return to_c(m.status());
     return make_tokenizer(pocket::text::WordPieceTokenizer::from_model(*m.value()), out);
@@ -109,9 +99,11 @@ pocket_status pocket_text_tokenizer_load(const char* model_path, pocket_text_tok
 
 pocket_status pocket_text_tokenizer_from_vocab(const char* vocab_path, int32_t lowercase, int32_t max_length,
                                                pocket_text_tokenizer** out) {
-  return guarded("pocket_text_tokenizer_from_vocab", [&]() -> pocket_status {
-    if (!vocab_path || !out) return fail(POCKET_INVALID_ARGUMENT, "pocket_text_tokenizer_from_vocab: vocab_path and out must not be NULL");
-    *out = nullptr;
+  return call_guarded("pocket_text_tokenizer_from_vocab", [&]() -> pocket_status {
+    if (out) *out = nullptr;
+    if (pocket_status st = require("pocket_text_tokenizer_from_vocab", {{vocab_path, "vocab_path"}, {out, "out"}});
+        st != POCKET_OK)
+      return st;
     if (max_length < 0) return fail(POCKET_INVALID_ARGUMENT, "pocket_text_tokenizer_from_vocab: max_length must be >= 0");
     pocket::text::WordPieceConfig config;
     config.lowercase = config.strip_accents = lowercase != 0;
@@ -139,9 +131,11 @@ int64_t pocket_text_tokenizer_token_id(const pocket_text_tokenizer* tokenizer, c
 pocket_status pocket_text_tokenizer_encode(const pocket_text_tokenizer* tokenizer, const char* text, size_t text_bytes,
                                            int32_t pad_to, int32_t max_length, int64_t* ids, int64_t* mask,
                                            size_t capacity, size_t* out_length) {
-  return guarded("pocket_text_tokenizer_encode", [&]() -> pocket_status {
-    if (!tokenizer || !out_length || (!text && text_bytes != 0 && text_bytes != POCKET_TEXT_NUL_TERMINATED))
-      return fail(POCKET_INVALID_ARGUMENT, "pocket_text_tokenizer_encode: tokenizer, out_length and text must not be NULL");
+  return call_guarded("pocket_text_tokenizer_encode", [&]() -> pocket_status {
+    if (pocket_status st = require("pocket_text_tokenizer_encode", {{tokenizer, "tokenizer"}, {out_length, "out_length"}});
+        st != POCKET_OK)
+      return st;
+    if (pocket_status st = check_text("pocket_text_tokenizer_encode", text, text_bytes); st != POCKET_OK) return st;
     if (pad_to < 0 || max_length < 0 || (max_length > 0 && max_length < 2))
       return fail(POCKET_INVALID_ARGUMENT, "pocket_text_tokenizer_encode: pad_to must be >= 0 and max_length 0 or >= 2");
     const pocket::text::Encoding e = tokenizer->get().encode(text_view(text, text_bytes), pad_to, max_length);
@@ -166,9 +160,11 @@ void pocket_text_classifier_options_init(pocket_text_classifier_options* options
 
 pocket_status pocket_text_classifier_create(const char* model_path, const pocket_text_classifier_options* options,
                                             pocket_text_classifier** out) {
-  return guarded("pocket_text_classifier_create", [&]() -> pocket_status {
-    if (!model_path || !out) return fail(POCKET_INVALID_ARGUMENT, "pocket_text_classifier_create: model_path and out must not be NULL");
-    *out = nullptr;
+  return call_guarded("pocket_text_classifier_create", [&]() -> pocket_status {
+    if (out) *out = nullptr;
+    if (pocket_status st = require("pocket_text_classifier_create", {{model_path, "model_path"}, {out, "out"}});
+        st != POCKET_OK)
+      return st;
     return make_classifier(pocket::Model::load_file(model_path), options, out);
   });
 }
@@ -176,9 +172,11 @@ pocket_status pocket_text_classifier_create(const char* model_path, const pocket
 pocket_status pocket_text_classifier_create_from_buffer(const void* data, size_t size,
                                                         const pocket_text_classifier_options* options,
                                                         pocket_text_classifier** out) {
-  return guarded("pocket_text_classifier_create_from_buffer", [&]() -> pocket_status {
-    if (!data || !out) return fail(POCKET_INVALID_ARGUMENT, "pocket_text_classifier_create_from_buffer: data and out must not be NULL");
-    *out = nullptr;
+  return call_guarded("pocket_text_classifier_create_from_buffer", [&]() -> pocket_status {
+    if (out) *out = nullptr;
+    if (pocket_status st = require("pocket_text_classifier_create_from_buffer", {{data, "data"}, {out, "out"}});
+        st != POCKET_OK)
+      return st;
     return make_classifier(pocket::Model::load_buffer(data, size), options, out);
   });
 }
@@ -200,9 +198,10 @@ const pocket_text_tokenizer* pocket_text_classifier_tokenizer(const pocket_text_
 
 pocket_status pocket_text_classify(pocket_text_classifier* classifier, const char* text, size_t text_bytes,
                                    pocket_text_result* out) {
-  return guarded("pocket_text_classify", [&]() -> pocket_status {
-    if (!classifier || !out || (!text && text_bytes != 0 && text_bytes != POCKET_TEXT_NUL_TERMINATED))
-      return fail(POCKET_INVALID_ARGUMENT, "pocket_text_classify: classifier, text and out must not be NULL");
+  return call_guarded("pocket_text_classify", [&]() -> pocket_status {
+    if (pocket_status st = require("pocket_text_classify", {{classifier, "classifier"}, {out, "out"}}); st != POCKET_OK)
+      return st;
+    if (pocket_status st = check_text("pocket_text_classify", text, text_bytes); st != POCKET_OK) return st;
     auto r = classifier->classifier->classify(text_view(text, text_bytes));
     if (!r.ok()) return to_c(r.status());
     classifier->last = std::move(r).value();
