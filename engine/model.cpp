@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -83,6 +84,63 @@ Status validate_quantization(const fb::Tensor* t, size_t i) {
     return invalid_model(label + " has quantization block_size " + std::to_string(q->block_size()) +
                          " (block quantization is not supported)");
   return Status::Ok();
+}
+
+// How many inputs (slots, including optional ones left out as -1) and outputs each op may have,
+// as the ops' prepare() documents them; checked at load so that an error names the node before
+// any op sees it (prepare() checks again, and never reads past ctx.inputs).
+struct Arity {
+  uint16_t min_in, max_in, min_out, max_out;
+};
+constexpr uint16_t kMany = 4096;
+
+Arity arity_of(fb::OpType op) {
+  using T = fb::OpType;
+  switch (op) {
+    case T::Conv: return {2, 4, 1, 1};  // X, W, [B], [residual]
+    case T::ConvTranspose: return {2, 3, 1, 1};
+    case T::MaxPool: return {1, 1, 1, 2};  // a second output (indices) is refused by the op
+    case T::AveragePool: case T::GlobalAveragePool: case T::GlobalMaxPool: case T::LRN: return {1, 1, 1, 1};
+    case T::Gemm: case T::MatMul: return {2, 4, 1, 1};  // A, B, [bias], [residual]
+    case T::Add: case T::Sub: case T::Mul: case T::Div: case T::Pow: case T::PRelu: return {2, 2, 1, 1};
+    case T::Sum: case T::Max: case T::Min: return {1, kMany, 1, 1};
+    case T::Relu: case T::LeakyRelu: case T::Elu: case T::Selu: case T::Sigmoid: case T::HardSigmoid:
+    case T::HardSwish: case T::Tanh: case T::Softplus: case T::Softsign: case T::Clip: case T::Exp: case T::Log:
+    case T::Sqrt: case T::Neg: case T::Abs: case T::Erf: case T::Reciprocal: case T::Floor: case T::Ceil:
+    case T::SiLU: case T::Softmax: case T::LogSoftmax: case T::Gelu: case T::Not:
+      return {1, 1, 1, 1};
+    case T::InstanceNormalization: return {3, 3, 1, 1};
+    case T::Concat: return {1, kMany, 1, 1};
+    case T::Split: return {1, 2, 1, kMany};
+    case T::Slice: return {1, 5, 1, 1};
+    case T::Reshape: case T::Squeeze: case T::Unsqueeze: return {1, 2, 1, 1};
+    case T::Flatten: case T::Transpose: case T::DepthToSpace: case T::SpaceToDepth: case T::Resize: case T::Cast:
+    case T::Identity: case T::Shape: case T::ArgMax: case T::ArgMin:
+      return {1, 1, 1, 1};
+    case T::ReduceMean: case T::ReduceSum: case T::ReduceMax: case T::ReduceMin: case T::ReduceProd:
+    case T::ReduceL2:
+      return {1, 1, 1, 1};
+    case T::Gather: return {2, 2, 1, 1};
+    case T::Pad: return {1, 3, 1, 1};
+    case T::Tile: case T::Expand: case T::Trilu: return {1, 2, 1, 1};
+    case T::ConstantOfShape: return {0, 1, 1, 1};
+    case T::SqueezeExcite: return {4, 5, 1, 1};
+    case T::LayerNormalization: return {2, 3, 1, 1};
+    case T::RMSNormalization: return {1, 2, 1, 1};
+    case T::Attention: return {3, 4, 1, 1};
+    case T::Where: case T::Range: case T::ScatterND: case T::ScatterElements: return {3, 3, 1, 1};
+    case T::Equal: case T::Less: case T::Greater: case T::LessOrEqual: case T::GreaterOrEqual: case T::And:
+    case T::Or: case T::Xor:
+      return {2, 2, 1, 1};
+    case T::QuantizeLinear: case T::DequantizeLinear: return {1, 1, 1, 1};
+  }
+  return {0, kMany, 1, kMany};
+}
+
+std::string count_range(uint16_t lo, uint16_t hi) {
+  if (lo == hi) return std::to_string(lo);
+  if (hi == kMany) return "at least " + std::to_string(lo);
+  return std::to_string(lo) + ".." + std::to_string(hi);
 }
 
 }  // namespace
@@ -170,6 +228,17 @@ Status Model::validate() const {
       if (d < -1) return invalid_model(tensor_label(t, i) + " has a negative dimension");
     if (t->dim_names() && t->dim_names()->size() != 0 && t->dim_names()->size() != t->shape()->size())
       return invalid_model(tensor_label(t, i) + " has " + std::to_string(t->dim_names()->size()) + " dimension names for rank " + std::to_string(t->shape()->size()));
+    {
+      // Declared shapes (symbolic dims counted as 1) must have a byte size that fits int64, so that
+      // no size computed from them overflows (a session may still find them too large to plan).
+      Shape s;
+      for (int64_t d : *t->shape()) s.push_back(d < 0 ? 1 : d);
+      const int64_t n = num_elements(s);
+      const int64_t es = static_cast<int64_t>(std::max<size_t>(dtype_size(t->dtype()), 1));
+      if (n < 0 || n > INT64_MAX / es)
+        return invalid_model(tensor_label(t, i) + " has shape " + shape_str(Shape(t->shape()->begin(), t->shape()->end())) +
+                             ", too large (its size overflows 64 bits)");
+    }
     if (t->quantization()) POCKET_RETURN_IF_ERROR(validate_quantization(t, i));
     if (t->has_data()) {
       Shape s(t->shape()->begin(), t->shape()->end());
@@ -201,8 +270,15 @@ Status Model::validate() const {
     int op = static_cast<int>(node->op());
     if (op < static_cast<int>(fb::OpType::MIN) || op > static_cast<int>(fb::OpType::MAX))
       return invalid_model(label + " has unknown op code " + std::to_string(op));
-    if (node->inputs()->size() > 4096 || node->outputs()->size() > 4096 || node->outputs()->size() == 0)
+    if (node->inputs()->size() > kMany || node->outputs()->size() > kMany || node->outputs()->size() == 0)
       return invalid_model(label + " has an unreasonable number of inputs or outputs");
+    const Arity ar = arity_of(node->op());
+    const size_t ni = node->inputs()->size(), no = node->outputs()->size();
+    if (ni < ar.min_in || ni > ar.max_in || no < ar.min_out || no > ar.max_out)
+      return invalid_model(label + " (" + fb::EnumNameOpType(node->op()) + ") has " + std::to_string(ni) + " inputs and " +
+                           std::to_string(no) + " outputs; " + fb::EnumNameOpType(node->op()) + " takes " +
+                           count_range(ar.min_in, ar.max_in) + " inputs and " + count_range(ar.min_out, ar.max_out) +
+                           " outputs");
     if (node->attributes()) {
       for (const fb::Attribute* a : *node->attributes()) {
         if (!a || !a->name()) return invalid_model(label + " has an attribute without a name");
@@ -227,6 +303,20 @@ Status Model::validate() const {
     if (!defined[idx]) return invalid_model("graph output " + tensor_label(g->tensors()->Get(idx), idx) + " is never produced");
   }
   if (const fb::Metadata* meta = md.metadata()) {
+    if (const fb::Preprocessing* p = meta->preprocessing()) {
+      auto finite = [](const flatbuffers::Vector<float>* v, bool nonzero) {
+        if (!v) return true;
+        for (float x : *v)
+          if (!std::isfinite(x) || (nonzero && x == 0.f)) return false;
+        return true;
+      };
+      if (p->width() < 0 || p->width() > 65536 || p->height() < 0 || p->height() > 65536)
+        return invalid_model("metadata preprocessing size " + std::to_string(p->width()) + "x" + std::to_string(p->height()) +
+                             " is out of range (0..65536)");
+      if (!std::isfinite(p->scale()) || (p->mean() && p->mean()->size() > 64) || (p->std() && p->std()->size() > 64) ||
+          !finite(p->mean(), false) || !finite(p->std(), true))
+        return invalid_model("metadata preprocessing scale, mean or std is not finite, zero (std) or too long (at most 64 channels)");
+    }
     if (meta->labels())
       for (auto* l : *meta->labels())
         if (!l) return invalid_model("metadata has a missing label string");
