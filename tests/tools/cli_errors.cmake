@@ -49,7 +49,7 @@ cli_error(classify_missing_model "cannot load model: .*no_such.pocket" ${CLASSIF
 cli_error(classify_model_directory "cannot load model" ${CLASSIFY} ${D} ${D}/red.png)
 cli_error(classify_truncated_model "cannot load model" ${CLASSIFY} ${D}/truncated.pocket ${D}/red.png)
 cli_error(classify_unsupported "cannot prepare model '.*unpreparable.pocket': .*Softmax" ${CLASSIFY} ${D}/unpreparable.pocket ${D}/red.png)
-cli_error(classify_two_inputs "an image classifier has one image input; this model has 3" ${CLASSIFY} ${D}/add.pocket ${D}/red.png)
+cli_error(classify_two_inputs "an image classifier has one image input. this model has 3" ${CLASSIFY} ${D}/add.pocket ${D}/red.png)
 cli_error(classify_empty_image "empty.pocket" ${CLASSIFY} ${D}/rgb.pocket ${D}/empty.pocket)
 
 # pocket-sentiment (the model tests are in sentiment_cli.cmake; these need no tokenizer model)
