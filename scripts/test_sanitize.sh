@@ -25,7 +25,7 @@ for arg in "$@"; do
   case "$arg" in
     asan|tsan|all) leg=$arg ;;
     --full) full=1 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) ctest_extra+=("$arg") ;;
   esac
 done
