@@ -7,13 +7,15 @@
 // mallinfo2: uordblks + hblkhd) and runs/s; every --report-every runs one progress line. The
 // last line is the verdict: "no growth" when the end matches the start (RSS within a small
 // tolerance, arena, memory total and heap identical) and the outputs are still bitwise those of
-// the first run, else "GROWTH: ..." naming what changed (exit status 1).
+// the first run, else "GROWTH: ..." naming what changed (exit status 1). SIGINT/SIGTERM end the
+// loop early: the end figures and the verdict are still printed, for the runs done.
 #include <malloc.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +32,9 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_signal(int) { g_stop = 1; }
 
 // One "VmXXX:   123 kB" line of /proc/self/status, in bytes (0 when unavailable).
 size_t proc_status_bytes(const char* key) {
@@ -173,11 +178,13 @@ int main(int argc, char** argv) {
   const Snapshot start = snapshot(s);
   print_snapshot("start", start, 1, 1.0 / first_s);
 
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   int64_t done = 1;
   const auto t_loop = Clock::now();
   auto t_mark = t_loop;
   int64_t mark_runs = 0;
-  while (done < runs) {
+  while (done < runs && !g_stop) {
     s.run();
     ++done;
     if ((done % every) == 0 && done < runs) {
@@ -192,6 +199,7 @@ int main(int argc, char** argv) {
   const double loop_s = std::chrono::duration<double>(Clock::now() - t_loop).count();
   const Snapshot end = snapshot(s);  // before copying the outputs: the copy is heap too
   const std::vector<std::vector<uint8_t>> last_out = outputs_of(s);
+  if (g_stop) std::printf("interrupted after %" PRId64 " of %" PRId64 " runs\n", done, runs);
   print_snapshot("end", end, done, loop_s > 0 ? static_cast<double>(done - 1) / loop_s : 0.0);
 
   // RSS may move by a few pages (the kernel's accounting of shared library pages, stdio); growth
