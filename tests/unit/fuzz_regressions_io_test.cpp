@@ -17,6 +17,7 @@
 #include "engine/pipelines/speech/bpe.h"
 #include "engine/pipelines/text/vocab_file.h"
 #include "engine/pipelines/text/wordpiece.h"
+#include "tools/common/image.h"
 #include "tools/common/npy.h"
 
 namespace pocket {
@@ -72,6 +73,53 @@ TEST(FuzzRegressionsIo, WavCorpus) {
     }
   }
   EXPECT_GT(ok, 0);
+}
+
+// fuzz_image inputs: one preprocessing byte, then the file.
+TEST(FuzzRegressionsIo, ImageCorpus) {
+  auto files = corpus("image");
+  if (files.empty()) GTEST_SKIP() << "no fuzz/corpus/image next to the sources";
+  int ok = 0;
+  for (const auto& [name, bytes] : files) {
+    if (bytes.empty()) continue;
+    tools::Image img;
+    std::string error;
+    if (tools::decode_image(bytes.data() + 1, bytes.size() - 1, &img, &error)) {
+      ++ok;
+      EXPECT_EQ(img.rgb.size(), static_cast<size_t>(img.width) * img.height * 3) << name;
+    } else {
+      EXPECT_FALSE(error.empty()) << name;
+    }
+  }
+  EXPECT_GT(ok, 0);
+}
+
+// stb_image 2.27 overran its Huffman arrays on a DHT segment declaring more than 256 codes.
+TEST(FuzzRegressionsIo, JpegHuffmanTableOver256Codes) {
+  // A minimal hand-made one: SOI, DHT with counts 255 x 16 (4080 codes).
+  std::string jpeg = "\xFF\xD8\xFF\xC4";
+  jpeg += std::string("\x10\x03", 2);  // length 4099
+  jpeg += '\x00';
+  jpeg += std::string(16, '\xFF');
+  jpeg += std::string(4080, '\x01');
+  jpeg += "\xFF\xD9";
+  {
+    tools::Image img;
+    std::string error;
+    EXPECT_FALSE(tools::decode_image(jpeg.data(), jpeg.size(), &img, &error));
+    EXPECT_NE(error.find("4080 codes"), std::string::npos) << error;
+  }
+  auto files = corpus("image");
+  bool found = false;
+  for (const auto& [name, bytes] : files) {
+    if (name != "regress-jpeg-dht-over-256-codes") continue;
+    found = true;
+    tools::Image img;
+    std::string error;
+    EXPECT_FALSE(tools::decode_image(bytes.data() + 1, bytes.size() - 1, &img, &error));
+    EXPECT_NE(error.find("Huffman table"), std::string::npos) << error;
+  }
+  if (!found) GTEST_SKIP() << "no fuzz/corpus/image next to the sources";
 }
 
 // The fuzz target's layout: flags byte, vocabulary, NUL, text.

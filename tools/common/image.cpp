@@ -27,6 +27,54 @@ float pixel(const Image& img, const Preprocessing& p, int channels, int x, int y
   return px[src];
 }
 
+// stb_image 2.27 (Debian's) trusts a JPEG DHT segment's 16 code counts: a table whose counts
+// add up to more than 256 codes overruns the decoder's fixed Huffman arrays (found by
+// fuzz_image). Returns false when any Huffman table stb would read has more than 256 codes.
+// It walks the segments as stb does: before the first scan, length-delimited segments with junk
+// bytes skipped between them; from the first SOS on (entropy-coded data, and segments between
+// progressive scans) every 0xFF 0xC4 marker is checked, so a desynchronised walk cannot miss one.
+bool jpeg_huffman_tables_ok(const uint8_t* b, size_t size, size_t start, std::string* why) {
+  auto get8 = [&](size_t i) -> int { return i < size ? b[i] : 0; };  // stb reads 0 past the end
+  auto check_dht = [&](size_t seg) -> bool {  // seg: first byte after the 0xC4 marker
+    int64_t left = (get8(seg) << 8 | get8(seg + 1)) - 2;
+    size_t i = seg + 2;
+    while (left > 0) {
+      const int q = get8(i++);
+      if ((q >> 4) > 1 || (q & 15) > 3) return true;  // stb rejects the table itself
+      int n = 0;
+      for (int k = 0; k < 16; ++k) n += get8(i++);
+      if (n > 256) {
+        *why = "corrupt JPEG: a Huffman table declares " + std::to_string(n) + " codes (at most 256)";
+        return false;
+      }
+      i += static_cast<size_t>(n);
+      left -= 17 + n;
+    }
+    return true;
+  };
+  size_t i = start;  // after SOI
+  while (i + 1 < size) {
+    if (b[i] != 0xFF) {  // junk between segments: stb skips it byte by byte
+      ++i;
+      continue;
+    }
+    while (i < size && b[i] == 0xFF) ++i;
+    if (i >= size) break;
+    const int m = b[i++];
+    if (m == 0xD8 || m == 0xD9 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;  // no length
+    if (m == 0xC4 && !check_dht(i)) return false;
+    if (m == 0xDA) break;  // SOS: entropy-coded data follows
+    i += static_cast<size_t>(get8(i) << 8 | get8(i + 1));
+  }
+  for (; i + 1 < size; ++i) {
+    if (b[i] != 0xFF) continue;
+    size_t j = i;
+    while (j < size && b[j] == 0xFF) ++j;
+    if (j < size && b[j] == 0xC4 && !check_dht(j + 1)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool decode_image(const void* bytes, size_t size, Image* out, std::string* error) {
@@ -35,6 +83,13 @@ bool decode_image(const void* bytes, size_t size, Image* out, std::string* error
     return false;
   }
   const auto* b = static_cast<const stbi_uc*>(bytes);
+  std::string why_jpeg;
+  size_t soi = 0;  // stb takes any run of 0xFF then 0xD8 as a JPEG start
+  while (soi < size && b[soi] == 0xFF) ++soi;
+  if (soi > 0 && soi < size && b[soi] == 0xD8 && !jpeg_huffman_tables_ok(b, size, soi + 1, &why_jpeg)) {
+    *error = "not a readable image (" + why_jpeg + ")";
+    return false;
+  }
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(b, static_cast<int>(size), &w, &h, &c)) {
     const char* why = stbi_failure_reason();

@@ -1,5 +1,6 @@
-// Image decoding (PNG, JPEG, BMP, ... via stb_image) and classification preprocessing: resize
-// ("stretch" or "shorter_side_center_crop"), colour order, scale/mean/std, NCHW or NHWC.
+// Image decoding (PNG, JPEG, BMP, GIF, PPM/PGM via stb_image; JPEG Huffman tables are checked
+// first) and classification preprocessing: resize ("stretch" or "shorter_side_center_crop"),
+// colour order, scale/mean/std, NCHW or NHWC.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@ struct Image {
   std::vector<uint8_t> rgb;  // height * width * 3, row-major, RGB
 };
 
-// Decodes any format stb_image reads into 8-bit RGB. Errors name the file.
+// Decodes PNG, JPEG, BMP, GIF or PPM/PGM into 8-bit RGB. Errors name the file.
 bool load_image(const std::string& path, Image* out, std::string* error);
 bool decode_image(const void* bytes, size_t size, Image* out, std::string* error);
 
