@@ -45,7 +45,7 @@ std::string dot_graph(const Summary& s) {
     for (size_t j = 0; j < n.outputs.size(); ++j) {
       if (!valid(n.outputs[j])) continue;
       const auto t = static_cast<size_t>(n.outputs[j]);
-      if (producer[t].empty()) producer[t] = "n" + std::to_string(k);
+      if (producer[t].empty()) producer[t] = std::string("n").append(std::to_string(k));
       if (j == 0 && n.has_output0) prepared[t] = &n.output0;
     }
   }
@@ -77,7 +77,7 @@ std::string dot_graph(const Summary& s) {
       if (!valid(t) || s.constant[static_cast<size_t>(t)]) continue;
       std::string from = producer[static_cast<size_t>(t)];
       if (from.empty()) {
-        from = "t" + std::to_string(t);
+        from = std::string("t").append(std::to_string(t));
         producer[static_cast<size_t>(t)] = from;
         orphans.push_back("  " + from + " [shape=ellipse, style=dashed, label=\"" + dot_escape(s.tensors[static_cast<size_t>(t)].name) +
                           "\"];\n");

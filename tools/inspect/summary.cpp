@@ -115,7 +115,8 @@ std::string floats_text(const std::vector<float>& v) {
   char buf[32];
   for (size_t i = 0; i < v.size(); ++i) {
     std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(v[i]));
-    out += (i ? "," : "") + std::string(buf);
+    if (i) out += ',';
+    out += buf;
   }
   return out;
 }
@@ -134,19 +135,30 @@ std::string json_floats(const std::vector<float>& v) {
 
 std::string json_shape(const Shape& shape) {
   std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(shape[i]);
+  }
   return out + "]";
 }
 
 std::string json_strings(const std::vector<std::string>& v) {
   std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + json_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += json_string(v[i]);
+  }
   return out + "]";
 }
 
 std::string json_pairs(const std::vector<std::pair<std::string, std::string>>& v) {
   std::string out = "{";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + json_string(v[i].first) + ":" + json_string(v[i].second);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += json_string(v[i].first);
+    out += ':';
+    out += json_string(v[i].second);
+  }
   return out + "}";
 }
 
