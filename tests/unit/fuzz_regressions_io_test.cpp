@@ -122,6 +122,24 @@ TEST(FuzzRegressionsIo, JpegHuffmanTableOver256Codes) {
   if (!found) GTEST_SKIP() << "no fuzz/corpus/image next to the sources";
 }
 
+// stb_image 2.27 converted a 16-bit PGM to RGB as 8-bit data, then read past the buffer.
+TEST(FuzzRegressionsIo, SixteenBitPnmRefused) {
+  for (const char* magic : {"P5", "P6"}) {
+    std::string pnm = std::string(magic) + "\n2 2\n65535\n" + std::string(magic[1] == '5' ? 8 : 24, '\x7f');
+    tools::Image img;
+    std::string error;
+    EXPECT_FALSE(tools::decode_image(pnm.data(), pnm.size(), &img, &error)) << magic;
+    EXPECT_NE(error.find("16-bit"), std::string::npos) << error;
+  }
+  // 8-bit ones still decode.
+  std::string pgm = std::string("P5\n2 2\n255\n") + std::string(4, '\x40');
+  tools::Image img;
+  std::string error;
+  ASSERT_TRUE(tools::decode_image(pgm.data(), pgm.size(), &img, &error)) << error;
+  EXPECT_EQ(img.width, 2);
+  EXPECT_EQ(img.rgb[0], 0x40);
+}
+
 // The fuzz target's layout: flags byte, vocabulary, NUL, text.
 TEST(FuzzRegressionsIo, WordPieceCorpus) {
   auto files = corpus("wordpiece");
