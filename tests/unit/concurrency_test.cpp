@@ -521,7 +521,8 @@ TEST(ConcurrencyCreation, SimultaneousCreationPacksEachWeightOnce) {
   }
 }
 
-// The C API: one pocket_model, a pocket_session per thread, errors reported per thread.
+// The C API: one pocket_model, a pocket_session per thread, errors reported per thread, and the
+// model handle freed while its sessions run (they keep what they need).
 TEST(ConcurrencyCApi, OneModelSessionPerThread) {
   const std::vector<uint8_t> file = conv_net(false);
   pocket_model* model = nullptr;
@@ -532,26 +533,32 @@ TEST(ConcurrencyCApi, OneModelSessionPerThread) {
   constexpr int kThreads = 4;
   std::atomic<int> bad{0};
   std::vector<std::string> why(kThreads);
+  std::latch created(kThreads + 1);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       pocket_session_options opts;
       pocket_session_options_init(&opts);
       pocket_session* s = nullptr;
-      if (pocket_session_create(model, &opts, &s) != POCKET_OK) {
+      const pocket_status st = pocket_session_create(model, &opts, &s);
+      created.arrive_and_wait();  // then the main thread frees the model handle
+      if (st != POCKET_OK) {
         why[t] = std::string("create: ") + pocket_last_error();
         bad++;
         return;
       }
-      // A failing call on this thread: its message is this thread's, whatever the others do.
-      const float junk = 0.f;
-      const int64_t wrong_shape[1] = {1};
-      if (pocket_session_set_input(s, "x", POCKET_F32, wrong_shape, 1, &junk) == POCKET_OK ||
-          std::string(pocket_last_error()).find("x") == std::string::npos) {
-        why[t] = std::string("a wrong shape was not reported on this thread: '") + pocket_last_error() + "'";
-        bad++;
-      }
       for (int i = 0; i < 10; ++i) {
+        // A failing call on this thread: the message names this thread's input, whatever the
+        // other threads' failing calls say at the same time.
+        const std::string wrong = "no_such_input_" + std::to_string(t);
+        const float junk = 0.f;
+        const int64_t shape[1] = {1};
+        if (pocket_session_set_input(s, wrong.c_str(), POCKET_F32, shape, 1, &junk) == POCKET_OK ||
+            std::string(pocket_last_error()).find(wrong) == std::string::npos) {
+          why[t] = "the error for '" + wrong + "' on this thread reads '" + pocket_last_error() + "'";
+          bad++;
+          break;
+        }
         const size_t k = static_cast<size_t>(t + i) % c.feeds.size();
         void* in = nullptr;
         const void* out = nullptr;
@@ -575,8 +582,9 @@ TEST(ConcurrencyCApi, OneModelSessionPerThread) {
       pocket_session_free(s);
     });
   }
+  created.arrive_and_wait();
+  pocket_model_free(model);  // while the sessions run
   for (auto& th : threads) th.join();
-  pocket_model_free(model);
   EXPECT_EQ(bad.load(), 0) << why[0] << " | " << why[1] << " | " << why[2] << " | " << why[3];
 }
 
