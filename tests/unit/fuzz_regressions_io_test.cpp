@@ -131,6 +131,14 @@ TEST(FuzzRegressionsIo, SixteenBitPnmRefused) {
     EXPECT_FALSE(tools::decode_image(pnm.data(), pnm.size(), &img, &error)) << magic;
     EXPECT_NE(error.find("16-bit"), std::string::npos) << error;
   }
+  // A size field too long for an int (stb_image 2.27 overflowed while reading it).
+  for (const char* header : {"P6\n2555555550 2\n255\n", "P5 # c\n2 #x\n 99999999999 255\n"}) {
+    std::string pnm = std::string(header) + std::string(16, '\x01');
+    tools::Image img;
+    std::string error;
+    EXPECT_FALSE(tools::decode_image(pnm.data(), pnm.size(), &img, &error)) << header;
+    EXPECT_NE(error.find("digits"), std::string::npos) << error;
+  }
   // 8-bit ones still decode.
   std::string pgm = std::string("P5\n2 2\n255\n") + std::string(4, '\x40');
   tools::Image img;

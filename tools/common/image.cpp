@@ -75,6 +75,28 @@ bool jpeg_huffman_tables_ok(const uint8_t* b, size_t size, size_t start, std::st
   return true;
 }
 
+// stb_image 2.27 reads a PGM/PPM header's width, height and maxval into an int without an
+// overflow check (signed overflow, found by fuzz_image). Reads the header the way stb does
+// (whitespace and '#' comments skipped) and refuses a number of more than 9 digits.
+bool pnm_header_ok(const uint8_t* b, size_t size, std::string* why) {
+  size_t i = 2;
+  auto space = [](uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+  for (int field = 0; field < 3; ++field) {
+    while (true) {
+      while (i < size && space(b[i])) ++i;
+      if (i >= size || b[i] != '#') break;
+      while (i < size && b[i] != '\n' && b[i] != '\r') ++i;
+    }
+    size_t digits = 0;
+    while (i < size && b[i] >= '0' && b[i] <= '9') ++i, ++digits;
+    if (digits > 9) {
+      *why = "corrupt PGM/PPM header: a size field of " + std::to_string(digits) + " digits";
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool decode_image(const void* bytes, size_t size, Image* out, std::string* error) {
@@ -83,11 +105,16 @@ bool decode_image(const void* bytes, size_t size, Image* out, std::string* error
     return false;
   }
   const auto* b = static_cast<const stbi_uc*>(bytes);
-  std::string why_jpeg;
+  std::string why_pre;
   size_t soi = 0;  // stb takes any run of 0xFF then 0xD8 as a JPEG start
   while (soi < size && b[soi] == 0xFF) ++soi;
-  if (soi > 0 && soi < size && b[soi] == 0xD8 && !jpeg_huffman_tables_ok(b, size, soi + 1, &why_jpeg)) {
-    *error = "not a readable image (" + why_jpeg + ")";
+  if (soi > 0 && soi < size && b[soi] == 0xD8 && !jpeg_huffman_tables_ok(b, size, soi + 1, &why_pre)) {
+    *error = "not a readable image (" + why_pre + ")";
+    return false;
+  }
+  const bool pnm = size >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6');
+  if (pnm && !pnm_header_ok(b, size, &why_pre)) {
+    *error = "not a readable image (" + why_pre + ")";
     return false;
   }
   int w = 0, h = 0, c = 0;
@@ -98,8 +125,7 @@ bool decode_image(const void* bytes, size_t size, Image* out, std::string* error
   }
   // stb_image 2.27 converts a 16-bit PGM to RGB as if it were 8-bit, then reads twice the
   // buffer it made (heap overflow found by fuzz_image): 16-bit PGM/PPM files are refused.
-  if (size >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6') &&
-      stbi_is_16_bit_from_memory(b, static_cast<int>(size))) {
+  if (pnm && stbi_is_16_bit_from_memory(b, static_cast<int>(size))) {
     *error = "16-bit PGM/PPM images are not supported (save them with 8 bits per sample)";
     return false;
   }
