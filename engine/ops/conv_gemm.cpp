@@ -80,7 +80,12 @@ class IgemmConv final : public ConvImpl {
 bool gemm_supports(const ConvDesc& d) {
   const auto& p = d.p;
   return p.groups == 1 && p.batch > 0 && p.in_c > 0 && p.out_c > 0 && p.out_h > 0 && p.out_w > 0 &&
-         p.kernel_h > 0 && p.kernel_w > 0;
+         p.kernel_h > 0 && p.kernel_w > 0 &&
+         // The indirection table (a pointer per output pixel and tap) is built at prepare: a hostile
+         // shape must not make it wrap or exhaust memory (fuzz_model finding).
+         static_cast<double>(p.batch) * static_cast<double>(p.out_h) * static_cast<double>(p.out_w) *
+                 static_cast<double>(p.kernel_h) * static_cast<double>(p.kernel_w) <=
+             static_cast<double>(int64_t{1} << 28);
 }
 
 std::unique_ptr<ConvImpl> gemm_create(const ConvDesc& d) {
