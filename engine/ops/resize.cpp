@@ -92,6 +92,12 @@ class ResizeOp final : public Op {
         return ctx.fail(StatusCode::kInvalidModel, "cannot resize the empty axis " + std::to_string(d) + " of " +
                                                        describe("input", x) + " to " + std::to_string(out[d]));
     if (num_elements(out) < 0) return ctx.fail(StatusCode::kInvalidModel, "output shape " + shape_str(out) + " is too large");
+    // The per-axis index tables are built here, one entry per output index: a hostile size must
+    // fail, not exhaust memory (fuzz_model finding; an axis beside a 0 axis has no elements).
+    for (int64_t d = 0; d < rank; ++d)
+      if (out[d] > (int64_t{1} << 30))
+        return ctx.fail(StatusCode::kInvalidModel, "output shape " + shape_str(out) + " is too large (axis " +
+                                                       std::to_string(d) + " above 2^30)");
     ctx.out(0).dtype = x.dtype;
     ctx.out(0).shape = out;
     in_shape_ = x.shape;
