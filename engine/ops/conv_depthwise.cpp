@@ -62,7 +62,10 @@ bool dw_supports(const ConvDesc& d) {
   const auto& p = d.p;
   return d.depthwise() && p.dilation_h == 1 && p.dilation_w == 1 && p.kernel_h >= 1 &&
          p.kernel_h <= kernels::kDwConvMaxKernel && p.kernel_w >= 1 && p.kernel_w <= kernels::kDwConvMaxKernel &&
-         p.stride_h >= 1 && p.stride_w >= 1 && p.pad_top >= 0 && p.pad_left >= 0;
+         p.stride_h >= 1 && p.stride_w >= 1 && p.pad_top >= 0 && p.pad_left >= 0 &&
+         // The zero row is allocated at prepare: a hostile width (beside an empty axis) must not
+         // make it huge (fuzz_model finding).
+         static_cast<double>(p.in_w) * static_cast<double>(p.in_c) <= static_cast<double>(int64_t{1} << 28);
 }
 
 std::unique_ptr<ConvImpl> dw_create(const ConvDesc& d) { return std::make_unique<DepthwiseConv>(d); }
