@@ -15,7 +15,13 @@ const fb::Attribute* Attrs::find(const char* name) const {
 int64_t Attrs::i(const char* name, int64_t fallback) const {
   const fb::Attribute* a = find(name);
   if (!a) return fallback;
-  if (a->type() == fb::AttrType::Float) return static_cast<int64_t>(a->f());
+  if (a->type() == fb::AttrType::Float) {
+    // A float attribute read as an integer: NaN, infinities and values beyond int64 (a hostile
+    // file) fall back instead of an undefined conversion.
+    const float v = a->f();
+    if (!(v > -9.2e18f && v < 9.2e18f)) return fallback;
+    return static_cast<int64_t>(v);
+  }
   return a->i();
 }
 

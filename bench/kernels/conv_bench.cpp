@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/xnnpack/xnnpack_init.h"
 #include "bench/kernels/peak_probe.h"
 #include "kernels/conv/conv2d_f32.h"
 #include "kernels/conv/igemm_f32.h"
@@ -201,7 +202,7 @@ void register_conv_benchmarks() {
   done = true;
   size_t count = 0;
   const kernels::IgemmF32Kernel* variants = kernels::igemm_f32_variants(&count);
-  const bool have_xnnpack = xnn_initialize(nullptr) == xnn_status_success;
+  const bool have_xnnpack = pocket::kernels::xnnpack_available();
   for (const ConvShape& s : kShapes) {
     for (size_t v = count > 1 ? 1 : 0; v < count; ++v) {
       const std::string name = "conv_f32/" + shape_name(s) + "/pocket_" + variants[v].name;

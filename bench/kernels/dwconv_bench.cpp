@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/xnnpack/xnnpack_init.h"
 #include "bench/kernels/peak_probe.h"
 #include "kernels/conv/dwconv_f32.h"
 
@@ -161,7 +162,7 @@ std::string shape_name(const DwShape& s) {
 void register_dwconv_benchmarks() {
   size_t count = 0;
   const kernels::DwConvF32Kernel* variants = kernels::dwconv_f32_variants(&count);
-  const bool have_xnnpack = xnn_initialize(nullptr) == xnn_status_success;
+  const bool have_xnnpack = pocket::kernels::xnnpack_available();
   for (const DwShape& s : kDwShapes) {
     for (size_t v = 0; v < count; ++v) {
       const std::string name = "dwconv_f32/" + shape_name(s) + "/pocket_" + variants[v].name;

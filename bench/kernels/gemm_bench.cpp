@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/xnnpack/xnnpack_init.h"
 #include "bench/kernels/bench_registry.h"
 #include "bench/kernels/peak_probe.h"
 #include "kernels/gemm/gemm_f32.h"
@@ -287,7 +288,7 @@ std::string shape_name(const GemmShape& s) {
 void register_gemm_benchmarks() {
   size_t count = 0;
   const kernels::GemmF32Kernel* variants = kernels::gemm_f32_variants(&count);
-  const bool have_xnnpack = xnn_initialize(nullptr) == xnn_status_success;
+  const bool have_xnnpack = pocket::kernels::xnnpack_available();
   if (!have_xnnpack) std::printf("XNNPACK does not support this CPU: its GEMM benchmarks are left out\n");
   size_t packed_count = 0;
   const kernels::GemmF32PackedKernel* packed = kernels::gemm_f32_packed_variants(&packed_count);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/xnnpack/xnnpack_init.h"
 #include "kernels/pool/pool_f32.h"
 
 namespace pocket::bench {
@@ -132,7 +133,7 @@ std::string shape_name(const PoolShape& s) {
 void register_pool_benchmarks() {
   size_t count = 0;
   const kernels::PoolF32Kernel* variants = kernels::pool_f32_variants(&count);
-  const bool have_xnnpack = xnn_initialize(nullptr) == xnn_status_success;
+  const bool have_xnnpack = pocket::kernels::xnnpack_available();
   for (const PoolShape& s : kPoolShapes) {
     for (size_t v = 0; v < count; ++v) {
       const std::string name = "pool_f32/" + shape_name(s) + "/pocket_" + variants[v].name;

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/xnnpack/xnnpack_init.h"
 #include "kernels/gemm/gemm_f32.h"
 #include "kernels/quant/qgemm.h"
 #include "kernels/quant/qgemm_impl.h"
@@ -295,7 +296,7 @@ void register_qgemm_benchmarks() {
   done = true;
   size_t count = 0;
   const kernels::QGemmKernel* variants = kernels::qgemm_variants(&count);
-  const bool have_xnnpack = xnn_initialize(nullptr) == xnn_status_success;
+  const bool have_xnnpack = pocket::kernels::xnnpack_available();
   for (const QShape& s : kShapes) {
     const std::string base = "qgemm/" + shape_name(s) + "/";
     const bool small = s.m * s.n * s.k <= 16 * 1024 * 1024;

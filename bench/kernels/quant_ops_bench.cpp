@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/xnnpack/xnnpack_init.h"
 #include "kernels/conv/dwconv_f32.h"
 #include "kernels/quant/quant_ops.h"
 
@@ -306,7 +307,7 @@ std::string shape_name(const QDwShape& s) {
 }
 
 void register_quant_ops_benchmarks() {
-  const bool have_xnnpack = xnn_initialize(nullptr) == xnn_status_success;
+  const bool have_xnnpack = pocket::kernels::xnnpack_available();
   size_t count = 0;
   const kernels::DwConvQs8Kernel* dw = kernels::dwconv_qs8_variants(&count);
   for (const QDwShape& s : kQDwShapes) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/xnnpack/xnnpack_init.h"
 #include "bench/kernels/peak_probe.h"
 #include "kernels/conv/winograd_conv.h"
 
@@ -123,7 +124,7 @@ void bench_pocket(benchmark::State& state, ConvShape s, int tile) {
 }
 
 void bench_xnnpack(benchmark::State& state, ConvShape s) {
-  if (xnn_initialize(nullptr) != xnn_status_success) {
+  if (!pocket::kernels::xnnpack_available()) {
     state.SkipWithError("XNNPACK does not support this CPU");
     return;
   }

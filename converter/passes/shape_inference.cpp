@@ -544,20 +544,20 @@ void Inferer::node(const ir::Node& n) {
         if (infer_at >= 0) return;
         infer_at = static_cast<int64_t>(i);
       } else if (out[i] < 0) known_prod = -1;
-      else if (known_prod >= 0) known_prod *= out[i];
+      else if (known_prod >= 0 && __builtin_mul_overflow(known_prod, out[i], &known_prod)) known_prod = -1;
     }
     if (infer_at >= 0) {
       // Dims copied with 0 cancel out, so symbolic copied dims do not block the inference.
       int64_t total = 1;
       for (int64_t k = 0; k < (has_x ? rank : 0); ++k) {
         bool copied = k < static_cast<int64_t>(sh.v.size()) && sh.v[k] == 0 && !allowzero;
-        if (!copied) total = x.s[k] < 0 || total < 0 ? -1 : total * x.s[k];
+        if (!copied && (x.s[k] < 0 || total < 0 || __builtin_mul_overflow(total, x.s[k], &total))) total = -1;
       }
       if (!has_x) total = -1;
       int64_t rest = 1;
       for (size_t k = 0; k < out.size(); ++k) {
         if (static_cast<int64_t>(k) == infer_at || (sh.v[k] == 0 && !allowzero)) continue;
-        rest = out[k] < 0 || rest < 0 ? -1 : rest * out[k];
+        if (out[k] < 0 || rest < 0 || __builtin_mul_overflow(rest, out[k], &rest)) rest = -1;
       }
       out[infer_at] = total >= 0 && rest > 0 ? total / rest : -1;
     }

@@ -333,7 +333,7 @@ size_t default_thread_stack_bytes() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int tool_main(int argc, char** argv) {
   std::vector<std::string> model_path, input_specs, shape_specs;
   int64_t threads = 1, warmup = 5, iterations = 50, seed = 0, rounds = 5;
   bool json = false, profile = false, resize = false, tune = false, verbose_init = false, spinner_on = false;
@@ -682,4 +682,8 @@ int main(int argc, char** argv) {
   if (profile) std::printf("\n%s", pocket::tools::profile_table(prof).c_str());
   if (!trace_path.empty()) std::printf("trace          %s\n", trace_path.c_str());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return pocket::tools::guarded_main(kTool, [&] { return tool_main(argc, argv); });
 }
