@@ -8,7 +8,15 @@ set(POCKET_SANITIZE "" CACHE STRING "Sanitizers to build with: '', 'address,unde
 option(POCKET_FUZZ "Build the libFuzzer targets in fuzz/ (needs clang)" OFF)
 
 if(POCKET_SANITIZE)
-  set(_san_flags -fsanitize=${POCKET_SANITIZE} -fno-omit-frame-pointer -g)
+  # Line tables are all a sanitizer report needs (file:line in every frame); full -g doubles the
+  # compile time of the test files. POCKET_SANITIZER_BUILD lets kernels skip forced unrolling that
+  # only costs compile time under instrumentation (kernels/conv/dwconv_f32_tile.h).
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    set(_san_debug -gline-tables-only)
+  else()
+    set(_san_debug -g1)
+  endif()
+  set(_san_flags -fsanitize=${POCKET_SANITIZE} -fno-omit-frame-pointer ${_san_debug} -DPOCKET_SANITIZER_BUILD)
   if(POCKET_SANITIZE MATCHES "undefined")
     list(APPEND _san_flags -fsanitize=float-cast-overflow -fno-sanitize-recover=all)
   endif()

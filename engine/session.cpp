@@ -990,7 +990,7 @@ Status Session::set_input(std::string_view name, DType dtype, const Shape& shape
     return invalid_argument("input '" + std::string(name) + "' expects " + dtype_name(v.dtype) + ", got " + dtype_name(dtype));
   if (shape != v.shape)
     return invalid_argument("input '" + std::string(name) + "' expects shape " + shape_str(v.shape) + ", got " + shape_str(shape));
-  std::memcpy(v.data, data, v.bytes());
+  if (v.bytes() != 0) std::memcpy(v.data, data, v.bytes());  // data may be NULL for an empty input
   return Status::Ok();
 }
 

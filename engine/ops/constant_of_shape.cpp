@@ -54,7 +54,7 @@ class ConstantOfShapeOp final : public Op {
 
  private:
   DType dtype_ = DType::F32;
-  uint8_t value_[8] = {};
+  alignas(8) uint8_t value_[8] = {};  // the fill value in dtype_, written by the cast kernel as that type
 };
 
 }  // namespace

@@ -18,6 +18,17 @@
 
 #include "kernels/conv/dwconv_f32.h"
 
+// The register blocks below rely on full unrolling (the accumulators must stay in registers).
+// Sanitizer builds (POCKET_SANITIZER_BUILD, cmake/PocketSanitize.cmake) leave the loops rolled:
+// instrumenting the fully unrolled blocks takes clang a minute per file, the rolled loops compute
+// the same values, and those builds are for finding bugs, not for speed.
+#if defined(POCKET_SANITIZER_BUILD)
+#define POCKET_DW_UNROLL(n)
+#else
+#define POCKET_DW_PRAGMA(x) _Pragma(#x)
+#define POCKET_DW_UNROLL(n) POCKET_DW_PRAGMA(GCC unroll n)
+#endif
+
 namespace pocket::kernels::dwconv_detail {
 
 template <class V>
@@ -89,27 +100,27 @@ inline void block(const Row<V>& c, const float* wg, int64_t ox, int64_t c0, int 
   using R = typename V::reg;
   const R bias = V::load(wg + K * K * T);
   R acc[PX];
-#pragma GCC unroll 8
+POCKET_DW_UNROLL(8)
   for (int p = 0; p < PX; ++p) acc[p] = bias;
   const int64_t ix = ox * S - c.pad_left;
   const int64_t C = c.C;
-#pragma GCC unroll 5
+POCKET_DW_UNROLL(5)
   for (int ky = 0; ky < K; ++ky) {
     const float* r = c.rows[ky] + ix * C + c0;
     R w[K];
-#pragma GCC unroll 5
+POCKET_DW_UNROLL(5)
     for (int kx = 0; kx < K; ++kx) w[kx] = V::load(wg + (ky * K + kx) * T);
-#pragma GCC unroll 24
+POCKET_DW_UNROLL(24)
     for (int i = 0; i < NI; ++i) {
       const R v = ld<V, P>(r + i * C, n);
-#pragma GCC unroll 5
+POCKET_DW_UNROLL(5)
       for (int kx = 0; kx < K; ++kx) {
         const int d = i - kx;
         if (d >= 0 && d % S == 0 && d / S < PX) acc[d / S] = V::fma(v, w[kx], acc[d / S]);
       }
     }
   }
-#pragma GCC unroll 8
+POCKET_DW_UNROLL(8)
   for (int p = 0; p < PX; ++p) finish<V, P>(c, acc[p], ox + p, c0, n);
 }
 

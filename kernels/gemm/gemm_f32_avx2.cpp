@@ -24,8 +24,9 @@ void block(const GemmF32Args& g, int64_t i, int64_t j, int64_t cols) {
   __m256 acc0[MR], acc1[MR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
-  const float* a = g.a + i * g.a_row_stride;
-  const float* b = g.b + j;
+  // With k == 0, A and B may be NULL (nothing is read): no pointer arithmetic on them then.
+  const float* a = g.k > 0 ? g.a + i * g.a_row_stride : nullptr;
+  const float* b = g.k > 0 ? g.b + j : nullptr;
   const int64_t ars = g.a_row_stride, acs = g.a_col_stride;
   for (int64_t p = 0; p < g.k; ++p) {
     __m256 b0, b1;

@@ -63,7 +63,8 @@ TEST(TransformKernels, TransposeNegativeSourceStride) {
     const ptrdiff_t ld = -static_cast<ptrdiff_t>(cols * e);
     const uint8_t* base = src.data() + (rows - 1) * cols * e;
     for (size_t r = 0; r < rows; ++r)
-      for (size_t c = 0; c < cols; ++c) std::memcpy(&want[(c * rows + r) * e], base + r * ld + c * e, e);
+      for (size_t c = 0; c < cols; ++c)
+        std::memcpy(&want[(c * rows + r) * e], base + static_cast<ptrdiff_t>(r) * ld + static_cast<ptrdiff_t>(c * e), e);
     var.fn(base, ld, dst.data(), static_cast<ptrdiff_t>(rows * e), rows, cols);
     EXPECT_TRUE(dst == want);
   }

@@ -25,13 +25,13 @@ struct TestTensor {
   static TestTensor f32(std::vector<int64_t> shape, const std::vector<float>& v) {
     TestTensor t{fb::DType::F32, std::move(shape), {}};
     t.bytes.resize(v.size() * 4);
-    std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+    if (!v.empty()) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
     return t;
   }
   static TestTensor i64(std::vector<int64_t> shape, const std::vector<int64_t>& v) {
     TestTensor t{fb::DType::I64, std::move(shape), {}};
     t.bytes.resize(v.size() * 8);
-    std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+    if (!v.empty()) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
     return t;
   }
   std::vector<float> floats() const {

@@ -23,7 +23,7 @@ int64_t count(const Shape64& s) {
 TestTensor i32_tensor(Shape64 shape, const std::vector<int32_t>& v) {
   TestTensor t{fb::DType::I32, std::move(shape), {}};
   t.bytes.resize(v.size() * 4);
-  std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+  if (!v.empty()) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
   return t;
 }
 
@@ -193,7 +193,7 @@ TEST(OpsElementwise, BinaryRandomBroadcastShapes) {
 TestTensor f64_tensor(Shape64 shape, const std::vector<double>& v) {
   TestTensor t{fb::DType::F64, std::move(shape), {}};
   t.bytes.resize(v.size() * 8);
-  std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+  if (!v.empty()) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
   return t;
 }
 
