@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "converter/convert.h"
@@ -22,6 +23,58 @@
 namespace pocket::converter {
 
 namespace {
+
+// ONNX 1.12's own shape inference trusts declared types: a hostile file that declares one name
+// with two ranks (a graph output named like an input, a value_info) or gives a Conv/pool node
+// window attributes of the wrong length for its input crashes inside libonnx
+// (convPoolShapeInference, a fuzz_onnx finding). Returns "" when the model is safe to hand to it,
+// else why it is not (the importer then skips it: its results are only hints).
+std::string onnx_inference_hazard(const onnx::ModelProto& m) {
+  const onnx::GraphProto& gp = m.graph();
+  std::map<std::string, int> rank;
+  std::string bad;
+  auto declare = [&](const std::string& name, int r) {
+    auto [it, fresh] = rank.emplace(name, r);
+    if (!fresh && it->second != r && bad.empty()) bad = "'" + name + "' is declared with ranks " + std::to_string(it->second) + " and " + std::to_string(r);
+  };
+  auto declare_vi = [&](const onnx::ValueInfoProto& vi) {
+    if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape())
+      declare(vi.name(), vi.type().tensor_type().shape().dim_size());
+  };
+  for (const auto& t : gp.initializer()) declare(t.name(), t.dims_size());
+  for (const auto& vi : gp.input()) declare_vi(vi);
+  for (const auto& vi : gp.value_info()) declare_vi(vi);
+  for (const auto& vi : gp.output()) declare_vi(vi);
+  if (!bad.empty()) return bad;
+  static const std::set<std::string> windowed = {"Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "MaxPool",
+                                                 "AveragePool", "LpPool", "MaxUnpool", "MaxRoiPool"};
+  for (const auto& n : gp.node()) {
+    if (!windowed.count(n.op_type())) continue;
+    const int in = 0;  // the data input of every windowed op
+    if (n.input_size() <= in) continue;
+    auto it = rank.find(n.input(in));
+    if (it == rank.end()) continue;
+    const int spatial = it->second - 2;
+    if (spatial < 1) return n.op_type() + " '" + n.name() + "' reads a rank-" + std::to_string(it->second) + " input";
+    for (const auto& a : n.attribute()) {
+      const int want = a.name() == "pads" ? 2 * spatial
+                       : (a.name() == "kernel_shape" || a.name() == "strides" || a.name() == "dilations" ||
+                          a.name() == "output_padding" || a.name() == "output_shape")
+                           ? spatial
+                           : -1;
+      if (want >= 0 && a.ints_size() != want)
+        return n.op_type() + " '" + n.name() + "' attribute " + a.name() + " has " + std::to_string(a.ints_size()) +
+               " values for " + std::to_string(spatial) + " spatial dims";
+    }
+    if (n.input_size() > 1 && (n.op_type() == "Conv" || n.op_type() == "ConvTranspose")) {
+      auto w = rank.find(n.input(1));
+      if (w != rank.end() && w->second != it->second)
+        return n.op_type() + " '" + n.name() + "' has a rank-" + std::to_string(w->second) + " weight for a rank-" +
+               std::to_string(it->second) + " input";
+    }
+  }
+  return "";
+}
 
 constexpr int64_t kMinOpset = 6, kMaxOpset = 17;
 
@@ -168,11 +221,15 @@ Status Importer::import_graph(onnx::ModelProto& m) {
                        std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset) + ")");
 
   // ONNX's own shape inference seeds value_info; failures only lose information.
-  try {
-    onnx::ShapeInferenceOptions opts{/*check_type=*/false, /*error_mode=*/0, /*enable_data_propagation=*/true};
-    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
-  } catch (const std::exception& e) {
-    notes.push_back(std::string("ONNX shape inference stopped early: ") + e.what());
+  if (const std::string hazard = onnx_inference_hazard(m); !hazard.empty()) {
+    notes.push_back("ONNX shape inference skipped (" + hazard + ")");
+  } else {
+    try {
+      onnx::ShapeInferenceOptions opts{/*check_type=*/false, /*error_mode=*/0, /*enable_data_propagation=*/true};
+      onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
+    } catch (const std::exception& e) {
+      notes.push_back(std::string("ONNX shape inference stopped early: ") + e.what());
+    }
   }
 
   const onnx::GraphProto& gp = m.graph();
@@ -292,6 +349,8 @@ Status import_model(onnx::ModelProto& m, const std::string& base_dir, ir::Graph*
   if (notes) notes->insert(notes->end(), imp.notes.begin(), imp.notes.end());
   return infer_shapes(*graph);
 }
+
+
 
 }  // namespace
 

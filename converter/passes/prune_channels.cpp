@@ -246,6 +246,9 @@ class Pruner {
     if (a != b) parent_[std::max(a, b)] = std::min(a, b);
   }
 
+  static constexpr int64_t kMaxChannels = int64_t{1} << 24;
+  static constexpr int64_t kMaxSlots = int64_t{1} << 26;
+
   void assign_slots() {
     for (const auto& n : g_.nodes)
       for (const auto* list : {&n.inputs, &n.outputs})
@@ -253,6 +256,9 @@ class Pruner {
           if (name.empty() || slots_.count(name)) continue;
           const ir::Value* v = g_.find(name);
           if (!v || v->is_constant() || !v->shape_known || v->shape.size() < 2 || v->shape[1] <= 0) continue;
+          // A channel count no weight could feed (a hostile or broken shape) is not followed: the
+          // per-slot tables below would not fit in memory.
+          if (v->shape[1] > kMaxChannels || total_ > kMaxSlots - v->shape[1]) continue;
           if (v->dtype != ir::DType::F32) continue;
           slots_[name] = {total_, v->shape[1]};
           total_ += v->shape[1];

@@ -122,9 +122,16 @@ class ConvOp final : public Op {
       d.weights_ohwi = ohwi.data();
     }
     p.weights = d.weights_ohwi;
-    flops_ = 2 * n * d.win.out_h * d.win.out_w * m * cg * kh * kw;
+    out_elements_ = num_elements(Shape{n, m, d.win.out_h, d.win.out_w});
+    if (out_elements_ < 0)
+      return ctx.fail(StatusCode::kInvalidModel, "output [" + std::to_string(n) + "," + std::to_string(m) + "," +
+                                                     std::to_string(d.win.out_h) + "," + std::to_string(d.win.out_w) +
+                                                     "] is too large (its element count overflows)");
+    // Saturating: a hostile shape must not overflow the profile's count.
+    flops_ = 2;
+    for (int64_t f : {out_elements_, cg, kh, kw})
+      if (__builtin_mul_overflow(flops_, f, &flops_)) flops_ = INT64_MAX;
     post_ = d.act.post;
-    out_elements_ = n * d.win.out_h * d.win.out_w * m;
 
     const std::vector<const ConvCandidate*> cands = candidates_for(d);
     variants_.clear();

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <utility>
@@ -537,6 +539,26 @@ TEST(ModelHostile, MutatedModelsNeverCrash) {
   // Sanity: the mutations leave a fair share loadable, so the later stages were exercised.
   EXPECT_GT(loaded, total / 10);
   EXPECT_GT(ran, 0);
+}
+
+// ---- fuzz_model's findings (fuzz/corpus/model/crash-*): each ends in a clean error or a run ------
+
+TEST(ModelHostile, FuzzFindingsEndCleanly) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(__FILE__).parent_path().parent_path().parent_path() / "fuzz" / "corpus" / "model";
+  int replayed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().rfind("crash-", 0) != 0) continue;
+    SCOPED_TRACE(entry.path().filename().string());
+    std::ifstream in(entry.path(), std::ios::binary);
+    const Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bool ran = false;
+    const std::string e = load_create_run(bytes, &ran);
+    if (!ran) EXPECT_FALSE(e.empty());
+    ++replayed;
+  }
+  if (replayed == 0) GTEST_SKIP() << "no fuzz/corpus/model/crash-* next to the sources";
 }
 
 }  // namespace
