@@ -12,6 +12,9 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   # tools
   libstb-dev
+  # Vulkan backend: loader and headers, glslc (shaders compiled at build time), Mesa's drivers
+  # (lavapipe, the CPU implementation the tests run on when there is no GPU)
+  libvulkan-dev glslc mesa-vulkan-drivers
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # fixtures: reference models and real data (photos)
