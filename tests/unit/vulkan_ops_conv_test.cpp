@@ -1,0 +1,599 @@
+// The Vulkan convolution family (engine/backends/vulkan/vk_ops_conv.cpp and its shaders) against
+// the CPU ops: Conv (pointwise, general, grouped, depthwise with and without a channel
+// multiplier; kernels 1x1 to 7x7 and 1xk, strides, dilations, asymmetric pads, auto_pad, bias or
+// none, residual, every fused activation, odd channel counts, batch 2), MaxPool/AveragePool
+// (ceil_mode, count_include_pad, dilations, auto_pad), GlobalAveragePool/GlobalMaxPool and
+// SqueezeExcite (with and without biases), in fp32 (1e-4 relative) and fp16 storage (1e-2). Each
+// case is one node run by a session with backend "vulkan" (required, so a refusal is an error) and
+// by a CPU session; the test also checks that the node was offloaded and which shader ran.
+// Without a Vulkan driver the device tests skip; the vk_supports_conv refusals run everywhere.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/backends/vulkan/vk_op.h"
+#include "tests/unit/op_test_util.h"
+
+namespace pocket {
+namespace {
+
+using format::AttrDesc;
+using testing::TestTensor;
+using Kind = fb::ActivationKind;
+
+// One node: inputs in order; an absent optional input is `present = false` (index -1 in the file).
+struct NodeCase {
+  fb::OpType op;
+  std::vector<AttrDesc> attrs;
+  struct In {
+    TestTensor t;
+    bool constant = false;
+    bool present = true;
+  };
+  std::vector<In> ins;
+};
+
+std::vector<uint8_t> build(const NodeCase& c) {
+  format::ModelDesc m;
+  format::NodeDesc node;
+  node.op = c.op;
+  node.name = "node";
+  node.attrs = c.attrs;
+  for (size_t i = 0; i < c.ins.size(); ++i) {
+    const NodeCase::In& in = c.ins[i];
+    if (!in.present) {
+      node.inputs.push_back(-1);
+      continue;
+    }
+    format::TensorDesc d;
+    d.name = "in" + std::to_string(i);
+    d.dtype = in.t.dtype;
+    d.shape = in.t.shape;
+    if (in.constant) {
+      d.has_data = true;
+      d.data = in.t.bytes;
+    }
+    const int32_t idx = m.add_tensor(d);
+    node.inputs.push_back(idx);
+    if (!in.constant) m.inputs.push_back(idx);
+  }
+  format::TensorDesc out;
+  out.name = "out";
+  const int32_t o = m.add_tensor(out);
+  node.outputs.push_back(o);
+  m.outputs.push_back(o);
+  m.nodes.push_back(node);
+  return format::serialize(m);
+}
+
+bool vulkan_available(std::string* why) {
+  static int state = -1;  // probed once: instance creation costs tens of ms on lavapipe
+  static std::string reason;
+  if (state < 0) {
+    auto b = make_vulkan_backend(true);
+    state = b.ok() ? 1 : 0;
+    if (!b.ok()) reason = b.status().message();
+  }
+  *why = reason;
+  return state == 1;
+}
+
+#define REQUIRE_VULKAN()                                                     \
+  do {                                                                       \
+    std::string why_;                                                        \
+    if (!vulkan_available(&why_)) GTEST_SKIP() << "no Vulkan device: " << why_; \
+  } while (0)
+
+struct RunResult {
+  std::vector<float> y;
+  Shape shape;
+  std::string kernel;  // the offloaded node's kernel ("" on the CPU)
+};
+
+// Runs the node on `backend`; errors are test failures.
+RunResult run(const NodeCase& c, const std::string& backend, bool fp16) {
+  RunResult r;
+  const std::vector<uint8_t> bytes = build(c);
+  auto model = Model::load_buffer(bytes.data(), bytes.size());
+  EXPECT_TRUE(model.ok()) << model.status().message();
+  if (!model.ok()) return r;
+  SessionOptions opts;
+  opts.backend = backend;
+  opts.backend_fp16 = fp16;
+  opts.backend_required = backend != "cpu";
+  auto session = Session::create(model.value(), opts);
+  EXPECT_TRUE(session.ok()) << backend << ": " << session.status().message();
+  if (!session.ok()) return r;
+  Session& s = *session.value();
+  for (size_t i = 0; i < c.ins.size(); ++i) {
+    const NodeCase::In& in = c.ins[i];
+    if (!in.present || in.constant) continue;
+    const Status st = s.set_input("in" + std::to_string(i), in.t.dtype, in.t.shape, in.t.bytes.data());
+    EXPECT_TRUE(st.ok()) << st.message();
+  }
+  s.run();
+  EXPECT_TRUE(s.run_status().ok()) << s.run_status().message();
+  const PartitionReport& p = s.partition();
+  if (backend != "cpu") {
+    EXPECT_EQ(p.ops_offloaded, 1) << p.summary();
+    if (p.subgraphs.size() == 1 && p.subgraphs[0].kernels.size() == 1) r.kernel = p.subgraphs[0].kernels[0];
+  }
+  const Value& v = s.output(0);
+  r.shape = v.shape;
+  r.y.assign(v.as<float>(), v.as<float>() + v.elements());
+  return r;
+}
+
+// Vulkan against the CPU; returns the Vulkan kernel name. fp32 storage: 1e-4 of the largest
+// magnitude (sums of hundreds of products in another order); fp16 storage: 1e-2.
+std::string check(const NodeCase& c, bool fp16 = false, float tol = 0.f) {
+  if (tol == 0.f) tol = fp16 ? 1e-2f : 1e-4f;
+  const RunResult cpu = run(c, "cpu", false);
+  const RunResult gpu = run(c, "vulkan", fp16);
+  EXPECT_EQ(gpu.shape, cpu.shape);
+  testing::expect_close(gpu.y, cpu.y, tol);
+  return gpu.kernel;
+}
+
+TestTensor rand_t(Shape shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  return TestTensor::f32(shape, testing::random_floats(static_cast<size_t>(num_elements(shape)), seed, lo, hi));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv
+
+struct ConvCase {
+  int64_t n = 1, h = 8, w = 8, c = 3, m = 8, kh = 3, kw = 3, group = 1;
+  std::vector<int64_t> strides{1, 1}, dilations{1, 1}, pads{0, 0, 0, 0};
+  std::string auto_pad;  // "" : attribute left out
+  bool bias = true, residual = false;
+  Kind act = Kind::None;
+  float alpha = 0.f, beta = 0.f;
+};
+
+int64_t out_dim(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe, const std::string& ap) {
+  if (ap == "SAME_UPPER" || ap == "SAME_LOWER") return (in + s - 1) / s;
+  if (ap == "VALID") pb = pe = 0;
+  return (in + pb + pe - ((k - 1) * d + 1)) / s + 1;
+}
+
+NodeCase conv_node(const ConvCase& t, uint32_t seed) {
+  NodeCase c;
+  c.op = fb::OpType::Conv;
+  c.attrs = {AttrDesc::Ints("strides", t.strides), AttrDesc::Ints("dilations", t.dilations),
+             AttrDesc::Ints("pads", t.pads), AttrDesc::Int("group", t.group),
+             AttrDesc::Int("activation", static_cast<int64_t>(t.act)), AttrDesc::Float("act_alpha", t.alpha),
+             AttrDesc::Float("act_beta", t.beta)};
+  if (!t.auto_pad.empty()) c.attrs.push_back(AttrDesc::String("auto_pad", t.auto_pad));
+  c.ins.push_back({rand_t({t.n, t.h, t.w, t.c}, seed, -2.f, 2.f)});
+  c.ins.push_back({rand_t({t.m, t.c / t.group, t.kh, t.kw}, seed + 1, -0.5f, 0.5f), true});
+  c.ins.push_back({rand_t({t.m}, seed + 2), true, t.bias});
+  if (t.residual) {
+    const int64_t oh = out_dim(t.h, t.kh, t.strides[0], t.dilations[0], t.pads[0], t.pads[2], t.auto_pad);
+    const int64_t ow = out_dim(t.w, t.kw, t.strides[1], t.dilations[1], t.pads[1], t.pads[3], t.auto_pad);
+    c.ins.push_back({rand_t({t.n, oh, ow, t.m}, seed + 3, -1.f, 1.f)});
+  } else if (!t.bias) {
+    c.ins.pop_back();  // B left out at the end
+  }
+  return c;
+}
+
+std::string case_name(const ConvCase& t) {
+  auto ints = [](const std::vector<int64_t>& v) {
+    std::string s;
+    for (int64_t x : v) {
+      if (!s.empty()) s += ',';
+      s += std::to_string(x);
+    }
+    return s;
+  };
+  return "N" + std::to_string(t.n) + " H" + std::to_string(t.h) + " W" + std::to_string(t.w) + " C" +
+         std::to_string(t.c) + " M" + std::to_string(t.m) + " k" + std::to_string(t.kh) + "x" + std::to_string(t.kw) +
+         " g" + std::to_string(t.group) + " s" + ints(t.strides) + " d" + ints(t.dilations) + " p" + ints(t.pads) +
+         " " + t.auto_pad + " act" + std::to_string(static_cast<int>(t.act)) + (t.bias ? " B" : "") +
+         (t.residual ? " R" : "");
+}
+
+std::string check_conv(const ConvCase& t, bool fp16 = false) {
+  SCOPED_TRACE(case_name(t) + (fp16 ? " fp16" : ""));
+  return check(conv_node(t, static_cast<uint32_t>(t.c * 7 + t.m * 13 + t.kh * 3 + t.h)), fp16);
+}
+
+TEST(VulkanConv, PointwiseIsAGemm) {
+  REQUIRE_VULKAN();
+  ConvCase t;
+  t.kh = t.kw = 1;
+  for (int64_t c : {3, 17, 96})
+    for (int64_t m : {1, 4, 17, 96}) {
+      t.c = c, t.m = m;
+      EXPECT_EQ(check_conv(t), "vulkan.conv1x1");
+    }
+  t = ConvCase{};
+  t.n = 2, t.h = 5, t.w = 7, t.c = 24, t.m = 40, t.kh = t.kw = 1;  // 35 pixels/image: partial quads
+  EXPECT_EQ(check_conv(t), "vulkan.conv1x1");
+  t.residual = true;
+  t.act = Kind::Relu;
+  EXPECT_EQ(check_conv(t), "vulkan.conv1x1");
+}
+
+TEST(VulkanConv, KernelSizesStridesDilationsPads) {
+  REQUIRE_VULKAN();
+  ConvCase t;
+  t.h = 11, t.w = 9;
+  for (int64_t k : {3, 5, 7}) {
+    for (int64_t s : {1, 2}) {
+      t.kh = t.kw = k;
+      t.strides = {s, s};
+      t.pads = {k / 2, k / 2, k / 2, k / 2};
+      t.c = 3, t.m = 17;
+      EXPECT_EQ(check_conv(t), "vulkan.conv2d");
+      t.c = 17, t.m = 8;
+      check_conv(t);
+    }
+  }
+  // 1xk and kx1, asymmetric pads, dilation, strides per axis.
+  t = ConvCase{};
+  t.h = 10, t.w = 12, t.c = 5, t.m = 6;
+  t.kh = 1, t.kw = 5, t.pads = {0, 2, 0, 2};
+  check_conv(t);
+  t.kh = 7, t.kw = 1, t.pads = {3, 0, 3, 0};
+  check_conv(t);
+  t.kh = t.kw = 3, t.pads = {0, 1, 2, 1};
+  check_conv(t);
+  t.dilations = {2, 3}, t.pads = {2, 3, 1, 0};
+  check_conv(t);
+  t.dilations = {1, 1}, t.strides = {2, 1}, t.pads = {1, 0, 0, 2};
+  check_conv(t);
+  // 1x1 that is not a GEMM: strided, padded.
+  t = ConvCase{};
+  t.kh = t.kw = 1, t.strides = {2, 2}, t.c = 9, t.m = 12;
+  EXPECT_EQ(check_conv(t), "vulkan.conv2d");
+  t.strides = {1, 1}, t.pads = {1, 0, 0, 1};
+  EXPECT_EQ(check_conv(t), "vulkan.conv2d");
+}
+
+TEST(VulkanConv, AutoPad) {
+  REQUIRE_VULKAN();
+  ConvCase t;
+  t.h = 9, t.w = 10, t.c = 4, t.m = 5, t.kh = 4, t.kw = 3, t.strides = {2, 2};
+  for (const char* ap : {"SAME_UPPER", "SAME_LOWER", "VALID"}) {
+    t.auto_pad = ap;
+    check_conv(t);
+  }
+}
+
+TEST(VulkanConv, Groups) {
+  REQUIRE_VULKAN();
+  ConvCase t;
+  t.h = 7, t.w = 6, t.pads = {1, 1, 1, 1};
+  t.c = 6, t.m = 10, t.group = 2;
+  EXPECT_EQ(check_conv(t), "vulkan.conv2d");
+  t.c = 9, t.m = 6, t.group = 3, t.strides = {2, 2};
+  check_conv(t);
+  t.c = 96, t.m = 96, t.group = 2, t.strides = {1, 1};  // 48 channels per group: 12 blocks each
+  check_conv(t);
+  t.c = 8, t.m = 4, t.group = 4, t.kh = t.kw = 1, t.pads = {0, 0, 0, 0};  // one output channel per group
+  check_conv(t);
+}
+
+TEST(VulkanConv, Depthwise) {
+  REQUIRE_VULKAN();
+  ConvCase t;
+  t.h = 9, t.w = 8;
+  for (int64_t c : {3, 17, 96})
+    for (int64_t k : {3, 5})
+      for (int64_t s : {1, 2}) {
+        t.c = t.m = t.group = c;
+        t.kh = t.kw = k;
+        t.strides = {s, s};
+        t.pads = {k / 2, k / 2, k / 2, k / 2};
+        EXPECT_EQ(check_conv(t), "vulkan.dwconv");
+      }
+  // Dilation, asymmetric pads, batch 2, residual + activation, no bias.
+  t = ConvCase{};
+  t.n = 2, t.h = 10, t.w = 7, t.c = t.m = t.group = 17;
+  t.dilations = {2, 2}, t.pads = {2, 1, 2, 3};
+  t.residual = true, t.bias = false, t.act = Kind::HardSwish;
+  EXPECT_EQ(check_conv(t), "vulkan.dwconv");
+  // Channel multiplier 2 and 3 (M = C * mult).
+  t = ConvCase{};
+  t.c = t.group = 4, t.m = 8, t.pads = {1, 1, 1, 1};
+  EXPECT_EQ(check_conv(t), "vulkan.dwconv");
+  t.c = t.group = 5, t.m = 15, t.strides = {2, 2};
+  EXPECT_EQ(check_conv(t), "vulkan.dwconv");
+}
+
+TEST(VulkanConv, EveryActivationResidualAndBias) {
+  REQUIRE_VULKAN();
+  struct A {
+    Kind k;
+    float a, b;
+  };
+  const A acts[] = {{Kind::None, 0, 0},        {Kind::Relu, 0, 0},      {Kind::Clip, -0.5f, 0.75f},
+                    {Kind::HardSigmoid, 0.2f, 0.5f}, {Kind::HardSwish, 0, 0}, {Kind::Sigmoid, 0, 0},
+                    {Kind::SiLU, 0, 0},        {Kind::Tanh, 0, 0},      {Kind::LeakyRelu, 0.1f, 0}};
+  for (const A& a : acts) {
+    ConvCase t;
+    t.h = 6, t.w = 5, t.c = 7, t.m = 9, t.pads = {1, 1, 1, 1};
+    t.act = a.k, t.alpha = a.a, t.beta = a.b;
+    check_conv(t);
+    t.residual = true;
+    check_conv(t);
+    t.bias = false;  // B absent (-1) while R is present
+    check_conv(t);
+    t.kh = t.kw = 1, t.pads = {0, 0, 0, 0};  // the pointwise epilogue
+    check_conv(t);
+  }
+}
+
+TEST(VulkanConv, BatchTwo) {
+  REQUIRE_VULKAN();
+  ConvCase t;
+  t.n = 2, t.h = 7, t.w = 7, t.c = 16, t.m = 24, t.pads = {1, 1, 1, 1}, t.strides = {2, 2};
+  check_conv(t);
+  t.kh = t.kw = 1, t.pads = {0, 0, 0, 0}, t.strides = {1, 1};
+  check_conv(t);
+}
+
+TEST(VulkanConv, Fp16Storage) {
+  REQUIRE_VULKAN();
+  ConvCase t;
+  t.h = 9, t.w = 9, t.c = 17, t.m = 20, t.pads = {1, 1, 1, 1}, t.residual = true, t.act = Kind::HardSwish;
+  check_conv(t, true);
+  t.kh = t.kw = 1, t.pads = {0, 0, 0, 0};
+  check_conv(t, true);
+  t.c = t.m = t.group = 17, t.kh = t.kw = 3, t.pads = {1, 1, 1, 1};
+  check_conv(t, true);
+  t.c = 6, t.m = 9, t.group = 3;
+  check_conv(t, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pools
+
+struct PoolCase {
+  bool max = true;
+  int64_t n = 1, h = 9, w = 8, c = 5, kh = 3, kw = 3;
+  std::vector<int64_t> strides{2, 2}, pads{0, 0, 0, 0}, dilations{1, 1};
+  int64_t ceil_mode = 0, count_include_pad = 0;
+  std::string auto_pad;
+};
+
+std::string check_pool(const PoolCase& t, bool fp16 = false) {
+  SCOPED_TRACE(std::string(t.max ? "MaxPool" : "AveragePool") + " " + std::to_string(t.h) + "x" +
+               std::to_string(t.w) + "x" + std::to_string(t.c) + " k" + std::to_string(t.kh) + "x" +
+               std::to_string(t.kw) + " s" + std::to_string(t.strides[0]) + " p" + std::to_string(t.pads[0]) +
+               std::to_string(t.pads[1]) + std::to_string(t.pads[2]) + std::to_string(t.pads[3]) + " d" +
+               std::to_string(t.dilations[0]) + " ceil" + std::to_string(t.ceil_mode) + " cip" +
+               std::to_string(t.count_include_pad) + " " + t.auto_pad + (fp16 ? " fp16" : ""));
+  NodeCase c;
+  c.op = t.max ? fb::OpType::MaxPool : fb::OpType::AveragePool;
+  c.attrs = {AttrDesc::Ints("kernel_shape", {t.kh, t.kw}), AttrDesc::Ints("strides", t.strides),
+             AttrDesc::Ints("pads", t.pads), AttrDesc::Int("ceil_mode", t.ceil_mode)};
+  if (t.max) c.attrs.push_back(AttrDesc::Ints("dilations", t.dilations));
+  else c.attrs.push_back(AttrDesc::Int("count_include_pad", t.count_include_pad));
+  if (!t.auto_pad.empty()) c.attrs.push_back(AttrDesc::String("auto_pad", t.auto_pad));
+  c.ins.push_back({rand_t({t.n, t.h, t.w, t.c}, static_cast<uint32_t>(t.h * 31 + t.c), -3.f, 3.f)});
+  return check(c, fp16);
+}
+
+TEST(VulkanPool, MaxPool) {
+  REQUIRE_VULKAN();
+  PoolCase t;
+  EXPECT_EQ(check_pool(t), "vulkan.maxpool2d");
+  t.pads = {1, 1, 1, 1};
+  check_pool(t);
+  t.ceil_mode = 1, t.h = 10, t.pads = {0, 1, 1, 0};
+  check_pool(t);
+  t.dilations = {2, 2}, t.pads = {1, 1, 1, 1};
+  check_pool(t);
+  t = PoolCase{};
+  t.n = 2, t.c = 17, t.kh = 2, t.kw = 2, t.strides = {2, 2};
+  check_pool(t);
+  t.auto_pad = "SAME_UPPER", t.kh = t.kw = 3;
+  check_pool(t);
+  t.auto_pad = "SAME_LOWER";
+  check_pool(t);
+  t = PoolCase{};
+  t.kh = 1, t.kw = 4, t.strides = {1, 3}, t.pads = {0, 2, 0, 1};
+  check_pool(t);
+}
+
+TEST(VulkanPool, AveragePool) {
+  REQUIRE_VULKAN();
+  PoolCase t;
+  t.max = false;
+  EXPECT_EQ(check_pool(t), "vulkan.avgpool2d");
+  for (int64_t cip : {0, 1})
+    for (int64_t ceil : {0, 1}) {
+      t.count_include_pad = cip, t.ceil_mode = ceil;
+      t.pads = {1, 1, 1, 1}, t.h = 10, t.w = 7;
+      check_pool(t);
+      t.pads = {0, 2, 1, 0}, t.kh = 3, t.kw = 4;
+      check_pool(t);
+      t.kh = t.kw = 3;
+    }
+  t = PoolCase{};
+  t.max = false, t.n = 2, t.c = 96, t.h = t.w = 7, t.kh = t.kw = 7, t.strides = {1, 1};
+  check_pool(t);
+  t.auto_pad = "SAME_UPPER", t.kh = t.kw = 3, t.strides = {2, 2}, t.count_include_pad = 1;
+  check_pool(t);
+}
+
+TEST(VulkanPool, GlobalPools) {
+  REQUIRE_VULKAN();
+  for (bool is_max : {false, true})
+    for (Shape s : {Shape{1, 7, 7, 96}, Shape{2, 5, 3, 17}, Shape{1, 1, 1, 3}, Shape{2, 13, 11, 9}}) {
+      SCOPED_TRACE(std::string(is_max ? "GlobalMaxPool " : "GlobalAveragePool ") + shape_str(s));
+      NodeCase c;
+      c.op = is_max ? fb::OpType::GlobalMaxPool : fb::OpType::GlobalAveragePool;
+      c.ins.push_back({rand_t(s, static_cast<uint32_t>(s[1] * 7 + s[3]), -2.f, 2.f)});
+      EXPECT_EQ(check(c), is_max ? "vulkan.globalmaxpool" : "vulkan.globalavgpool");
+      check(c, true);
+    }
+}
+
+TEST(VulkanPool, Fp16Storage) {
+  REQUIRE_VULKAN();
+  PoolCase t;
+  t.pads = {1, 1, 1, 1}, t.c = 17;
+  check_pool(t, true);
+  t.max = false, t.count_include_pad = 1, t.ceil_mode = 1;
+  check_pool(t, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SqueezeExcite
+
+struct SeCase {
+  int64_t n, h, w, c, c1;
+  Kind act;
+  float act_alpha, act_beta;
+  Kind gate;
+  float gate_alpha, gate_beta;
+  bool b1 = true, b2 = true;
+};
+
+std::string check_se(const SeCase& t, bool fp16 = false) {
+  SCOPED_TRACE("SE N" + std::to_string(t.n) + " " + std::to_string(t.h) + "x" + std::to_string(t.w) + " C" +
+               std::to_string(t.c) + " C1" + std::to_string(t.c1) + (t.b1 ? " B1" : "") + (t.b2 ? " B2" : "") +
+               (fp16 ? " fp16" : ""));
+  NodeCase c;
+  c.op = fb::OpType::SqueezeExcite;
+  c.attrs = {AttrDesc::Int("activation", static_cast<int64_t>(t.act)), AttrDesc::Float("act_alpha", t.act_alpha),
+             AttrDesc::Float("act_beta", t.act_beta), AttrDesc::Int("gate", static_cast<int64_t>(t.gate)),
+             AttrDesc::Float("gate_alpha", t.gate_alpha), AttrDesc::Float("gate_beta", t.gate_beta)};
+  const uint32_t seed = static_cast<uint32_t>(t.c * 131 + t.c1);
+  c.ins.push_back({rand_t({t.n, t.h, t.w, t.c}, seed, -2.f, 2.f)});
+  c.ins.push_back({rand_t({t.c1, t.c, 1, 1}, seed + 1, -0.5f, 0.5f), true});
+  c.ins.push_back({rand_t({t.c1}, seed + 2), true, t.b1});
+  c.ins.push_back({rand_t({t.c, t.c1, 1, 1}, seed + 3, -0.5f, 0.5f), true});
+  if (t.b2) c.ins.push_back({rand_t({t.c}, seed + 4), true});
+  return check(c, fp16);
+}
+
+TEST(VulkanSqueezeExcite, MatchesCpu) {
+  REQUIRE_VULKAN();
+  const float hs_a = 1.f / 6.f, hs_b = 0.5f;
+  EXPECT_EQ(check_se({1, 7, 7, 96, 24, Kind::Relu, 0, 0, Kind::HardSigmoid, hs_a, hs_b}), "vulkan.squeeze_excite");
+  check_se({2, 5, 3, 37, 11, Kind::Relu, 0, 0, Kind::HardSigmoid, hs_a, hs_b});
+  check_se({1, 6, 6, 240, 10, Kind::SiLU, 0, 0, Kind::Sigmoid, 0, 0});
+  check_se({2, 1, 1, 1, 1, Kind::SiLU, 0, 0, Kind::Sigmoid, 0, 0});
+  SeCase t{2, 4, 6, 21, 5, Kind::Clip, -0.25f, 0.5f, Kind::Tanh, 0, 0};
+  t.b1 = false;
+  check_se(t);
+  t = {1, 3, 3, 9, 4, Kind::LeakyRelu, 0.1f, 0, Kind::None, 0, 0};
+  t.b2 = false;
+  check_se(t);
+  t = {1, 8, 2, 33, 7, Kind::None, 0, 0, Kind::HardSwish, 0, 0};
+  t.b1 = t.b2 = false;
+  check_se(t);
+  check_se({1, 7, 7, 96, 24, Kind::Relu, 0, 0, Kind::HardSigmoid, hs_a, hs_b}, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refusals (no device needed): vk_supports_conv names what it does not run.
+
+struct View {
+  std::vector<uint8_t> bytes;
+  std::shared_ptr<const Model> model;
+  std::vector<Value> values;
+  NodeView node;
+};
+
+// The node of `c` as the partitioner would show it, with `out` as the output shape.
+std::unique_ptr<View> view_of(const NodeCase& c, const Shape& out) {
+  auto v = std::make_unique<View>();
+  v->bytes = build(c);
+  auto model = Model::load_buffer(v->bytes.data(), v->bytes.size());
+  if (!model.ok()) return nullptr;
+  v->model = std::move(model.value());
+  v->values.resize(c.ins.size() + 1);
+  v->node.node = v->model->graph().nodes()->Get(0);
+  for (size_t i = 0; i < c.ins.size(); ++i) {
+    Value& val = v->values[i];
+    val.name = "in";
+    val.dtype = c.ins[i].t.dtype;
+    val.shape = c.ins[i].t.shape;
+    val.constant = c.ins[i].constant;
+    val.data = c.ins[i].constant ? const_cast<uint8_t*>(c.ins[i].t.bytes.data()) : nullptr;
+    v->node.inputs.push_back(c.ins[i].present ? &val : nullptr);
+  }
+  Value& y = v->values.back();
+  y.name = "out";
+  y.shape = out;
+  v->node.outputs.push_back(&y);
+  return v;
+}
+
+TEST(VulkanConvSupport, RefusesWhatItDoesNotRun) {
+  vk::DeviceCaps caps;
+  ConvCase t;
+  t.pads = {1, 1, 1, 1};
+  NodeCase c = conv_node(t, 1);
+  auto v = view_of(c, {1, 8, 8, 8});
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(vk::vk_supports_conv(v->node, caps).ok) << vk::vk_supports_conv(v->node, caps).reason;
+
+  // A quantized input.
+  v->values[0].dtype = DType::I8;
+  Support s = vk::vk_supports_conv(v->node, caps);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.reason.find("I8"), std::string::npos) << s.reason;
+  v->values[0].dtype = DType::F32;
+  // A weight computed at run time.
+  v->values[1].constant = false;
+  s = vk::vk_supports_conv(v->node, caps);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.reason.find("constant"), std::string::npos) << s.reason;
+  v->values[1].constant = true;
+  // An output shape the window does not give.
+  v->values.back().shape = {1, 7, 8, 8};
+  s = vk::vk_supports_conv(v->node, caps);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.reason.find("output"), std::string::npos) << s.reason;
+  // Too large for 32-bit indices.
+  v->values.back().shape = {1, 8, 8, 8};
+  v->values[0].shape = {1, 8, 8, int64_t{1} << 31};
+  s = vk::vk_supports_conv(v->node, caps);
+  EXPECT_FALSE(s.ok);
+
+  // ConvTranspose: a reason; other families' ops: an empty one (not ours).
+  NodeCase ct = c;
+  ct.op = fb::OpType::ConvTranspose;
+  auto vt = view_of(ct, {1, 10, 10, 8});
+  ASSERT_TRUE(vt);
+  s = vk::vk_supports_conv(vt->node, caps);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.reason.find("ConvTranspose"), std::string::npos);
+  NodeCase relu;
+  relu.op = fb::OpType::Relu;
+  relu.ins.push_back({rand_t({1, 4}, 1)});
+  auto vr = view_of(relu, {1, 4});
+  ASSERT_TRUE(vr);
+  s = vk::vk_supports_conv(vr->node, caps);
+  EXPECT_FALSE(s.ok);
+  EXPECT_TRUE(s.reason.empty());
+  EXPECT_EQ(vk::make_vk_op_conv(vr->node), nullptr);
+
+  // MaxPool with its indices output.
+  NodeCase mp;
+  mp.op = fb::OpType::MaxPool;
+  mp.attrs = {AttrDesc::Ints("kernel_shape", {2, 2}), AttrDesc::Ints("strides", {2, 2})};
+  mp.ins.push_back({rand_t({1, 4, 4, 3}, 1)});
+  auto vm = view_of(mp, {1, 2, 2, 3});
+  ASSERT_TRUE(vm);
+  EXPECT_TRUE(vk::vk_supports_conv(vm->node, caps).ok);
+  Value idx;
+  idx.dtype = DType::I64;
+  idx.shape = {1, 2, 2, 3};
+  vm->node.outputs.push_back(&idx);
+  s = vk::vk_supports_conv(vm->node, caps);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.reason.find("outputs"), std::string::npos) << s.reason;
+}
+
+}  // namespace
+}  // namespace pocket
