@@ -182,6 +182,10 @@ void pocket_session_options_init(pocket_session_options* options) {
   options->memory_budget = 0;
   options->sustained = 0;
   options->sustained_max_threads = 0;
+  options->backend = nullptr;
+  options->backend_fp16 = 0;
+  options->backend_required = 0;
+  options->pipeline_cache_file = nullptr;
 }
 
 pocket_status pocket_session_create(const pocket_model* model, const pocket_session_options* options,
@@ -202,6 +206,10 @@ pocket_status pocket_session_create(const pocket_model* model, const pocket_sess
       o.adaptive_threads = options->adaptive_threads != 0;
       o.sustained = options->sustained != 0;
       o.sustained_max_threads = options->sustained_max_threads;
+      if (options->backend) o.backend = options->backend;
+      o.backend_fp16 = options->backend_fp16 != 0;
+      o.backend_required = options->backend_required != 0;
+      if (options->pipeline_cache_file) o.pipeline_cache_file = options->pipeline_cache_file;
       if (pocket_status st = to_shapes(fn, options->num_input_shapes, options->input_shape_names,
                                        options->input_shapes, options->input_shape_ranks, &o.input_shapes);
           st != POCKET_OK)
@@ -296,6 +304,7 @@ pocket_status pocket_session_run(pocket_session* s) {
   return call_guarded(fn, [&] {
     if (pocket_status st = require(fn, {{s, "session"}}); st != POCKET_OK) return st;
     s->session->run();
+    if (!s->session->run_status().ok()) return to_c(s->session->run_status());
     return POCKET_OK;
   });
 }
@@ -311,6 +320,10 @@ pocket_status pocket_session_output_data(const pocket_session* s, size_t index, 
 }
 
 const char* pocket_session_notices(const pocket_session* s) { return s ? s->notices.c_str() : ""; }
+
+const char* pocket_session_partition_summary(const pocket_session* s) {
+  return s ? s->session->partition_summary().c_str() : "";
+}
 
 size_t pocket_session_arena_bytes(const pocket_session* s) { return s ? s->session->arena_bytes() : 0; }
 size_t pocket_session_arena_lower_bound(const pocket_session* s) { return s ? s->session->arena_lower_bound() : 0; }

@@ -418,6 +418,7 @@ const char* choice_source_name(ChoiceSource s) {
 }
 
 Session::~Session() {
+  offloaded_.clear();  // executables may point at converted constants and known values
   ops_.clear();  // ops may hold XNNPACK operators that point into the arena
   free_arena();
   free_known();
@@ -521,6 +522,7 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
     for (int64_t& d : s->values_[idx].shape)
       if (d < 0) d = 1;
   if (!options.input_shapes.empty()) POCKET_RETURN_IF_ERROR(s->apply_input_shapes(options.input_shapes));
+  POCKET_RETURN_IF_ERROR(s->choose_backend());
   const double setup_ms = ms_since(t0);
   POCKET_RETURN_IF_ERROR(s->prepare_all());
   s->init_times_.setup_ms = setup_ms;
@@ -609,6 +611,10 @@ Status Session::prepare_all() {
   kernels::XnnAccountScope xnn_scope(xnn_account_);
   // The previous ops (resize_input) stay alive until the new ones are prepared, so that weights
   // they packed are found in the model's weight cache instead of being packed again.
+  // Executables first: they may point at converted constants and known values freed below.
+  offloaded_.clear();
+  steps_.clear();
+  partition_ = PartitionReport{};
   std::vector<std::unique_ptr<Op>> previous_ops = std::move(ops_);
   std::vector<std::shared_ptr<const PackedWeights>> previous_converted = std::move(converted_buffers_);
   ops_.clear();
@@ -825,6 +831,18 @@ Status Session::prepare_all() {
   for (size_t n = 0; n < nn; ++n)
     if (!evaluated[n]) run_order_.push_back(static_cast<uint32_t>(n));
 
+  // Backends: subgraphs offloaded, CPU ops of their nodes released, steps_ in execution order.
+  POCKET_RETURN_IF_ERROR(offload());
+  partition_summary_ = partition_.summary();
+  const int32_t num_steps = static_cast<int32_t>(steps_.size());
+  std::vector<int32_t> step_of(nn, -1);  // a node's step (its subgraph's step when offloaded)
+  for (int32_t k = 0; k < num_steps; ++k) {
+    const Step& st = steps_[static_cast<size_t>(k)];
+    if (st.subgraph < 0) step_of[st.node] = k;
+    else
+      for (uint32_t m : offloaded_[static_cast<size_t>(st.subgraph)].nodes) step_of[m] = k;
+  }
+
   // Views (Op::alias_input) share their input's bytes, and so do in-place updates
   // (Op::inplace_input) whose input nothing else reads afterwards: root[v] is the value whose
   // buffer v uses.
@@ -840,7 +858,7 @@ Status Session::prepare_all() {
       if (idx >= 0) readers[idx].push_back(n);
   auto is_view = [&](uint32_t m, int32_t family) {
     const fb::Node* node = g.nodes()->Get(m);
-    return ops_[m]->alias_input() >= 0 && root[node->outputs()->Get(0)] == family;
+    return ops_[m] && ops_[m]->alias_input() >= 0 && root[node->outputs()->Get(0)] == family;
   };
   // Whether node n may update value `in` (its input slot k) in place: nothing else reads in's
   // buffer from node n on, and for a graph input nothing else reads it at all (the next run would
@@ -858,7 +876,7 @@ Status Session::prepare_all() {
             if (node->inputs()->Get(static_cast<flatbuffers::uoffset_t>(j)) == static_cast<int32_t>(v) &&
                 (static_cast<int>(j) != k || static_cast<int32_t>(v) != in))
               return false;
-        } else if (m > n || (is_input[r] && !is_view(m, r))) {
+        } else if (step_of[m] > step_of[n] || (is_input[r] && !is_view(m, r))) {
           return false;
         }
       }
@@ -866,6 +884,7 @@ Status Session::prepare_all() {
     return true;
   };
   for (uint32_t n : run_order_) {
+    if (!ops_[n]) continue;  // offloaded: the backend's business; its values get buffers of their own
     const fb::Node* node = g.nodes()->Get(n);
     int a = ops_[n]->alias_input();
     const int k = ops_[n]->inplace_input();
@@ -878,30 +897,42 @@ Status Session::prepare_all() {
     root[out] = root[in];
   }
 
-  // Liveness: buffer b < nt is tensor b; buffer nt + n is node n's scratch.
+  // Liveness over the steps: buffer b < nt is tensor b; buffer nt + n is node n's scratch. Values
+  // internal to an offloaded subgraph get no host bytes: only its inputs and outputs are planned.
   std::vector<BufferUse> uses(values_.size() + nn);
   std::vector<int8_t> planned(values_.size(), 0);
-  const int32_t last_step = static_cast<int32_t>(nn == 0 ? 0 : nn - 1);
+  const int32_t last_step = num_steps == 0 ? 0 : num_steps - 1;
   auto extend = [&](int32_t idx, int32_t step) {
     int32_t r = root[idx];
     if (planned[r]) uses[r].last = std::max(uses[r].last, step);
+  };
+  auto produce = [&](int32_t idx, int32_t step) {
+    if (root[idx] != idx || planned[idx]) return;
+    planned[idx] = 1;
+    uses[idx] = {values_[idx].bytes(), step, step};
   };
   for (int32_t idx : inputs_) {
     planned[idx] = 1;
     uses[idx] = {values_[idx].bytes(), 0, 0};
   }
-  for (size_t n = 0; n < nn; ++n) {
-    if (evaluated[n]) continue;  // its outputs are known (own memory); its inputs are not read at run
-    const fb::Node* node = g.nodes()->Get(static_cast<flatbuffers::uoffset_t>(n));
-    for (int32_t idx : *node->outputs()) {
-      if (root[idx] != idx) continue;
-      planned[idx] = 1;
-      uses[idx] = {values_[idx].bytes(), static_cast<int32_t>(n), static_cast<int32_t>(n)};
+  for (int32_t k = 0; k < num_steps; ++k) {
+    const Step& st = steps_[static_cast<size_t>(k)];
+    if (st.subgraph >= 0) {
+      const Offloaded& o = offloaded_[static_cast<size_t>(st.subgraph)];
+      for (const Value* v : o.inputs) extend(static_cast<int32_t>(v - values_.data()), k);
+      for (const Value* v : o.outputs) {
+        produce(static_cast<int32_t>(v - values_.data()), k);
+        extend(static_cast<int32_t>(v - values_.data()), k);
+      }
+      continue;
     }
+    const uint32_t n = st.node;
+    const fb::Node* node = g.nodes()->Get(n);
+    for (int32_t idx : *node->outputs()) produce(idx, k);
     for (int32_t idx : *node->inputs())
-      if (idx >= 0) extend(idx, static_cast<int32_t>(n));
-    for (int32_t idx : *node->outputs()) extend(idx, static_cast<int32_t>(n));
-    uses[values_.size() + n] = {contexts_[n].scratch_bytes, static_cast<int32_t>(n), static_cast<int32_t>(n)};
+      if (idx >= 0) extend(idx, k);
+    for (int32_t idx : *node->outputs()) extend(idx, k);
+    uses[values_.size() + n] = {contexts_[n].scratch_bytes, k, k};
   }
   for (int32_t idx : outputs_) extend(idx, last_step);
   // Inputs keep their bytes for the whole run, so that running again without setting them again
@@ -928,6 +959,7 @@ Status Session::prepare_all() {
 
   auto t_bind = Clock::now();
   for (uint32_t n : run_order_) {
+    if (!ops_[n]) continue;  // offloaded
     OpContext& ctx = contexts_[n];
     ctx.scratch = ctx.scratch_bytes ? base + plan.offsets[values_.size() + n] : nullptr;
     const auto t0 = Clock::now();
@@ -963,6 +995,205 @@ Status Session::prepare_all() {
     init_times_.tune_ms += ms_since(t0);
   }
   init_times_.total_ms = ms_since(t_all);
+  return Status::Ok();
+}
+
+// ---- Backends (issue #7) ----------------------------------------------------------------------
+
+// Once, at creation: the backend the options ask for, or none (the CPU alone) and why.
+Status Session::choose_backend() {
+  const std::string& want = options_.backend;
+  if (want != "cpu" && want != "vulkan" && want != "auto")
+    return invalid_argument("backend must be 'cpu', 'vulkan' or 'auto', got '" + want + "'");
+  backend_.reset();
+  backend_decision_.clear();
+  backend_notice_.clear();
+  if (options_.custom_backend) {
+    backend_ = options_.custom_backend;
+  } else if (want == "cpu") {
+    backend_decision_ = "cpu: every node on the CPU (as requested)";
+    return Status::Ok();
+  } else {
+    auto r = make_vulkan_backend(want == "vulkan");
+    if (!r.ok()) {
+      if (want == "vulkan" && options_.backend_required)
+        return Status(r.status().code(), "backend 'vulkan' is required but cannot be used: " + r.status().message());
+      backend_decision_ = want == "auto" ? "auto: no Vulkan GPU (" + r.status().message() + "): every node on the CPU"
+                                         : "vulkan: not available (" + r.status().message() + "): every node on the CPU";
+      if (want == "vulkan") backend_notice_ = "backend 'vulkan' requested but not available, running on the CPU: " + r.status().message();
+      return Status::Ok();
+    }
+    backend_ = std::shared_ptr<Backend>(std::move(r.value()));
+  }
+  if (backend_->interface_version() != kBackendInterfaceVersion) {
+    const std::string msg = std::string("backend '") + backend_->name() + "' implements backend interface version " +
+                            std::to_string(backend_->interface_version()) + ", this build of Pocket needs version " +
+                            std::to_string(kBackendInterfaceVersion);
+    backend_.reset();
+    return unsupported(msg);
+  }
+  return Status::Ok();
+}
+
+// After every op's prepare: partitions run_order_ for backend_, prepares each subgraph on it,
+// releases the CPU ops of the nodes it took, and fills steps_ and partition_.
+Status Session::offload() {
+  PartitionReport& rep = partition_;
+  rep = PartitionReport{};
+  rep.requested = options_.backend;
+  partition_summary_.clear();
+  offloaded_.clear();
+  steps_.clear();
+  auto label = [&](uint32_t n) { return contexts_[n].op_name(); };
+  auto op_type = [&](uint32_t n) { return std::string(fb::EnumNameOpType(contexts_[n].node->op())); };
+  std::map<std::string, int> by_type;
+  auto finish = [&]() {
+    for (const Step& st : steps_) {
+      if (st.subgraph >= 0) continue;
+      rep.ops_on_cpu++;
+      by_type["cpu " + op_type(st.node)]++;
+    }
+    for (const Offloaded& o : offloaded_) {
+      rep.ops_offloaded += static_cast<int>(o.nodes.size());
+      for (uint32_t n : o.nodes) by_type[rep.backend + " " + op_type(n)]++;
+    }
+    std::vector<std::pair<std::string, int>> v(by_type.begin(), by_type.end());
+    std::stable_sort(v.begin(), v.end(), [&](const auto& a, const auto& b) {
+      const bool a_cpu = a.first.compare(0, 4, "cpu ") == 0, b_cpu = b.first.compare(0, 4, "cpu ") == 0;
+      if (a_cpu != b_cpu) return b_cpu;  // the offloading backend first
+      return a.second > b.second;
+    });
+    rep.ops_per_backend_by_type = std::move(v);
+    std::sort(rep.stayed_on_cpu.begin(), rep.stayed_on_cpu.end(),
+              [](const PartitionReport::CpuNode& a, const PartitionReport::CpuNode& b) { return a.node < b.node; });
+  };
+  auto all_on_cpu = [&](const std::string& why) {
+    rep.backend = "cpu";
+    rep.decision = why;
+    for (uint32_t n : run_order_) steps_.push_back({-1, n});
+    finish();
+  };
+  if (!backend_) {
+    if (!backend_notice_.empty()) notices_.push_back(backend_notice_);
+    all_on_cpu(backend_decision_);
+    if (options_.backend != "cpu")
+      for (uint32_t n : run_order_) rep.stayed_on_cpu.push_back({n, label(n), backend_decision_});
+    return Status::Ok();
+  }
+  rep.device = backend_->device();
+  const std::string name = backend_->name();
+
+  std::vector<NodeView> views;
+  views.reserve(run_order_.size());
+  for (uint32_t n : run_order_) {
+    NodeView nv;
+    nv.index = n;
+    nv.node = contexts_[n].node;
+    nv.inputs.assign(contexts_[n].inputs.begin(), contexts_[n].inputs.end());
+    nv.outputs.assign(contexts_[n].outputs.begin(), contexts_[n].outputs.end());
+    views.push_back(std::move(nv));
+  }
+  std::vector<const Value*> graph_outputs;
+  for (int32_t idx : outputs_) graph_outputs.push_back(&values_[idx]);
+  Partition part = partition_nodes(views, *backend_, graph_outputs);
+  auto flops_of = [&](uint32_t n) { return ops_[n]->flops(contexts_[n]); };
+  // Every node the backend refused, with its reason (also when nothing ends up offloaded).
+  std::vector<PartitionReport::CpuNode> refused;
+  for (size_t i = 0; i < views.size(); ++i)
+    if (!part.support[i].ok) refused.push_back({run_order_[i], label(run_order_[i]), part.support[i].reason});
+
+  char pct[32] = "";
+  if (options_.backend == "auto") {
+    int64_t total = 0, taken = 0;
+    for (size_t i = 0; i < views.size(); ++i) {
+      const int64_t f = std::max<int64_t>(flops_of(run_order_[i]), 0);
+      total += f;
+      if (part.group[i] >= 0) taken += f;
+    }
+    std::snprintf(pct, sizeof pct, "%.1f%%", total > 0 ? 100.0 * static_cast<double>(taken) / static_cast<double>(total) : 0.0);
+    std::string why;
+    if (!backend_->is_accelerator())
+      why = "auto: " + name + " device '" + rep.device + "' is not an accelerator (a CPU implementation): every node on the CPU";
+    else if (total == 0 || taken * 2 < total)
+      why = "auto: the nodes " + name + " supports hold " + pct + " of the FLOPs (< 50%): every node on the CPU";
+    if (!why.empty()) {
+      all_on_cpu(why);
+      for (size_t i = 0; i < views.size(); ++i)
+        rep.stayed_on_cpu.push_back({run_order_[i], label(run_order_[i]), part.support[i].ok ? why : part.support[i].reason});
+      return Status::Ok();
+    }
+  }
+
+  BackendOptions bo;
+  bo.fp16 = options_.backend_fp16;
+  bo.pipeline_cache_file = options_.pipeline_cache_file;
+  bo.num_threads = options_.num_threads;
+  std::vector<int> offloaded_index(part.subgraphs.size(), -1);
+  std::vector<std::string> failed(part.subgraphs.size());
+  for (size_t k = 0; k < part.subgraphs.size(); ++k) {
+    const Subgraph& sg = part.subgraphs[k];
+    auto r = backend_->prepare(sg, bo);
+    if (!r.ok()) {
+      const std::string what = name + " could not prepare subgraph " + std::to_string(k) + " (" +
+                               std::to_string(sg.nodes.size()) + " nodes, first " + sg.nodes.front().label() +
+                               "): " + r.status().message();
+      if (options_.backend_required) return Status(r.status().code(), what);
+      failed[k] = what;
+      notices_.push_back(what + "; those nodes run on the CPU");
+      continue;
+    }
+    Offloaded o;
+    o.exe = std::move(r.value());
+    for (const Value* v : sg.inputs) o.inputs.push_back(const_cast<Value*>(v));
+    for (const Value* v : sg.outputs) o.outputs.push_back(const_cast<Value*>(v));
+    for (size_t i : part.members[k]) {
+      o.nodes.push_back(run_order_[i]);
+      o.flops += std::max<int64_t>(flops_of(run_order_[i]), 0);
+    }
+    o.label = "subgraph " + std::to_string(offloaded_.size()) + " (" + std::to_string(o.nodes.size()) + " nodes)";
+    offloaded_index[k] = static_cast<int>(offloaded_.size());
+    offloaded_.push_back(std::move(o));
+  }
+  for (const Partition::Step& st : part.steps) {
+    if (st.subgraph < 0) {
+      steps_.push_back({-1, run_order_[st.node]});
+    } else if (offloaded_index[static_cast<size_t>(st.subgraph)] >= 0) {
+      steps_.push_back({offloaded_index[static_cast<size_t>(st.subgraph)], 0});
+    } else {
+      for (size_t i : part.members[static_cast<size_t>(st.subgraph)]) {
+        steps_.push_back({-1, run_order_[i]});
+        rep.stayed_on_cpu.push_back({run_order_[i], label(run_order_[i]), failed[static_cast<size_t>(st.subgraph)]});
+      }
+    }
+  }
+  rep.stayed_on_cpu.insert(rep.stayed_on_cpu.end(), refused.begin(), refused.end());
+  if (offloaded_.empty()) {
+    rep.backend = "cpu";
+    rep.decision = options_.backend + ": " + name + " took no node (" + std::to_string(refused.size()) +
+                   " unsupported, " + std::to_string(part.subgraphs.size()) + " subgraphs failed to prepare): every node on the CPU";
+    finish();
+    return Status::Ok();
+  }
+  rep.backend = name;
+  rep.decision = options_.backend == "auto" ? "auto: " + name + " on an accelerator, its nodes hold " + std::string(pct) + " of the FLOPs"
+                                            : options_.backend + ": every node " + name + " supports runs on it";
+  for (Offloaded& o : offloaded_) {
+    PartitionReport::Part part_report;
+    part_report.nodes = o.nodes;
+    for (const Value* v : o.inputs) part_report.upload_bytes += v->bytes();
+    for (const Value* v : o.outputs) part_report.download_bytes += v->bytes();
+    part_report.uploads = static_cast<int>(o.inputs.size());
+    part_report.downloads = static_cast<int>(o.outputs.size());
+    part_report.memory = o.exe->memory();
+    part_report.kernels = o.exe->kernel_names();
+    rep.subgraphs.push_back(std::move(part_report));
+    // The CPU ops of offloaded nodes go, with their packed weights.
+    for (uint32_t n : o.nodes) {
+      ops_[n].reset();
+      node_packed_[n].clear();
+    }
+  }
+  finish();
   return Status::Ok();
 }
 
@@ -1075,7 +1306,27 @@ void Session::set_run_pool(pthreadpool_t pool) {
 
 void Session::run_ops(pthreadpool_t pool) {
   set_run_pool(pool);
-  for (uint32_t n : run_order_) ops_[n]->run(contexts_[n]);
+  run_steps();
+}
+
+void Session::run_steps() {
+  if (!run_status_.ok()) run_status_ = Status::Ok();
+  for (const Step& st : steps_) run_step(st);
+}
+
+// A subgraph step: upload each input from its arena buffer, run, download each output into its
+// arena buffer. A failure is kept in run_status_ (the first of the run); the next steps still run.
+void Session::run_step(const Step& st) {
+  if (st.subgraph < 0) {
+    ops_[st.node]->run(contexts_[st.node]);
+    return;
+  }
+  Offloaded& o = offloaded_[static_cast<size_t>(st.subgraph)];
+  Status s;
+  for (size_t i = 0; i < o.inputs.size() && s.ok(); ++i) s = o.exe->upload(i, o.inputs[i]->data, o.inputs[i]->bytes());
+  if (s.ok()) s = o.exe->run();
+  for (size_t i = 0; i < o.outputs.size() && s.ok(); ++i) s = o.exe->download(i, o.outputs[i]->data, o.outputs[i]->bytes());
+  if (!s.ok() && run_status_.ok()) run_status_ = Status(s.code(), partition_.backend + " " + o.label + ": " + s.message());
 }
 
 // Adaptive threading. A parallel loop returns only when every worker has checked in, so when
@@ -1119,27 +1370,39 @@ void Session::run() {
 
 void Session::run_profiled(std::vector<double>& op_seconds) {
   set_run_pool(pool_);
-  op_seconds.assign(run_order_.size(), 0.0);
-  for (size_t i = 0; i < run_order_.size(); ++i) {
-    const uint32_t n = run_order_[i];
+  op_seconds.assign(steps_.size(), 0.0);
+  if (!run_status_.ok()) run_status_ = Status::Ok();
+  for (size_t i = 0; i < steps_.size(); ++i) {
     auto t0 = Clock::now();
-    ops_[n]->run(contexts_[n]);
+    run_step(steps_[i]);
     op_seconds[i] = std::chrono::duration<double>(Clock::now() - t0).count();
   }
 }
 
 std::vector<OpProfile> Session::profile_info() const {
   std::vector<OpProfile> out;
-  size_t next_choice = 0;
-  for (uint32_t n : run_order_) {
+  std::vector<std::pair<int32_t, const KernelChoice*>> choice_of;
+  for (const KernelChoice& c : choices_) choice_of.push_back({c.node, &c});
+  for (const Step& st : steps_) {
+    if (st.subgraph >= 0) {
+      const Offloaded& o = offloaded_[static_cast<size_t>(st.subgraph)];
+      OpProfile p;
+      p.op = partition_.backend + " subgraph";
+      p.name = o.label;
+      p.kernel = partition_.backend;
+      if (!o.outputs.empty()) p.output_shape = o.outputs[0]->shape;
+      p.flops = o.flops;
+      out.push_back(std::move(p));
+      continue;
+    }
+    const uint32_t n = st.node;
     const OpContext& ctx = contexts_[n];
     OpProfile p;
     p.op = fb::EnumNameOpType(ctx.node->op());
     p.name = ctx.node->name() ? ctx.node->name()->str() : "";
     p.kernel = ops_[n]->kernel_name();
-    while (next_choice < choices_.size() && choices_[next_choice].node < static_cast<int32_t>(n)) ++next_choice;
-    if (next_choice < choices_.size() && choices_[next_choice].node == static_cast<int32_t>(n))
-      p.choice = choice_source_name(choices_[next_choice].source);
+    for (const auto& [node, c] : choice_of)
+      if (node == static_cast<int32_t>(n)) p.choice = choice_source_name(c->source);
     if (!ctx.outputs.empty()) p.output_shape = ctx.outputs[0]->shape;
     p.flops = ops_[n]->flops(ctx);
     out.push_back(std::move(p));
@@ -1186,7 +1449,9 @@ MemoryReport Session::plan_memory_report(size_t arena) const {
     if (b && seen.insert(b.get()).second) r.converted_constants += b->bytes();
   r.known_values = known_bytes_;
   r.xnnpack = xnn_account_ ? xnn_account_->bytes() : 0;
-  for (const auto& op : ops_) r.op_private += op->private_bytes();
+  for (const auto& op : ops_)
+    if (op) r.op_private += op->private_bytes();
+  r.device = partition_.device_allocated();
 
   // The session's own tables, as the heap holds them.
   size_t o = sizeof(Session);

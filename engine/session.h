@@ -12,8 +12,10 @@
 #include <utility>
 #include <vector>
 
+#include "engine/backend.h"
 #include "engine/model.h"
 #include "engine/op.h"
+#include "engine/partition.h"
 #include "engine/status.h"
 #include "engine/tensor.h"
 
@@ -55,6 +57,27 @@ struct SessionOptions {
   // reports the capped count. Pair it with a Pacer's duty cycle to bound the CPU time too.
   bool sustained = false;
   int sustained_max_threads = 0;
+
+  // Where nodes run (issue #7; engine/backend.h, engine/partition.h, engine/backends/README.md).
+  //   "cpu"    (default) every node on the CPU.
+  //   "vulkan" the Vulkan backend (make_vulkan_backend(true): a CPU driver such as lavapipe is
+  //            accepted when there is no GPU) runs every subgraph of nodes it supports; the rest
+  //            stays on the CPU. No usable Vulkan: everything on the CPU, with a notice and the
+  //            reason in partition().decision (an error instead with backend_required).
+  //   "auto"   the Vulkan backend only when it finds a GPU (make_vulkan_backend(false)), that
+  //            device is an accelerator (Backend::is_accelerator()), and the nodes it would run
+  //            hold at least half of the FLOPs (Op::flops); else the CPU. Never an error.
+  // Any other name is an error. partition() says what was decided and why.
+  std::string backend = "cpu";
+  bool backend_fp16 = false;        // BackendOptions::fp16: fp16 storage where the device can
+  std::string pipeline_cache_file;  // BackendOptions::pipeline_cache_file ("" : none)
+  // "vulkan" (or a custom backend) that cannot be used -- no device, a subgraph whose prepare
+  // fails -- is an error instead of a CPU fallback with a notice.
+  bool backend_required = false;
+  // Tests and embedders: this backend instead of the named one. With backend "cpu" or "vulkan"
+  // it runs every subgraph it supports; with "auto" the auto rules above apply to it. The session
+  // holds a reference; the backend must not be used by another thread while sessions prepare.
+  std::shared_ptr<Backend> custom_backend;
 };
 
 // Every byte a session uses, known once creation (or a resize) has finished. Nothing is allocated
@@ -75,6 +98,10 @@ struct MemoryReport {
   size_t session_overhead = 0; // the session's own tables: values, contexts, op objects, pool, the
                                // arena mapping's page rounding (an estimate from the heap blocks)
   size_t model_file = 0;       // the model's mapping or copy (shared by every session; not in total())
+  // Backend memory (partition()): the sum of every offloaded subgraph's DeviceMemory::allocated.
+  // Not in total(): on a GPU it is device memory (on a CPU driver such as lavapipe, it is host
+  // memory too). memory_budget does not limit it.
+  size_t device = 0;
   // Bytes this session adds: everything above except model_file (and arena_lower_bound).
   size_t total() const {
     return arena + packed_weights + converted_constants + known_values + xnnpack + op_private + session_overhead;
@@ -162,22 +189,34 @@ class Session {
   // dim name different sizes are an error.
   Status resize_inputs(const std::vector<std::pair<std::string, Shape>>& shapes);
 
-  // Runs every op. With a thread pool and adaptive_threads, each run is timed (two clock reads):
+  // Runs every step: CPU ops, and per offloaded subgraph upload inputs, run, download outputs. With a thread pool and adaptive_threads, each run is timed (two clock reads):
   // when pooled runs are slower than runs on the calling thread alone, the session runs on the
   // calling thread and re-tries the pool every few runs (a busy sibling core otherwise stalls
   // every parallel op, since a parallel loop ends only when every worker has checked in).
+  // CPU ops cannot fail; a backend's upload, run or download can (a lost device): run() then goes
+  // on with the remaining steps (the outputs that step feeds hold stale or garbage bytes) and
+  // run_status() returns the first failure of that run, naming the subgraph. Without offloaded
+  // subgraphs run_status() is always OK.
   void run();
-  // Same, recording each op's wall time in seconds into op_seconds (resized to num_run_ops()).
+  // The status of the last run() or run_profiled(): OK, or the first backend failure.
+  const Status& run_status() const { return run_status_; }
+  // Same, recording each step's wall time in seconds into op_seconds (resized to num_run_ops()).
   // Always uses the thread pool when there is one.
   void run_profiled(std::vector<double>& op_seconds);
 
-  // The ops run() runs, in order (nodes evaluated once at prepare are left out), one entry per
-  // op_seconds entry of run_profiled().
+  // The steps run() runs, in order, one entry per op_seconds entry of run_profiled(): each CPU op
+  // (nodes evaluated once at prepare are left out), and each offloaded subgraph as one entry
+  // (op "vulkan subgraph", name "subgraph 0 (34 nodes)", kernel the backend's name, flops the sum
+  // of its nodes', output_shape its first output's).
   std::vector<OpProfile> profile_info() const;
-  size_t num_run_ops() const { return run_order_.size(); }
+  size_t num_run_ops() const { return steps_.size(); }
+  // What runs where: the backend decision, subgraphs, transfers, nodes left on the CPU and why.
+  const PartitionReport& partition() const { return partition_; }
+  // partition().summary(), kept until the next resize (for the C API).
+  const std::string& partition_summary() const { return partition_summary_; }
   // Nodes evaluated once at prepare (Shape, and nodes whose inputs are all constant or known with
   // outputs of at most kMaxKnownElements elements each): they do not run again.
-  size_t num_prepare_evaluated() const { return ops_.size() - run_order_.size(); }
+  size_t num_prepare_evaluated() const { return contexts_.size() - run_order_.size(); }
   static constexpr int64_t kMaxKnownElements = 65536;
   // Ops with several variants: what was chosen and why (and the timings when tuned).
   const std::vector<KernelChoice>& kernel_choices() const { return choices_; }
@@ -196,6 +235,8 @@ class Session {
  private:
   Session() = default;
   Status prepare_all();
+  Status choose_backend();
+  Status offload();
   Status evaluate_at_prepare(size_t n);
   Status apply_input_shapes(const std::vector<std::pair<std::string, Shape>>& shapes);
   void free_known();
@@ -241,6 +282,28 @@ class Session {
   kernels::XnnAccount* xnn_account_ = nullptr;
   MemoryReport plan_memory_report(size_t arena) const;
   Status check_budget(const MemoryReport& r, const char* when) const;
+  // Backends (issue #7). backend_ is chosen once at creation (nullptr: the CPU alone);
+  // backend_decision_ says why. offload() partitions run_order_ at every prepare_all.
+  std::shared_ptr<Backend> backend_;
+  std::string backend_decision_, backend_notice_;
+  struct Offloaded {
+    std::unique_ptr<BackendExecutable> exe;
+    std::vector<Value*> inputs, outputs;  // session values: uploaded from / downloaded into the arena
+    std::vector<uint32_t> nodes;
+    int64_t flops = 0;
+    std::string label;  // "subgraph 0 (34 nodes)"
+  };
+  struct Step {
+    int subgraph = -1;  // index into offloaded_, or -1: the CPU op of node
+    uint32_t node = 0;
+  };
+  std::vector<Offloaded> offloaded_;
+  std::vector<Step> steps_;
+  PartitionReport partition_;
+  std::string partition_summary_;
+  Status run_status_;
+  void run_steps();
+  void run_step(const Step& st);
   void* arena_ = nullptr;
   size_t arena_mapped_ = 0;
   size_t arena_bytes_ = 0;

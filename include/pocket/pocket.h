@@ -111,6 +111,22 @@ typedef struct pocket_session_options {
    * pocket_pacer's duty_cycle to bound the CPU time as well. */
   int32_t sustained;
   int32_t sustained_max_threads; /* >= 0 */
+  /* Where nodes run. NULL or "cpu" (default): every node on the CPU. "vulkan": the Vulkan backend
+   * runs every subgraph of nodes it supports (a CPU Vulkan driver such as lavapipe is accepted
+   * when there is no GPU); without a usable Vulkan device the session runs on the CPU and says so
+   * in pocket_session_notices. "auto": Vulkan only on a GPU and only when the nodes it supports
+   * hold at least half of the model's FLOPs, else the CPU. Any other name: POCKET_INVALID_ARGUMENT.
+   * pocket_session_partition_summary tells what was decided and why. */
+  const char* backend;
+  /* 1: the backend stores activations and weights as fp16 where the device can (results then
+   * match the CPU within about 1e-2 relative). 0 (default): fp32. */
+  int32_t backend_fp16;
+  /* 1: "vulkan" that cannot be used (no device, a subgraph the backend fails to prepare) makes
+   * pocket_session_create fail instead of falling back to the CPU. 0 (default). */
+  int32_t backend_required;
+  /* NULL (default) or a file where the backend keeps its compiled pipelines between runs, e.g.
+   * "model.pocket.vkcache" (read if present, written after creation). */
+  const char* pipeline_cache_file;
 } pocket_session_options;
 
 /* ---- Errors and version ------------------------------------------------------------------- */
@@ -217,8 +233,11 @@ pocket_status pocket_session_resize_input(pocket_session* session, const char* n
  * (the message names the bad entry). */
 pocket_status pocket_session_resize_inputs(pocket_session* session, size_t count, const char* const* names,
                                            const int64_t* const* shapes, const int32_t* ranks);
-/* Runs the model on the current inputs. Allocates nothing and cannot fail on a valid session:
- * returns POCKET_OK, or POCKET_INVALID_ARGUMENT when session is NULL. */
+/* Runs the model on the current inputs. Allocates nothing. On the CPU alone it cannot fail on a
+ * valid session: returns POCKET_OK, or POCKET_INVALID_ARGUMENT when session is NULL. With an
+ * offloading backend (pocket_session_options.backend), a device failure during the run (a lost
+ * device, a failed transfer) returns POCKET_INTERNAL with a message naming the backend and the
+ * subgraph; the outputs are then not valid. */
 pocket_status pocket_session_run(pocket_session* session);
 /* Output index's buffer inside the session (read-only; pocket_tensor_info gives dtype, shape and
  * bytes). Valid until the next run, resize or free of the session. Errors: POCKET_INVALID_ARGUMENT
@@ -227,6 +246,12 @@ pocket_status pocket_session_output_data(const pocket_session* session, size_t i
 /* Things worth telling the user that are not errors, one per line (stale or missing tuning file
  * entries, ...); "" when none or session NULL. Valid until the session is resized or freed. */
 const char* pocket_session_notices(const pocket_session* session);
+/* What runs where, as text (several lines, the last ending with a newline): the backend requested
+ * and used, its device, the decision and why (e.g. "auto: ... not an accelerator ..."), ops per
+ * backend and type, each offloaded subgraph's transfers per run and device memory, and every node
+ * that stayed on the CPU with the reason. "" when session is NULL. Owned by the session; valid
+ * until the session is resized or freed. */
+const char* pocket_session_partition_summary(const pocket_session* session);
 /* Bytes of the session's activation arena, and the liveness lower bound the plan is measured
  * against (the most bytes live at any one step). 0 when session is NULL. */
 size_t pocket_session_arena_bytes(const pocket_session* session);

@@ -184,6 +184,11 @@ struct SessionOptions {
   // Sustained mode: cap num_threads at sustained_max_threads, or (0) at half the cores, >= 1.
   bool sustained = false;
   int sustained_max_threads = 0;
+  // Where nodes run: "cpu" (default), "vulkan" or "auto" (see pocket_session_options.backend).
+  std::string backend = "cpu";
+  bool backend_fp16 = false;      // fp16 storage on the backend where the device can
+  bool backend_required = false;  // "vulkan" that cannot be used is an error, not a CPU fallback
+  std::string pipeline_cache_file;  // "" or e.g. "model.pocket.vkcache"
 };
 
 // Execution state for one model; use from one thread at a time. Move-only.
@@ -220,6 +225,10 @@ class Session {
     options.memory_budget = o.memory_budget;
     options.sustained = o.sustained ? 1 : 0;
     options.sustained_max_threads = o.sustained_max_threads;
+    options.backend = o.backend.c_str();
+    options.backend_fp16 = o.backend_fp16 ? 1 : 0;
+    options.backend_required = o.backend_required ? 1 : 0;
+    options.pipeline_cache_file = o.pipeline_cache_file.empty() ? nullptr : o.pipeline_cache_file.c_str();
     std::vector<const char*> names;
     std::vector<const int64_t*> shapes;
     std::vector<int32_t> ranks;
@@ -248,6 +257,9 @@ class Session {
     }
     return out;
   }
+
+  // What runs where (backend, decision, subgraphs, transfers, nodes left on the CPU), several lines.
+  std::string partition_summary() const { return pocket_session_partition_summary(s_); }
 
   bool created() const { return s_ != nullptr; }
   // The C handle (owned by this object); nullptr when not created.
