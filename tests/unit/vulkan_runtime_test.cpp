@@ -1,5 +1,6 @@
 // The Vulkan runtime (engine/backends/vulkan/vk_backend.cpp): device selection, the one-node
-// harness end to end, memory figures, transfers, the pipeline cache file. Skips without Vulkan.
+// harness end to end, a multi-node subgraph (liveness plan, a view, weights, barriers), memory
+// figures, transfers and their checks, the pipeline cache file. Skips without Vulkan.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,14 +8,19 @@
 #include <fstream>
 #include <limits>
 
+#include <unistd.h>
+
 #include "tests/unit/vulkan_test_util.h"
 
 namespace pocket::testing {
 namespace {
 
+using format::AttrDesc;
+using fb::OpType;
+
 TEST(VulkanRuntime, FirstOpAddEndToEnd) {
   POCKET_REQUIRE_VULKAN();
-  OpSpec s{fb::OpType::Add, {TestTensor::f32({2, 3}, {1, 2, 3, 4, 5, 6}), TestTensor::f32({3}, {10, 20, 30})}};
+  OpSpec s{OpType::Add, {TestTensor::f32({2, 3}, {1, 2, 3, 4, 5, 6}), TestTensor::f32({3}, {10, 20, 30})}};
   std::vector<TestTensor> out;
   std::string kernel;
   Status st = run_op_vulkan(s, &out, false, &kernel);
@@ -22,6 +28,248 @@ TEST(VulkanRuntime, FirstOpAddEndToEnd) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].floats(), (std::vector<float>{11, 22, 33, 14, 25, 36}));
   EXPECT_EQ(kernel, "vulkan.binary_f32");
+  ASSERT_TRUE(run_op_vulkan(s, &out, true, &kernel).ok());
+  EXPECT_EQ(out[0].floats(), (std::vector<float>{11, 22, 33, 14, 25, 36}));
+  EXPECT_EQ(kernel, "vulkan.binary_f16");
+}
+
+TEST(VulkanRuntime, DeviceDescriptionAndSelection) {
+  POCKET_REQUIRE_VULKAN();
+  Backend* b = vulkan_backend_or_null(nullptr);
+  EXPECT_STREQ(b->name(), "vulkan");
+  EXPECT_EQ(b->interface_version(), kBackendInterfaceVersion);
+  const std::string dev = b->device();
+  EXPECT_NE(dev.find("Vulkan 1."), std::string::npos) << dev;
+  std::printf("[ vulkan   ] device: %s (accelerator: %s)\n", dev.c_str(), b->is_accelerator() ? "yes" : "no");
+  auto strict = make_vulkan_backend(/*allow_cpu_device=*/false);
+  if (!b->is_accelerator()) {
+    // The only device is a CPU implementation (lavapipe): refused unless asked for, by name.
+    EXPECT_NE(dev.find("CPU driver"), std::string::npos) << dev;
+    ASSERT_FALSE(strict.ok()) << "a CPU Vulkan device was taken without allow_cpu_device";
+    EXPECT_EQ(strict.status().code(), StatusCode::kUnsupported);
+    const std::string name = dev.substr(0, dev.find(','));
+    EXPECT_NE(strict.status().message().find(name), std::string::npos) << strict.status().message();
+  } else {
+    EXPECT_TRUE(strict.ok()) << strict.status().message();
+  }
+}
+
+TEST(VulkanRuntime, NoDriverIsACleanError) {
+  // A bogus ICD list: the loader finds no driver; the backend says so instead of crashing.
+  const char* old = getenv("VK_ICD_FILENAMES");
+  std::string saved = old ? old : "";
+  setenv("VK_ICD_FILENAMES", "/nonexistent/pocket_no_such_icd.json", 1);
+  auto r = make_vulkan_backend(true);
+  if (old) setenv("VK_ICD_FILENAMES", saved.c_str(), 1); else unsetenv("VK_ICD_FILENAMES");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(r.status().message().find("vulkan"), std::string::npos) << r.status().message();
+}
+
+TEST(VulkanRuntime, UnsupportedNodeHasAReason) {
+  POCKET_REQUIRE_VULKAN();
+  std::vector<TestTensor> out;
+  OpSpec lrn{OpType::LRN, {TestTensor::f32({1, 2, 2, 4}, random_floats(16, 1))}, {}, {AttrDesc::Int("size", 3)}};
+  std::vector<TestTensor> cpu;
+  ASSERT_TRUE(run_op(lrn, &cpu).ok());
+  Status s = run_op_vulkan(lrn, &out);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
+  EXPECT_NE(s.message().find("LRN"), std::string::npos) << s.message();
+}
+
+// x [4,6] -> Relu -> Reshape [6,4] -> MatMul W [4,3] (constant) + bias -> Sigmoid -> y [6,3], plus
+// t = Neg(x) as a second output.
+struct ChainModel {
+  std::vector<uint8_t> bytes;
+  std::vector<float> w = random_floats(12, 3), bias = random_floats(3, 4);
+  ChainModel() {
+    format::ModelDesc m;
+    auto tensor = [&](const char* name, DType dt, Shape shape, const std::vector<float>* data = nullptr) {
+      format::TensorDesc d;
+      d.name = name;
+      d.dtype = dt;
+      d.shape = std::move(shape);
+      if (data) {
+        d.has_data = true;
+        d.data.resize(data->size() * 4);
+        std::memcpy(d.data.data(), data->data(), d.data.size());
+      }
+      return m.add_tensor(d);
+    };
+    int32_t x = tensor("x", DType::F32, {4, 6}), r = tensor("r", DType::F32, {}), v = tensor("v", DType::F32, {}),
+            w = tensor("w", DType::F32, {4, 3}, &this->w), b = tensor("b", DType::F32, {3}, &bias),
+            mm = tensor("mm", DType::F32, {}), y = tensor("y", DType::F32, {}), t = tensor("t", DType::F32, {});
+    auto node = [&](OpType op, const char* name, std::vector<int32_t> in, std::vector<int32_t> out,
+                    std::vector<AttrDesc> attrs = {}) {
+      format::NodeDesc n;
+      n.op = op;
+      n.name = name;
+      n.inputs = std::move(in);
+      n.outputs = std::move(out);
+      n.attrs = std::move(attrs);
+      m.nodes.push_back(n);
+    };
+    node(OpType::Relu, "relu", {x}, {r});
+    node(OpType::Reshape, "reshape", {r}, {v}, {AttrDesc::Ints("shape", {6, 4})});
+    node(OpType::MatMul, "mm", {v, w, b}, {mm});
+    node(OpType::Sigmoid, "sig", {mm}, {y});
+    node(OpType::Neg, "neg", {x}, {t});
+    m.inputs = {x};
+    m.outputs = {y, t};
+    bytes = format::serialize(m);
+  }
+};
+
+TEST(VulkanRuntime, MultiNodeSubgraphPlanAndRepeatedRuns) {
+  POCKET_REQUIRE_VULKAN();
+  Backend* backend = vulkan_backend_or_null(nullptr);
+  ChainModel cm;
+  auto model = Model::load_buffer(cm.bytes.data(), cm.bytes.size());
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto cpu = Session::create(model.value(), {});
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+  // The subgraph's values, with the shapes the CPU inferred.
+  Value x{"x", DType::F32, {4, 6}}, r{"r", DType::F32, {4, 6}}, v{"v", DType::F32, {6, 4}},
+      w{"w", DType::F32, {4, 3}, cm.w.data(), true}, b{"b", DType::F32, {3}, cm.bias.data(), true},
+      mm{"mm", DType::F32, {6, 3}}, y{"y", DType::F32, {6, 3}}, t{"t", DType::F32, {4, 6}};
+  const auto* nodes = model.value()->graph().nodes();
+  Subgraph sg;
+  auto add = [&](uint32_t i, std::vector<const Value*> in, std::vector<const Value*> out) {
+    NodeView nv;
+    nv.index = i;
+    nv.node = nodes->Get(i);
+    nv.inputs = std::move(in);
+    nv.outputs = std::move(out);
+    ASSERT_TRUE(backend->supports(nv).ok) << backend->supports(nv).reason;
+    sg.nodes.push_back(nv);
+  };
+  add(0, {&x}, {&r});
+  add(1, {&r}, {&v});
+  add(2, {&v, &w, &b}, {&mm});
+  add(3, {&mm}, {&y});
+  add(4, {&x}, {&t});
+  sg.inputs = {&x};
+  sg.outputs = {&y, &t};
+  for (bool fp16 : {false, true}) {
+    SCOPED_TRACE(fp16 ? "fp16" : "fp32");
+    BackendOptions opts;
+    opts.fp16 = fp16;
+    auto ex = backend->prepare(sg, opts);
+    ASSERT_TRUE(ex.ok()) << ex.status().message();
+    BackendExecutable& e = *ex.value();
+    const std::vector<std::string> names = e.kernel_names();
+    ASSERT_EQ(names.size(), 5u);
+    EXPECT_EQ(names[1], "vulkan.view");
+    EXPECT_EQ(names[2], fp16 ? "vulkan.matmul_f16" : "vulkan.matmul_f32");
+    const DeviceMemory mem = e.memory();
+    EXPECT_GE(mem.planned, mem.lower_bound);
+    EXPECT_GT(mem.lower_bound, 0u);
+    EXPECT_EQ(mem.weights > 0, true);
+    EXPECT_GE(mem.allocated, mem.planned + mem.weights + mem.staging);
+    // x, r(=v), mm, y, t: five fp32 buffers of at most 96 bytes; liveness lets some share.
+    EXPECT_LT(mem.planned, 5u * 128u + 64u);
+    for (uint32_t run = 0; run < 3; ++run) {
+      SCOPED_TRACE("run " + std::to_string(run));
+      std::vector<float> xin = random_floats(24, 100 + run);
+      ASSERT_TRUE(cpu.value()->set_input("x", DType::F32, {4, 6}, xin.data()).ok());
+      cpu.value()->run();
+      ASSERT_TRUE(e.upload(0, xin.data(), xin.size() * 4).ok());
+      ASSERT_TRUE(e.run().ok());
+      std::vector<float> gy(18), gt(24);
+      ASSERT_TRUE(e.download(0, gy.data(), gy.size() * 4).ok());
+      ASSERT_TRUE(e.download(1, gt.data(), gt.size() * 4).ok());
+      const Value& cy = cpu.value()->output(0);
+      const Value& ct = cpu.value()->output(1);
+      expect_close(gy, std::vector<float>(cy.as<float>(), cy.as<float>() + 18), fp16 ? 1e-2f : 1e-5f);
+      expect_close(gt, std::vector<float>(ct.as<float>(), ct.as<float>() + 24), fp16 ? 1e-2f : 1e-6f);
+    }
+    // Transfer checks.
+    std::vector<float> small(3);
+    Status s = e.upload(0, small.data(), small.size() * 4);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("'x'"), std::string::npos) << s.message();
+    EXPECT_EQ(e.upload(1, small.data(), 12).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(e.download(2, small.data(), 12).code(), StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(VulkanRuntime, Int64OverflowOnUploadRefused) {
+  POCKET_REQUIRE_VULKAN();
+  std::vector<TestTensor> out;
+  OpSpec ok{OpType::Add, {TestTensor::i64({3}, {1, -2, 2147483000}), TestTensor::i64({1}, {7})}};
+  ASSERT_TRUE(run_op_vulkan(ok, &out).ok());
+  EXPECT_EQ(out[0].int64s(), (std::vector<int64_t>{8, 5, 2147483007}));
+  OpSpec big{OpType::Add, {TestTensor::i64({3}, {1, int64_t{1} << 40, 3}), TestTensor::i64({1}, {7})}};
+  Status s = run_op_vulkan(big, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("int32"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("'in0'"), std::string::npos) << s.message();
+}
+
+std::vector<uint8_t> read_all(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// A fresh backend (its own device, no pipelines yet) preparing and running a MatMul; returns ms.
+double cold_prepare_ms(const std::string& cache_file, bool* ok) {
+  auto b = make_vulkan_backend(true);
+  *ok = b.ok();
+  if (!b.ok()) return 0;
+  OpSpec s{OpType::MatMul, {TestTensor::f32({8, 8}, random_floats(64, 1)), TestTensor::f32({8, 8}, random_floats(64, 2))}};
+  VulkanSingleNode g;
+  if (!g.build(s).ok()) { *ok = false; return 0; }
+  BackendOptions o;
+  o.pipeline_cache_file = cache_file;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ex = b.value()->prepare(g.subgraph, o);
+  if (!ex.ok()) { *ok = false; return 0; }
+  (void)ex.value()->upload(0, s.inputs[0].bytes.data(), 256);
+  (void)ex.value()->upload(1, s.inputs[1].bytes.data(), 256);
+  *ok = ex.value()->run().ok();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+TEST(VulkanRuntime, PipelineCacheFileWrittenReusedCorruptIgnored) {
+  POCKET_REQUIRE_VULKAN();
+  const std::string path = ::testing::TempDir() + "pocket_vk_cache_" + std::to_string(getpid()) + ".vkcache";
+  std::remove(path.c_str());
+  bool ok = false;
+  const double cold = cold_prepare_ms(path, &ok);
+  ASSERT_TRUE(ok);
+  std::vector<uint8_t> data = read_all(path);
+  ASSERT_GE(data.size(), 32u) << "no pipeline cache written to " << path;
+  uint32_t hdr[2];
+  std::memcpy(hdr, data.data(), 8);
+  EXPECT_GE(hdr[0], 32u);
+  EXPECT_EQ(hdr[1], 1u);  // VK_PIPELINE_CACHE_HEADER_VERSION_ONE
+  const double warm = cold_prepare_ms(path, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_GE(read_all(path).size(), 32u);
+  // Garbage and a foreign header: ignored (prepare succeeds) and replaced by a valid file.
+  for (int variant = 0; variant < 2; ++variant) {
+    {
+      std::ofstream f(path, std::ios::binary | std::ios::trunc);
+      std::vector<uint8_t> junk(variant == 0 ? 7 : 4096, 0xA5);
+      if (variant == 1) {
+        const uint32_t h[4] = {32, 1, 0xdead, 0xbeef};
+        std::memcpy(junk.data(), h, 16);
+      }
+      f.write(reinterpret_cast<const char*>(junk.data()), static_cast<std::streamsize>(junk.size()));
+    }
+    cold_prepare_ms(path, &ok);
+    EXPECT_TRUE(ok) << "a corrupt pipeline cache file made prepare fail";
+    std::vector<uint8_t> again = read_all(path);
+    ASSERT_GE(again.size(), 32u);
+    std::memcpy(hdr, again.data(), 8);
+    EXPECT_EQ(hdr[1], 1u);
+  }
+  // An unwritable location is not an error either.
+  cold_prepare_ms("/nonexistent-dir/x.vkcache", &ok);
+  EXPECT_TRUE(ok);
+  std::printf("[ vulkan   ] new device + prepare + first run of a MatMul: %.1f ms without a cache file, %.1f ms with it\n",
+              cold, warm);
+  std::remove(path.c_str());
 }
 
 }  // namespace
