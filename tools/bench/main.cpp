@@ -337,8 +337,8 @@ static int tool_main(int argc, char** argv) {
   std::vector<std::string> model_path, input_specs, shape_specs;
   int64_t threads = 1, warmup = 5, iterations = 50, seed = 0, rounds = 5;
   bool json = false, profile = false, resize = false, tune = false, verbose_init = false, spinner_on = false;
-  bool fixed_threads = false;
-  std::string trace_path, tuning_file, onnx_path, ort_script, budget_spec;
+  bool fixed_threads = false, backend_fp16 = false;
+  std::string trace_path, tuning_file, onnx_path, ort_script, budget_spec, backend = "cpu";
   pocket::tools::ArgParser args(
       kTool,
       "MODEL.pocket [--input NAME=FILE.npy ...] [--input-shape NAME=1x128 ...] [--threads N] [--warmup N] [--iterations N] [--json] [--profile] "
@@ -392,11 +392,18 @@ static int tool_main(int argc, char** argv) {
   args.option_int("--rounds", "N", 1, 1000, &rounds, "alternating rounds with --compare-onnx (default 5)");
   args.option("--ort-script", "FILE", &ort_script, "ONNX Runtime driver (default: scripts/ort_bench.mjs of the source tree)");
   args.option("--memory-budget", "BYTES", &budget_spec, "fail when the session's memory plan needs more (e.g. 64M)");
+  args.option("--backend", "NAME", &backend,
+              "where nodes run: cpu (default), vulkan (GPU, or a CPU Vulkan driver when there is no GPU), auto "
+              "(Vulkan on a GPU when it takes at least half the FLOPs); prints the partition; pipeline cache "
+              "MODEL.pocket.vkcache");
+  args.flag("--backend-fp16", &backend_fp16, "fp16 storage on the backend where the device can");
   switch (args.parse(argc, argv)) {
     case pocket::tools::ArgParser::Outcome::kHelp: std::fputs(args.help().c_str(), stdout); return 0;
     case pocket::tools::ArgParser::Outcome::kError: report_error(kTool, args.error()); return 2;
     case pocket::tools::ArgParser::Outcome::kOk: break;
   }
+  if (backend != "cpu" && backend != "vulkan" && backend != "auto")
+    return report_error(kTool, "--backend must be cpu, vulkan or auto, got '" + backend + "'");
   std::vector<pocket::tools::InputAssignment> assignments;
   std::string error;
   if (!pocket::tools::parse_input_assignments(input_specs, &assignments, &error)) return report_error(kTool, error);
@@ -423,6 +430,9 @@ static int tool_main(int argc, char** argv) {
   options.tuning_file = tuning_file;
   options.adaptive_threads = !fixed_threads;
   options.memory_budget = memory_budget;
+  options.backend = backend;
+  options.backend_fp16 = backend_fp16;
+  if (backend != "cpu") options.pipeline_cache_file = model_path[0] + ".vkcache";
   std::vector<std::pair<std::string, pocket::Shape>> given_shapes;
   for (const std::string& spec : shape_specs) {
     std::string name;
@@ -507,6 +517,7 @@ static int tool_main(int argc, char** argv) {
   t0 = pocket::tools::now_ms();
   session.run();
   const double first_run_ms = pocket::tools::now_ms() - t0;
+  if (!session.run_status().ok()) return report_error(kTool, "run failed: " + session.run_status().message());
   for (int64_t i = 0; i < warmup; ++i) session.run();
   std::vector<double> times, ort_times;
   times.reserve(static_cast<size_t>(iterations));
@@ -566,6 +577,15 @@ static int tool_main(int argc, char** argv) {
     num("load_ms", json_ms(load_ms));
     num("init_ms", json_ms(init_ms));
     num("first_run_ms", json_ms(first_run_ms));
+    const pocket::PartitionReport& pr = session.partition();
+    num("backend", pocket::tools::json_string(pr.backend));
+    num("backend_requested", pocket::tools::json_string(pr.requested));
+    num("backend_decision", pocket::tools::json_string(pr.decision));
+    num("ops_offloaded", std::to_string(pr.ops_offloaded));
+    num("ops_on_cpu", std::to_string(pr.ops_on_cpu));
+    num("subgraphs", std::to_string(pr.subgraphs.size()));
+    num("transfer_bytes_per_run", std::to_string(pr.transfer_bytes_per_run()));
+    num("device_allocated_bytes", std::to_string(pr.device_allocated()));
     num("mean_ms", json_ms(st.mean));
     num("std_ms", json_ms(st.std));
     num("min_ms", json_ms(st.min));
@@ -632,6 +652,7 @@ static int tool_main(int argc, char** argv) {
   std::printf("threads        %lld%s\n", static_cast<long long>(threads), spinner_on ? " (with a busy spinner process)" : "");
   std::printf("load           %s ms\n", f3(load_ms).c_str());
   std::printf("init           %s ms (session create: shapes, prepare, memory plan)\n", f3(init_ms).c_str());
+  std::printf("backend        %s (requested %s)\n", session.partition().backend.c_str(), backend.c_str());
   std::printf("first run      %s ms\n", f3(first_run_ms).c_str());
   std::printf("runs           %lld timed after %lld warm-up\n", static_cast<long long>(iterations), static_cast<long long>(warmup));
   std::printf("mean           %s ms  (std %s)\n", f3(st.mean).c_str(), f3(st.std).c_str());
@@ -645,6 +666,9 @@ static int tool_main(int argc, char** argv) {
               mib(mem.total()).c_str(), mib(mem.arena).c_str(), mib(mem.arena_lower_bound).c_str(),
               mib(mem.packed_weights).c_str(), mib(mem.converted_constants).c_str(), mib(mem.known_values).c_str(),
               mib(mem.xnnpack).c_str(), mib(mem.op_private).c_str(), mib(mem.session_overhead).c_str());
+  if (mem.device)
+    std::printf("device memory  %s allocated by the %s backend (not in the plan total; on a CPU driver it is host memory)\n",
+                mib(mem.device).c_str(), session.partition().backend.c_str());
   if (memory_budget) std::printf("memory budget  %s (%zu bytes): the plan fits\n", mib(memory_budget).c_str(), memory_budget);
   std::printf("model file     %s mapped, shared by the model's sessions; %s resident after the runs\n",
               mib(mem.model_file).c_str(), mib(model_resident).c_str());
@@ -671,6 +695,12 @@ static int tool_main(int argc, char** argv) {
       if (std::isnan(d)) std::printf("output         '%s': not comparable (dtype or size differs, or missing)\n", name.c_str());
       else std::printf("output         '%s': max |pocket - ort| = %.3g\n", name.c_str(), d);
     }
+  }
+  if (backend != "cpu") {
+    // Ops per backend, transfers and their bytes per run, device memory, every op left on the CPU.
+    std::printf("\npartition\n%s", session.partition_summary().c_str());
+    std::printf("first run %s ms vs steady state %s ms (median): %s ms of first-run cost (pipelines, uploads, caches)\n",
+                f3(first_run_ms).c_str(), f3(st.p50).c_str(), f3(first_run_ms - st.p50).c_str());
   }
   if (verbose_init) std::printf("\n%s", init_table(init_times).c_str());
   if (tune || !tuning_file.empty()) {

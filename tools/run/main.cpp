@@ -51,11 +51,11 @@ static int tool_main(int argc, char** argv) {
   std::vector<std::string> model_path, input_specs, shape_specs;
   std::string output_dir;
   int64_t threads = 1;
-  bool resize = false, tune = false;
-  std::string tuning_file;
+  bool resize = false, tune = false, backend_fp16 = false;
+  std::string tuning_file, backend = "cpu";
   pocket::tools::ArgParser args(
       kTool, "MODEL.pocket --input NAME=FILE.npy ... [--output-dir DIR] [--threads N] [--resize] [--input-shape NAME=DIMS ...]\n"
-      "       [--tune] [--tuning-file FILE]",
+      "       [--tune] [--tuning-file FILE] [--backend cpu|vulkan|auto] [--backend-fp16]",
       "Runs the model once on the given inputs and writes each output to DIR/<output name>.npy\n"
       "(characters outside [A-Za-z0-9_.-] in the name become '_'). Inputs are .npy files (float32,\n"
       "float16, int64, int32, int8, uint8, bool; little-endian, C order) whose dtype and shape must\n"
@@ -70,11 +70,17 @@ static int tool_main(int argc, char** argv) {
   args.flag("--tune", &tune, "time every kernel variant of ops that have several, keep the fastest");
   args.option("--tuning-file", "FILE", &tuning_file,
               "read kernel choices from FILE (e.g. MODEL.pocket.tune); with --tune, write them there");
+  args.option("--backend", "NAME", &backend,
+              "where nodes run: cpu (default), vulkan (GPU, or a CPU Vulkan driver when there is no GPU), auto "
+              "(Vulkan on a GPU when it takes at least half the FLOPs); the pipeline cache goes to MODEL.pocket.vkcache");
+  args.flag("--backend-fp16", &backend_fp16, "fp16 storage on the backend where the device can");
   switch (args.parse(argc, argv)) {
     case pocket::tools::ArgParser::Outcome::kHelp: std::fputs(args.help().c_str(), stdout); return 0;
     case pocket::tools::ArgParser::Outcome::kError: report_error(kTool, args.error()); return 2;
     case pocket::tools::ArgParser::Outcome::kOk: break;
   }
+  if (backend != "cpu" && backend != "vulkan" && backend != "auto")
+    return report_error(kTool, "--backend must be cpu, vulkan or auto, got '" + backend + "'");
   std::vector<pocket::tools::InputAssignment> assignments;
   std::string error;
   if (!pocket::tools::parse_input_assignments(input_specs, &assignments, &error)) return report_error(kTool, error);
@@ -87,6 +93,9 @@ static int tool_main(int argc, char** argv) {
   options.num_threads = static_cast<int>(threads);
   options.tune = tune;
   options.tuning_file = tuning_file;
+  options.backend = backend;
+  options.backend_fp16 = backend_fp16;
+  if (backend != "cpu") options.pipeline_cache_file = model_path[0] + ".vkcache";
   std::vector<std::pair<std::string, std::vector<int64_t>>> given_shapes;
   for (const std::string& spec : shape_specs) {
     std::string name;
@@ -97,6 +106,13 @@ static int tool_main(int argc, char** argv) {
   if (auto st = session.create(model, options); !st.ok())
     return report_error(kTool, "cannot prepare model '" + model_path[0] + "': " + st.message);
   for (const std::string& note : session.notices()) std::fprintf(stderr, "%s: note: %s\n", kTool, note.c_str());
+  if (backend != "cpu") {
+    // The decision line of the partition summary: what runs where, and why.
+    const std::string summary = session.partition_summary();
+    const size_t at = summary.find("decision: ");
+    const size_t end = at == std::string::npos ? at : summary.find('\n', at);
+    if (at != std::string::npos) std::printf("%s: backend %s\n", kTool, summary.substr(at, end - at).c_str());
+  }
   for (const auto& [name, dims] : given_shapes) {
     if (auto st = session.resize_input(name, dims); !st.ok())
       return report_error(kTool, "--input-shape " + name + ": " + st.message);
