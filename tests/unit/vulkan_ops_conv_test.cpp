@@ -15,6 +15,7 @@
 
 #include "engine/backends/vulkan/vk_op.h"
 #include "tests/unit/op_test_util.h"
+#include "tests/unit/vulkan_test_util.h"
 
 namespace pocket {
 namespace {
@@ -68,24 +69,6 @@ std::vector<uint8_t> build(const NodeCase& c) {
   return format::serialize(m);
 }
 
-bool vulkan_available(std::string* why) {
-  static int state = -1;  // probed once: instance creation costs tens of ms on lavapipe
-  static std::string reason;
-  if (state < 0) {
-    auto b = make_vulkan_backend(true);
-    state = b.ok() ? 1 : 0;
-    if (!b.ok()) reason = b.status().message();
-  }
-  *why = reason;
-  return state == 1;
-}
-
-#define REQUIRE_VULKAN()                                                     \
-  do {                                                                       \
-    std::string why_;                                                        \
-    if (!vulkan_available(&why_)) GTEST_SKIP() << "no Vulkan device: " << why_; \
-  } while (0)
-
 struct RunResult {
   std::vector<float> y;
   Shape shape;
@@ -101,6 +84,12 @@ RunResult run(const NodeCase& c, const std::string& backend, bool fp16) {
   if (!model.ok()) return r;
   SessionOptions opts;
   opts.backend = backend;
+  if (backend != "cpu") {
+    // The process-wide backend of vulkan_test_util.h: pipelines are compiled once per binary.
+    Backend* shared = testing::vulkan_backend_or_null(nullptr);
+    EXPECT_NE(shared, nullptr);
+    opts.custom_backend = std::shared_ptr<Backend>(shared, [](Backend*) {});
+  }
   opts.backend_fp16 = fp16;
   opts.backend_required = backend != "cpu";
   auto session = Session::create(model.value(), opts);
@@ -126,7 +115,8 @@ RunResult run(const NodeCase& c, const std::string& backend, bool fp16) {
   return r;
 }
 
-// Vulkan against the CPU; returns the Vulkan kernel name. fp32 storage: 1e-4 of the largest
+// Vulkan against the CPU; returns the Vulkan kernel name without the storage suffix the runtime
+// adds (checked: "_f16" in fp16 mode, "_f32" otherwise). fp32 storage: 1e-4 of the largest
 // magnitude (sums of hundreds of products in another order); fp16 storage: 1e-2.
 std::string check(const NodeCase& c, bool fp16 = false, float tol = 0.f) {
   if (tol == 0.f) tol = fp16 ? 1e-2f : 1e-4f;
@@ -134,7 +124,13 @@ std::string check(const NodeCase& c, bool fp16 = false, float tol = 0.f) {
   const RunResult gpu = run(c, "vulkan", fp16);
   EXPECT_EQ(gpu.shape, cpu.shape);
   testing::expect_close(gpu.y, cpu.y, tol);
-  return gpu.kernel;
+  const std::string suffix = fp16 ? "_f16" : "_f32";
+  const std::string& k = gpu.kernel;
+  if (k.size() < suffix.size() || k.compare(k.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    ADD_FAILURE() << "kernel '" << k << "' does not end with " << suffix;
+    return k;
+  }
+  return k.substr(0, k.size() - suffix.size());
 }
 
 TestTensor rand_t(Shape shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
@@ -202,7 +198,7 @@ std::string check_conv(const ConvCase& t, bool fp16 = false) {
 }
 
 TEST(VulkanConv, PointwiseIsAGemm) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   ConvCase t;
   t.kh = t.kw = 1;
   for (int64_t c : {3, 17, 96})
@@ -219,7 +215,7 @@ TEST(VulkanConv, PointwiseIsAGemm) {
 }
 
 TEST(VulkanConv, KernelSizesStridesDilationsPads) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   ConvCase t;
   t.h = 11, t.w = 9;
   for (int64_t k : {3, 5, 7}) {
@@ -255,7 +251,7 @@ TEST(VulkanConv, KernelSizesStridesDilationsPads) {
 }
 
 TEST(VulkanConv, AutoPad) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   ConvCase t;
   t.h = 9, t.w = 10, t.c = 4, t.m = 5, t.kh = 4, t.kw = 3, t.strides = {2, 2};
   for (const char* ap : {"SAME_UPPER", "SAME_LOWER", "VALID"}) {
@@ -265,7 +261,7 @@ TEST(VulkanConv, AutoPad) {
 }
 
 TEST(VulkanConv, Groups) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   ConvCase t;
   t.h = 7, t.w = 6, t.pads = {1, 1, 1, 1};
   t.c = 6, t.m = 10, t.group = 2;
@@ -279,7 +275,7 @@ TEST(VulkanConv, Groups) {
 }
 
 TEST(VulkanConv, Depthwise) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   ConvCase t;
   t.h = 9, t.w = 8;
   for (int64_t c : {3, 17, 96})
@@ -306,7 +302,7 @@ TEST(VulkanConv, Depthwise) {
 }
 
 TEST(VulkanConv, EveryActivationResidualAndBias) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   struct A {
     Kind k;
     float a, b;
@@ -329,7 +325,7 @@ TEST(VulkanConv, EveryActivationResidualAndBias) {
 }
 
 TEST(VulkanConv, BatchTwo) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   ConvCase t;
   t.n = 2, t.h = 7, t.w = 7, t.c = 16, t.m = 24, t.pads = {1, 1, 1, 1}, t.strides = {2, 2};
   check_conv(t);
@@ -338,7 +334,7 @@ TEST(VulkanConv, BatchTwo) {
 }
 
 TEST(VulkanConv, Fp16Storage) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   ConvCase t;
   t.h = 9, t.w = 9, t.c = 17, t.m = 20, t.pads = {1, 1, 1, 1}, t.residual = true, t.act = Kind::HardSwish;
   check_conv(t, true);
@@ -380,7 +376,7 @@ std::string check_pool(const PoolCase& t, bool fp16 = false) {
 }
 
 TEST(VulkanPool, MaxPool) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   PoolCase t;
   EXPECT_EQ(check_pool(t), "vulkan.maxpool2d");
   t.pads = {1, 1, 1, 1};
@@ -402,7 +398,7 @@ TEST(VulkanPool, MaxPool) {
 }
 
 TEST(VulkanPool, AveragePool) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   PoolCase t;
   t.max = false;
   EXPECT_EQ(check_pool(t), "vulkan.avgpool2d");
@@ -423,7 +419,7 @@ TEST(VulkanPool, AveragePool) {
 }
 
 TEST(VulkanPool, GlobalPools) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   for (bool is_max : {false, true})
     for (Shape s : {Shape{1, 7, 7, 96}, Shape{2, 5, 3, 17}, Shape{1, 1, 1, 3}, Shape{2, 13, 11, 9}}) {
       SCOPED_TRACE(std::string(is_max ? "GlobalMaxPool " : "GlobalAveragePool ") + shape_str(s));
@@ -436,7 +432,7 @@ TEST(VulkanPool, GlobalPools) {
 }
 
 TEST(VulkanPool, Fp16Storage) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   PoolCase t;
   t.pads = {1, 1, 1, 1}, t.c = 17;
   check_pool(t, true);
@@ -475,7 +471,7 @@ std::string check_se(const SeCase& t, bool fp16 = false) {
 }
 
 TEST(VulkanSqueezeExcite, MatchesCpu) {
-  REQUIRE_VULKAN();
+  POCKET_REQUIRE_VULKAN();
   const float hs_a = 1.f / 6.f, hs_b = 0.5f;
   EXPECT_EQ(check_se({1, 7, 7, 96, 24, Kind::Relu, 0, 0, Kind::HardSigmoid, hs_a, hs_b}), "vulkan.squeeze_excite");
   check_se({2, 5, 3, 37, 11, Kind::Relu, 0, 0, Kind::HardSigmoid, hs_a, hs_b});

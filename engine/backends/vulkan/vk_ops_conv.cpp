@@ -478,9 +478,14 @@ Support plan_se(const NodeView& node, const DeviceCaps& caps, SePlan* plan) {
     return Support::no("output " + shape_str(node.outputs[0]->shape) + " is not X's " + shape_str(x->shape));
   const Attrs a = node.attrs();
   const int64_t act = a.i("activation", 0), gate = a.i("gate", 0);
-  for (int64_t k : {act, gate})
+  for (int64_t k : {act, gate}) {
     if (k < static_cast<int64_t>(fb::ActivationKind::MIN) || k > static_cast<int64_t>(fb::ActivationKind::MAX))
       return Support::no("activation kind " + std::to_string(k) + " is unknown");
+    // The CPU op passes these to kernels/activation, which has no Gelu forms (it leaves the values
+    // as they are): refused so that both backends agree until the CPU implements them.
+    if (k == static_cast<int64_t>(fb::ActivationKind::Gelu) || k == static_cast<int64_t>(fb::ActivationKind::GeluTanh))
+      return Support::no("Gelu activation in SqueezeExcite (the CPU op does not implement it)");
+  }
   p.act = static_cast<int>(act);
   p.gate = static_cast<int>(gate);
   p.act_alpha = a.f("act_alpha", 0.f), p.act_beta = a.f("act_beta", 0.f);
