@@ -9,7 +9,11 @@
 // Without a Vulkan driver the device tests skip; the vk_supports_conv refusals run everywhere.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -487,6 +491,96 @@ TEST(VulkanSqueezeExcite, MatchesCpu) {
   t.b1 = t.b2 = false;
   check_se(t);
   check_se({1, 7, 7, 96, 24, Kind::Relu, 0, 0, Kind::HardSigmoid, hs_a, hs_b}, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A whole model: MobileNetV3-Small's conv-family nodes (Conv with residuals and HardSwish,
+// depthwise 3x3/5x5 stride 1/2, SqueezeExcite, GlobalAveragePool) on Vulkan, everything else on
+// the CPU, against the CPU alone. A backend that offers the Vulkan backend only the nodes of this
+// family keeps the test about these shaders (other families are tested in their own files).
+
+class ConvFamilyOnly final : public Backend {
+ public:
+  explicit ConvFamilyOnly(Backend& vk) : vk_(vk) {}
+  const char* name() const override { return "vulkan"; }
+  std::string device() const override { return vk_.device(); }
+  bool is_accelerator() const override { return vk_.is_accelerator(); }
+  Support supports(const NodeView& node) const override {
+    switch (node.op()) {
+      case fb::OpType::Conv:
+      case fb::OpType::MaxPool:
+      case fb::OpType::AveragePool:
+      case fb::OpType::GlobalAveragePool:
+      case fb::OpType::GlobalMaxPool:
+      case fb::OpType::SqueezeExcite:
+        return vk_.supports(node);
+      default:
+        return Support::no("not in the conv family (this test)");
+    }
+  }
+  Result<std::unique_ptr<BackendExecutable>> prepare(const Subgraph& subgraph,
+                                                     const BackendOptions& options) override {
+    return vk_.prepare(subgraph, options);
+  }
+
+ private:
+  Backend& vk_;
+};
+
+// $POCKET_FIXTURE_DIR, else <build>/fixtures (written by the model tests).
+std::string fixture_dir() {
+  if (const char* env = std::getenv("POCKET_FIXTURE_DIR"); env && *env) return env;
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  std::string exe(buf, static_cast<size_t>(n));
+  for (int up = 0; up < 2; ++up) {
+    const size_t slash = exe.rfind('/');
+    if (slash == std::string::npos) return "";
+    exe.resize(slash);
+  }
+  return exe + "/fixtures";
+}
+
+std::vector<float> run_model(Session& s) {
+  for (size_t i = 0; i < s.num_inputs(); ++i) {
+    Value& in = s.input(i);
+    const std::vector<float> data = testing::random_floats(static_cast<size_t>(in.elements()), 5 + i, -2.f, 2.f);
+    std::memcpy(in.data, data.data(), in.bytes());
+  }
+  s.run();
+  EXPECT_TRUE(s.run_status().ok()) << s.run_status().message();
+  const Value& o = s.output(0);
+  return std::vector<float>(o.as<float>(), o.as<float>() + o.elements());
+}
+
+TEST(VulkanConvModel, MobileNetV3SmallConvFamilyOffloaded) {
+  POCKET_REQUIRE_VULKAN();
+  const std::string path = fixture_dir() + "/mobilenet_v3_small.pocket";
+  if (!std::ifstream(path).good()) GTEST_SKIP() << "no " << path << " (set POCKET_FIXTURE_DIR to a build's fixtures folder)";
+  auto model = Model::load_file(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto cpu = Session::create(model.value());
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+  const std::vector<float> want = run_model(*cpu.value());
+  for (bool fp16 : {false, true}) {
+    SCOPED_TRACE(fp16 ? "fp16" : "fp32");
+    SessionOptions opts;
+    opts.backend = "vulkan";
+    opts.backend_required = true;
+    opts.backend_fp16 = fp16;
+    opts.custom_backend = std::make_shared<ConvFamilyOnly>(*testing::vulkan_backend_or_null(nullptr));
+    auto vk = Session::create(model.value(), opts);
+    ASSERT_TRUE(vk.ok()) << vk.status().message();
+    const PartitionReport& r = vk.value()->partition();
+    // Every conv-family node went to Vulkan.
+    for (const PartitionReport::CpuNode& n : r.stayed_on_cpu)
+      EXPECT_NE(n.reason.find("not in the conv family"), std::string::npos) << n.label << ": " << n.reason;
+    EXPECT_GT(r.ops_offloaded, 40) << r.summary();
+    const std::vector<float> got = run_model(*vk.value());
+    // Logits after ~50 layers: fp32 within 1e-3 of the largest logit; fp16 storage within 5e-2.
+    testing::expect_close(got, want, fp16 ? 5e-2f : 1e-3f);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
