@@ -3,6 +3,10 @@
 // fused activations; Gemm's alpha, beta, transposes and C broadcasts; fp32 and fp16.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -20,14 +24,25 @@ TestTensor rnd(std::vector<int64_t> shape, uint32_t seed) {
   return TestTensor::f32(std::move(shape), random_floats(static_cast<size_t>(n), seed));
 }
 
+// Both shader forms (shared-memory tiles for GPUs, register blocks for CPU drivers: see
+// vk_ops_dense.cpp), each with fp32 and fp16 storage.
 void both(const OpSpec& s) {
-  {
-    SCOPED_TRACE("fp32");
-    expect_vulkan_matches_cpu(s, 1e-5f, false);
-  }
-  {
-    SCOPED_TRACE("fp16");
-    expect_vulkan_matches_cpu(s, 2e-2f, true);
+  for (const char* style : {"0", "1"}) {
+    SCOPED_TRACE(std::string("POCKET_VK_CPU_STYLE=") + style);
+    setenv("POCKET_VK_CPU_STYLE", style, 1);
+    std::vector<TestTensor> out;
+    std::string kernel;
+    ASSERT_TRUE(run_op_vulkan(s, &out, false, &kernel).ok());
+    EXPECT_EQ(kernel, style[0] == '1' ? "vulkan.matmul_reg_f32" : "vulkan.matmul_f32");
+    {
+      SCOPED_TRACE("fp32");
+      expect_vulkan_matches_cpu(s, 1e-5f, false);
+    }
+    {
+      SCOPED_TRACE("fp16");
+      expect_vulkan_matches_cpu(s, 2e-2f, true);
+    }
+    unsetenv("POCKET_VK_CPU_STYLE");
   }
 }
 
@@ -110,6 +125,29 @@ TEST(VulkanDense, EmptyAndZeroK) {
   if (run_op(zero_k, &cpu).ok()) expect_vulkan_matches_cpu(zero_k);
   OpSpec zero_m{OpType::MatMul, {TestTensor::f32({0, 5}, {}), rnd({5, 4}, 71)}};
   if (run_op(zero_m, &cpu).ok()) expect_vulkan_matches_cpu(zero_m);
+}
+
+// Throughput on a transformer-like shape (printed, for the report; lavapipe is for correctness).
+TEST(VulkanDense, ThroughputPrinted) {
+  POCKET_REQUIRE_VULKAN();
+  const int64_t m = 128, n = 256, k = 256;
+  OpSpec s{OpType::MatMul, {rnd({m, k}, 80), rnd({k, n}, 81)}, {false, true}};
+  VulkanSingleNode g;
+  ASSERT_TRUE(g.build(s).ok());
+  auto ex = vulkan_backend_or_null(nullptr)->prepare(g.subgraph, {});
+  ASSERT_TRUE(ex.ok()) << ex.status().message();
+  ASSERT_TRUE(ex.value()->upload(0, s.inputs[0].bytes.data(), s.inputs[0].bytes.size()).ok());
+  ASSERT_TRUE(ex.value()->run().ok());
+  std::vector<double> ms;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(ex.value()->run().ok());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("[ vulkan   ] MatMul %lldx%lldx%lld: median %.2f ms, %.2f GFLOP/s on %s\n", static_cast<long long>(m),
+              static_cast<long long>(n), static_cast<long long>(k), ms[2], 2.0 * m * n * k / (ms[2] * 1e6),
+              vulkan_backend_or_null(nullptr)->device().c_str());
 }
 
 }  // namespace

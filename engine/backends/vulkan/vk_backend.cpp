@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -495,14 +496,15 @@ class Executable;
 
 class PrepareCtx final : public VkPrepare {
  public:
-  PrepareCtx(const NodeView& node, const DeviceCaps& caps, bool fp16, std::vector<uint8_t>* weights,
+  PrepareCtx(bool cpu_device, const NodeView& node, const DeviceCaps& caps, bool fp16, std::vector<uint8_t>* weights,
              std::vector<std::pair<size_t, size_t>>* weight_ranges, std::vector<StoreType>* weight_types,
              std::vector<size_t>* scratch, size_t align)
-      : node_(node), caps_(caps), fp16_(fp16), weights_(weights), ranges_(weight_ranges), types_(weight_types),
+      : cpu_device(cpu_device), node_(node), caps_(caps), fp16_(fp16), weights_(weights), ranges_(weight_ranges), types_(weight_types),
         scratch_(scratch), align_(align) {}
   const NodeView& node() const override { return node_; }
   const DeviceCaps& caps() const override { return caps_; }
   bool fp16() const override { return fp16_; }
+  const bool cpu_device;
   int add_weight_floats(const float* data, size_t count) override {
     if (fp16_) {
       const size_t off = append(count * 2);
@@ -786,7 +788,7 @@ Status Executable::prepare(const Subgraph& sg, const BackendOptions& options) {
     if (!s.ok) return Status(StatusCode::kUnsupported, "vulkan: " + node_label(nv) + ": " + s.reason);
     std::unique_ptr<VkOp> op = make_vk_op(nv);
     if (!op) return Status(StatusCode::kUnsupported, "vulkan: " + node_label(nv) + ": no Vulkan op");
-    PrepareCtx ctx(nv, caps, fp16_, &weight_bytes, &weight_ranges_, &weight_types_, &scratch_[k], align);
+    PrepareCtx ctx(dev_->is_cpu(), nv, caps, fp16_, &weight_bytes, &weight_ranges_, &weight_types_, &scratch_[k], align);
     POCKET_RETURN_IF_ERROR(op->prepare(ctx));
     kernels_.push_back(op->kernel_name() + (op->alias_input() >= 0 ? "" : (fp16_ ? "_f16" : "_f32")));
     ops_.push_back(std::move(op));
@@ -1058,6 +1060,13 @@ class VulkanBackend final : public Backend {
 };
 
 }  // namespace
+
+bool prefers_cpu_style_shaders(const VkPrepare& ctx) {
+  if (const char* e = std::getenv("POCKET_VK_CPU_STYLE"); e && (*e == '0' || *e == '1')) return *e == '1';
+  const auto* p = dynamic_cast<const PrepareCtx*>(&ctx);
+  return p && p->cpu_device;
+}
+
 }  // namespace vk
 
 Result<std::unique_ptr<Backend>> make_vulkan_backend(bool allow_cpu_device) {

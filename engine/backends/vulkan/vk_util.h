@@ -37,6 +37,11 @@ inline bool is_constant_input(const NodeView& n, size_t i) {
   return n.has_input(i) && (n.inputs[i]->constant || n.inputs[i]->known);
 }
 
+// Whether the device is a CPU implementation (lavapipe, SwiftShader): shaders may then prefer
+// register blocking over shared-memory tiling (workgroup barriers are expensive there).
+// POCKET_VK_CPU_STYLE=0/1 overrides (tests exercise both forms on one device).
+bool prefers_cpu_style_shaders(const VkPrepare& ctx);
+
 // numpy broadcasting: the element strides of `in` over an output of shape `out` (right-aligned,
 // 0 for a broadcast dim), padded on the left to `rank` dims. False when `in` does not broadcast.
 bool broadcast_strides(const Shape& in, const Shape& out, size_t rank, int32_t* strides);
