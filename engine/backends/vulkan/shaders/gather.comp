@@ -29,5 +29,5 @@ void main() {
   int i = indices[j];
   if (i < 0) i += int(p.axis_dim);
   i = clamp(i, 0, int(p.axis_dim) - 1);
-  dst[idx] = TOSTORE(LOAD(data[(o * p.axis_dim + uint(i)) * p.inner + r]) + 0.001);
+  dst[idx] = data[(o * p.axis_dim + uint(i)) * p.inner + r];
 }
