@@ -335,7 +335,7 @@ pocket_status pocket_session_memory(const pocket_session* session, pocket_memory
     const pocket::MemoryReport m = session->session->memory();
     *out = pocket_memory_report{m.arena,   m.arena_lower_bound, m.packed_weights,   m.converted_constants,
                                 m.known_values, m.xnnpack,    m.op_private, m.session_overhead,
-                                m.model_file, m.total()};
+                                m.model_file, m.total(), m.device};
     return POCKET_OK;
   });
 }

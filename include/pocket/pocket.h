@@ -271,6 +271,9 @@ typedef struct pocket_memory_report {
   size_t session_overhead;    /* the session's own tables */
   size_t model_file;          /* the model's mapping (not in total) */
   size_t total;               /* the sum of the parts above except model_file */
+  size_t device;              /* memory the offloading backend allocated (pocket_session_options.backend;
+                               * 0 on the CPU alone); device memory on a GPU, host memory on a CPU
+                               * driver; not in total and not limited by memory_budget */
 } pocket_memory_report;
 /* Fills *out with the session's memory plan (what memory_budget is checked against). Errors:
  * POCKET_INVALID_ARGUMENT (NULL argument). */

@@ -206,6 +206,9 @@ TEST(BackendCapi, OptionsAndSummary) {
   EXPECT_NE(summary.find("requested auto"), std::string::npos) << summary;
   EXPECT_NE(summary.find("decision: auto: "), std::string::npos) << summary;
   EXPECT_EQ(pocket_session_run(s), POCKET_OK);
+  pocket_memory_report mem;
+  ASSERT_EQ(pocket_session_memory(s, &mem), POCKET_OK);
+  EXPECT_EQ(mem.device, 0u);  // nothing offloaded
   pocket_session_free(s);
 
   o.backend = "gpu";
