@@ -11,6 +11,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -289,7 +292,7 @@ TEST(VulkanConv, Depthwise) {
         t.kh = t.kw = k;
         t.strides = {s, s};
         t.pads = {k / 2, k / 2, k / 2, k / 2};
-        EXPECT_EQ(check_conv(t), "vulkan.dwconv");
+        EXPECT_EQ(check_conv(t), c % 4 == 0 ? "vulkan.dwconv4" : "vulkan.dwconv");
       }
   // Dilation, asymmetric pads, batch 2, residual + activation, no bias.
   t = ConvCase{};
@@ -297,6 +300,11 @@ TEST(VulkanConv, Depthwise) {
   t.dilations = {2, 2}, t.pads = {2, 1, 2, 3};
   t.residual = true, t.bias = false, t.act = Kind::HardSwish;
   EXPECT_EQ(check_conv(t), "vulkan.dwconv");
+  t.c = t.m = t.group = 16;  // the same with vector loads
+  EXPECT_EQ(check_conv(t), "vulkan.dwconv4");
+  t.strides = {2, 1}, t.kh = 5, t.kw = 3, t.dilations = {1, 2}, t.bias = true, t.act = Kind::Clip, t.alpha = -1,
+  t.beta = 1;
+  EXPECT_EQ(check_conv(t), "vulkan.dwconv4");
   // Channel multiplier 2 and 3 (M = C * mult).
   t = ConvCase{};
   t.c = t.group = 4, t.m = 8, t.pads = {1, 1, 1, 1};
@@ -346,6 +354,8 @@ TEST(VulkanConv, Fp16Storage) {
   check_conv(t, true);
   t.c = t.m = t.group = 17, t.kh = t.kw = 3, t.pads = {1, 1, 1, 1};
   check_conv(t, true);
+  t.c = t.m = t.group = 24;
+  EXPECT_EQ(check_conv(t, true), "vulkan.dwconv4");
   t.c = 6, t.m = 9, t.group = 3;
   check_conv(t, true);
 }
@@ -580,6 +590,69 @@ TEST(VulkanConvModel, MobileNetV3SmallConvFamilyOffloaded) {
     const std::vector<float> got = run_model(*vk.value());
     // Logits after ~50 layers: fp32 within 1e-3 of the largest logit; fp16 storage within 5e-2.
     testing::expect_close(got, want, fp16 ? 5e-2f : 1e-3f);
+  }
+}
+
+// Timing of MobileNet-sized layers, Vulkan vs CPU (not a correctness test; run by hand with
+// --gtest_also_run_disabled_tests --gtest_filter='*ConvTiming*').
+double median_run_ms(const NodeCase& c, const std::string& backend) {
+  const std::vector<uint8_t> bytes = build(c);
+  auto model = Model::load_buffer(bytes.data(), bytes.size());
+  SessionOptions opts;
+  opts.backend = backend;
+  if (backend != "cpu") opts.custom_backend = std::shared_ptr<Backend>(testing::vulkan_backend_or_null(nullptr), [](Backend*) {});
+  auto session = Session::create(model.value(), opts);
+  EXPECT_TRUE(session.ok()) << session.status().message();
+  if (!session.ok()) return 0;
+  Session& s = *session.value();
+  for (size_t i = 0; i < c.ins.size(); ++i)
+    if (c.ins[i].present && !c.ins[i].constant)
+      EXPECT_TRUE(s.set_input("in" + std::to_string(i), c.ins[i].t.dtype, c.ins[i].t.shape, c.ins[i].t.bytes.data()).ok());
+  s.run();
+  std::vector<double> ms;
+  for (int i = 0; i < 7; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    s.run();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+TEST(VulkanConvTiming, DISABLED_MobileNetLayers) {
+  POCKET_REQUIRE_VULKAN();
+  struct L {
+    const char* what;
+    ConvCase t;
+  };
+  std::vector<L> layers;
+  ConvCase t;
+  t.h = t.w = 224, t.c = 3, t.m = 16, t.strides = {2, 2}, t.pads = {1, 1, 1, 1}, t.act = Kind::HardSwish;
+  layers.push_back({"stem 3x3 s2 224x224x3->16", t});
+  t = ConvCase{};
+  t.h = t.w = 56, t.c = t.m = t.group = 72, t.pads = {1, 1, 1, 1}, t.act = Kind::Relu;
+  layers.push_back({"dw 3x3 56x56x72", t});
+  t = ConvCase{};
+  t.h = t.w = 28, t.c = 72, t.m = 24, t.kh = t.kw = 1;
+  layers.push_back({"1x1 28x28 72->24", t});
+  t = ConvCase{};
+  t.h = t.w = 7, t.c = 96, t.m = 576, t.kh = t.kw = 1, t.act = Kind::HardSwish;
+  layers.push_back({"1x1 7x7 96->576", t});
+  t = ConvCase{};
+  t.h = t.w = 28, t.c = 64, t.m = 64, t.pads = {1, 1, 1, 1}, t.act = Kind::Relu;
+  layers.push_back({"3x3 28x28 64->64", t});
+  t = ConvCase{};
+  t.h = t.w = 2, t.c = 4, t.m = 4, t.kh = t.kw = 1;
+  layers.push_back({"1x1 2x2 4->4 (overhead)", t});
+  t.kh = t.kw = 3, t.pads = {1, 1, 1, 1};
+  layers.push_back({"3x3 2x2 4->4 (overhead)", t});
+  for (const L& l : layers) {
+    const NodeCase c = conv_node(l.t, 3);
+    const double gflop = 2.0 * l.t.n * l.t.m * (l.t.c / l.t.group) * l.t.kh * l.t.kw *
+                         ((l.t.h + l.t.pads[0] + l.t.pads[2] - l.t.kh) / l.t.strides[0] + 1) *
+                         ((l.t.w + l.t.pads[1] + l.t.pads[3] - l.t.kw) / l.t.strides[1] + 1) * 1e-9;
+    const double v = median_run_ms(c, "vulkan"), cpu = median_run_ms(c, "cpu");
+    std::printf("%-28s vulkan %8.3f ms (%.2f GFLOP/s)  cpu %8.3f ms\n", l.what, v, gflop / v * 1e3, cpu);
   }
 }
 

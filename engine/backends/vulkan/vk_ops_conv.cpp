@@ -7,7 +7,8 @@
 //
 // Shaders (engine/backends/vulkan/shaders/):
 //   conv1x1   group 1, 1x1 kernel, stride 1, no padding: a GEMM, 4 pixels x 8 channels/invocation
-//   dwconv    group == C (M = C * multiplier): 1 pixel x 4 channels per invocation
+//   dwconv4   group == C == M, C % 4 == 0: 1 pixel x 4 channels per invocation, vector loads
+//   dwconv    other depthwise (M = C * multiplier): 1 pixel x 4 channels per invocation
 //   conv2d    everything else (any kernel/stride/dilation/padding, grouped): 4 pixels x 4 channels
 //   pool2d    MaxPool / AveragePool, one output element per invocation
 //   gap       GlobalAveragePool / GlobalMaxPool, one (n, c) per invocation
@@ -103,7 +104,7 @@ Support check_node_io(const NodeView& node, size_t min_inputs, size_t max_inputs
 // ---------------------------------------------------------------------------------------------
 // Conv
 
-enum class ConvPath { kGeneral, kPointwise, kDepthwise };
+enum class ConvPath { kGeneral, kPointwise, kDepthwise, kDepthwise4 };
 
 struct ConvPlan {
   int64_t n = 0, h = 0, w = 0, c = 0, m = 0, cg = 0, mg = 0, kh = 0, kw = 0, group = 1;
@@ -157,7 +158,8 @@ Support plan_conv(const NodeView& node, const DeviceCaps& caps, ConvPlan* plan) 
   p.beta = a.f("act_beta", 0.f);
 
   const Window2d& wn = p.win;
-  if (p.group == p.c && p.cg == 1) p.path = ConvPath::kDepthwise;
+  if (p.group == p.c && p.cg == 1 && p.m == p.c && p.c % 4 == 0) p.path = ConvPath::kDepthwise4;
+  else if (p.group == p.c && p.cg == 1) p.path = ConvPath::kDepthwise;
   else if (p.group == 1 && p.kh == 1 && p.kw == 1 && wn.stride_h == 1 && wn.stride_w == 1 && wn.pad_top == 0 &&
            wn.pad_left == 0 && wn.pad_bottom == 0 && wn.pad_right == 0)
     p.path = ConvPath::kPointwise;
@@ -165,13 +167,13 @@ Support plan_conv(const NodeView& node, const DeviceCaps& caps, ConvPlan* plan) 
 
   // Repacked weight sizes and the dispatch grid must fit.
   int64_t packed = 0;
-  if (p.path == ConvPath::kDepthwise) packed = p.kh * p.kw * ((p.m + 3) / 4 * 4);
+  if (p.path == ConvPath::kDepthwise || p.path == ConvPath::kDepthwise4) packed = p.kh * p.kw * ((p.m + 3) / 4 * 4);
   else packed = p.group * ((p.mg + 3) / 4) * p.kh * p.kw * p.cg * 4;
   if (packed > kMaxElements || static_cast<uint64_t>(packed) * 4 > caps.max_storage_buffer_range)
     return Support::no("repacked weight W " + shape_str(wv->shape) + " is too large for one storage buffer");
   const int64_t pixels = p.n * p.win.out_h * p.win.out_w;
   Grid g;
-  if (p.path == ConvPath::kDepthwise) {
+  if (p.path == ConvPath::kDepthwise || p.path == ConvPath::kDepthwise4) {
     if (!make_grid(pixels * ((p.m + 3) / 4), 1, caps, &g)) return Support::no("output too large for the dispatch grid");
   } else {
     if (!make_grid(pixels, 4, caps, &g)) return Support::no("output too large for the dispatch grid");
@@ -209,6 +211,14 @@ struct ConvPushDepthwise {
   float alpha, beta;
 };
 
+struct DwPush4 {
+  int32_t H, W, C4, OH;
+  int32_t OW, KH, KW, SH;
+  int32_t SW, DH, DW, PT;
+  int32_t PL, act, has_res, total;
+  float alpha, beta;
+};
+
 class VkConv final : public VkOp {
  public:
   Status prepare(VkPrepare& ctx) override {
@@ -218,7 +228,8 @@ class VkConv final : public VkOp {
     const float* src = static_cast<const float*>(node.inputs[1]->data);
     const int64_t m = p_.m, cg = p_.cg, kh = p_.kh, kw = p_.kw, mg = p_.mg;
     std::vector<float> packed;
-    if (p_.path == ConvPath::kDepthwise) {
+    const bool depthwise = p_.path == ConvPath::kDepthwise || p_.path == ConvPath::kDepthwise4;
+    if (depthwise) {
       // OIHW [M][1][KH][KW] -> [KH][KW][M4].
       const int64_t m4 = (m + 3) / 4 * 4;
       packed.assign(static_cast<size_t>(kh * kw * m4), 0.f);
@@ -252,7 +263,7 @@ class VkConv final : public VkOp {
       res_weight_ = ctx.add_weight_floats(static_cast<const float*>(node.inputs[3]->data),
                                           static_cast<size_t>(node.inputs[3]->elements()));
     pixels_ = p_.n * p_.win.out_h * p_.win.out_w;
-    const bool ok = p_.path == ConvPath::kDepthwise ? make_grid(pixels_ * ((m + 3) / 4), 1, ctx.caps(), &grid_)
+    const bool ok = depthwise ? make_grid(pixels_ * ((m + 3) / 4), 1, ctx.caps(), &grid_)
                                                    : make_grid(pixels_, 4, ctx.caps(), &grid_);
     if (!ok) return ctx.fail(StatusCode::kUnsupported, "output too large for the device's dispatch grid");
     return Status::Ok();
@@ -284,6 +295,15 @@ class VkConv final : public VkOp {
         ctx.dispatch("dwconv", {x, w, b, r, y}, &pc, sizeof(pc), grid_.x, 1, grid_.z);
         break;
       }
+      case ConvPath::kDepthwise4: {
+        DwPush4 pc{i32(p_.h),        i32(p_.w),         i32(p_.c / 4),      i32(wn.out_h),
+                   i32(wn.out_w),    i32(p_.kh),        i32(p_.kw),         i32(wn.stride_h),
+                   i32(wn.stride_w), i32(wn.dilation_h), i32(wn.dilation_w), i32(wn.pad_top),
+                   i32(wn.pad_left), p_.act,            has_res_ ? 1 : 0,   i32(pixels_ * (p_.c / 4)),
+                   p_.alpha,         p_.beta};
+        ctx.dispatch("dwconv4", {x, w, b, r, y}, &pc, sizeof(pc), grid_.x, 1, grid_.z);
+        break;
+      }
       case ConvPath::kGeneral: {
         const int64_t bpg = (p_.mg + 3) / 4;
         ConvPushGeneral pc{i32(p_.h),        i32(p_.w),        i32(p_.c),          i32(wn.out_h),
@@ -303,6 +323,7 @@ class VkConv final : public VkOp {
     switch (p_.path) {
       case ConvPath::kPointwise: return "vulkan.conv1x1";
       case ConvPath::kDepthwise: return "vulkan.dwconv";
+      case ConvPath::kDepthwise4: return "vulkan.dwconv4";
       case ConvPath::kGeneral: break;
     }
     return "vulkan.conv2d";

@@ -58,15 +58,17 @@ void main() {
       for (int j = 0; j < 4; ++j) {
         const int iy = iy0[j] + ky * p.DH, ix = ix0[j] + kx * p.DW;
         ok[j] = pv[j] && iy >= 0 && iy < p.H && ix >= 0 && ix < p.W;
-        off[j] = ok[j] ? ((nb[j] + iy) * p.W + ix) * p.C + cin0 : 0;
+        off[j] = ok[j] ? ((nb[j] + iy) * p.W + ix) * p.C + cin0 : cin0;
       }
       int wb = ((blk * p.KH + ky) * p.KW + kx) * p.Cg * 4;
       for (int c = 0; c < p.Cg; ++c, wb += 4) {
         const vec4 wv = vec4(LOAD(w[wb]), LOAD(w[wb + 1]), LOAD(w[wb + 2]), LOAD(w[wb + 3]));
-        const float x0 = ok[0] ? LOAD(x[off[0] + c]) : 0.0;
-        const float x1 = ok[1] ? LOAD(x[off[1] + c]) : 0.0;
-        const float x2 = ok[2] ? LOAD(x[off[2] + c]) : 0.0;
-        const float x3 = ok[3] ? LOAD(x[off[3] + c]) : 0.0;
+        // Loads without branches (a tap in the padding reads a valid address, then selects 0):
+        // no divergent control flow in the innermost loop.
+        const float l0 = LOAD(x[off[0] + c]), l1 = LOAD(x[off[1] + c]);
+        const float l2 = LOAD(x[off[2] + c]), l3 = LOAD(x[off[3] + c]);
+        const float x0 = ok[0] ? l0 : 0.0, x1 = ok[1] ? l1 : 0.0;
+        const float x2 = ok[2] ? l2 : 0.0, x3 = ok[3] ? l3 : 0.0;
         acc0 += x0 * wv;
         acc1 += x1 * wv;
         acc2 += x2 * wv;

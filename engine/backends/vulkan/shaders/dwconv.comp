@@ -38,18 +38,20 @@ void main() {
   const int c0 = min(m0, p.M - 1) / p.mult, c1 = min(m0 + 1, p.M - 1) / p.mult;
   const int c2 = min(m0 + 2, p.M - 1) / p.mult, c3 = min(m0 + 3, p.M - 1) / p.mult;
 
+  // Taps in the padding read a valid address (clamped) and select 0: no divergent branches.
   vec4 acc = vec4(0.0);
   for (int ky = 0; ky < p.KH; ++ky) {
     const int iy = iy0 + ky * p.DH;
-    if (iy < 0 || iy >= p.H) continue;
+    const bool oky = iy >= 0 && iy < p.H;
+    const int row = (n * p.H + clamp(iy, 0, p.H - 1)) * p.W;
     for (int kx = 0; kx < p.KW; ++kx) {
       const int ix = ix0 + kx * p.DW;
-      if (ix < 0 || ix >= p.W) continue;
-      const int xb = ((n * p.H + iy) * p.W + ix) * p.C;
+      const bool ok = oky && ix >= 0 && ix < p.W;
+      const int xb = (row + clamp(ix, 0, p.W - 1)) * p.C;
       const int wb = (ky * p.KW + kx) * p.M4 + m0;
       const vec4 wv = vec4(LOAD(w[wb]), LOAD(w[wb + 1]), LOAD(w[wb + 2]), LOAD(w[wb + 3]));
       const vec4 xv = vec4(LOAD(x[xb + c0]), LOAD(x[xb + c1]), LOAD(x[xb + c2]), LOAD(x[xb + c3]));
-      acc += xv * wv;
+      acc += ok ? xv * wv : vec4(0.0);
     }
   }
 
