@@ -294,13 +294,14 @@ std::string fixture_dir() {
 
 // Runs `file` on the CPU and with every supported node on the shared Vulkan backend, the same
 // random inputs, and compares every float output (rel. to the output's largest magnitude).
-void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expect_all_offloaded) {
-  std::string path = fixture_dir() + "/" + file;
-  if (!std::ifstream(path).good()) path = "/work/main/build/fixtures/" + file;
+void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expect_all_offloaded,
+                       const std::vector<std::pair<std::string, Shape>>& shapes = {}) {
+  std::string path = file[0] == '/' ? file : fixture_dir() + "/" + file;
   if (!std::ifstream(path).good()) GTEST_SKIP() << "no " << file << " (set POCKET_FIXTURE_DIR to a build's fixtures folder)";
   auto model = Model::load_file(path);
   ASSERT_TRUE(model.ok()) << model.status().message();
   SessionOptions o;
+  o.input_shapes = shapes;
   o.backend = "vulkan";
   o.backend_fp16 = fp16;
   o.backend_required = true;
@@ -309,22 +310,31 @@ void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expec
   auto vk = Session::create(model.value(), o);
   ASSERT_TRUE(vk.ok()) << vk.status().message();
   const double create_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  auto cpu = Session::create(model.value());
+  SessionOptions co;
+  co.input_shapes = shapes;
+  auto cpu = Session::create(model.value(), co);
   ASSERT_TRUE(cpu.ok()) << cpu.status().message();
   const PartitionReport& r = vk.value()->partition();
   if (expect_all_offloaded) EXPECT_EQ(r.ops_on_cpu, 0) << r.summary();
   for (Session* s : {vk.value().get(), cpu.value().get()}) {
     for (size_t i = 0; i < s->num_inputs(); ++i) {
       Value& in = s->input(i);
-      ASSERT_EQ(in.dtype, DType::F32);
-      std::vector<float> v = random_floats(static_cast<size_t>(in.elements()), 7 + static_cast<uint32_t>(i));
-      std::memcpy(in.data, v.data(), v.size() * 4);
+      std::vector<float> v = random_floats(static_cast<size_t>(in.elements()), 7 + static_cast<uint32_t>(i), 0.f, 1.f);
+      if (in.dtype == DType::F32) {
+        std::memcpy(in.data, v.data(), v.size() * 4);
+      } else if (in.dtype == DType::I64) {
+        // Token ids in [0, 1000); masks all ones.
+        const bool mask = in.name.find("mask") != std::string_view::npos;
+        for (size_t e = 0; e < v.size(); ++e) in.as<int64_t>()[e] = mask ? 1 : static_cast<int64_t>(v[e] * 1000);
+      } else {
+        FAIL() << "input dtype " << dtype_name(in.dtype);
+      }
     }
   }
   t0 = std::chrono::steady_clock::now();
   vk.value()->run();
   const double first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_TRUE(vk.value()->run_status().ok()) << vk.value()->run_status().message();
+  ASSERT_TRUE(vk.value()->run_status().ok()) << status_code_name(vk.value()->run_status().code()) << ": " << vk.value()->run_status().message() << "\n" << r.summary(20);
   t0 = std::chrono::steady_clock::now();
   vk.value()->run();
   const double second_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -343,6 +353,7 @@ void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expec
     planned += part.memory.planned;
     allocated += part.memory.allocated;
   }
+  if (std::getenv("POCKET_VULKAN_MODEL_TESTS")) std::printf("%s", r.summary(20).c_str());
   std::printf("[ vulkan   ] %s %s: %d ops offloaded in %zu subgraph(s), %d on the CPU; session create %.0f ms, "
               "first run %.0f ms, second %.0f ms; device memory planned %zu, allocated %zu bytes\n",
               file.c_str(), fp16 ? "fp16" : "fp32", r.ops_offloaded, r.subgraphs.size(), r.ops_on_cpu, create_ms, first_ms,
@@ -352,6 +363,15 @@ void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expec
 TEST(VulkanModels, MobileNetV3SmallMatchesCpu) {
   POCKET_REQUIRE_VULKAN();
   model_matches_cpu("mobilenet_v3_small.pocket", false, 1e-3f, true);
+}
+
+// DistilBERT (seq 16) from the transformer fixtures, when present: opt-in (seconds on lavapipe).
+TEST(VulkanModels, DistilBertMatchesCpu) {
+  POCKET_REQUIRE_VULKAN();
+  if (!std::getenv("POCKET_VULKAN_MODEL_TESTS")) GTEST_SKIP() << "set POCKET_VULKAN_MODEL_TESTS=1 (slow on a CPU driver)";
+  std::string dir = fixture_dir() + "4/distilbert";
+  if (!std::ifstream(dir + "/model.pocket").good()) dir = "/work/main/build/fixtures4/distilbert";
+  model_matches_cpu(dir + "/model.pocket", false, 1e-3f, false, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
 }
 
 // fp16 storage over a whole model: opt-in (lavapipe takes seconds per MobileNet run); the per-op
