@@ -832,8 +832,10 @@ Status Session::prepare_all() {
     if (!evaluated[n]) run_order_.push_back(static_cast<uint32_t>(n));
 
   // Backends: subgraphs offloaded, CPU ops of their nodes released, steps_ in execution order.
+  const auto t_backend = Clock::now();
   POCKET_RETURN_IF_ERROR(offload());
   partition_summary_ = partition_.summary();
+  init_times_.backend_ms = ms_since(t_backend);
   const int32_t num_steps = static_cast<int32_t>(steps_.size());
   std::vector<int32_t> step_of(nn, -1);  // a node's step (its subgraph's step when offloaded)
   for (int32_t k = 0; k < num_steps; ++k) {

@@ -137,6 +137,9 @@ struct InitTimes {
   double plan_ms = 0;      // liveness and arena offsets
   double arena_ms = 0;     // arena mapping
   double bind_ms = 0;      // every op's bind (XNNPACK setup)
+  // Partitioning and every subgraph's prepare on the backend (uploads, pipelines, device plan).
+  // Creating the backend itself (device selection) is in setup_ms.
+  double backend_ms = 0;
   double total_ms = 0;
   std::vector<PerOp> per_op;  // by op type and kernel, most expensive first
   // Constants converted to F32 at creation (format 1.2): F16 weights, and I8 weights read by an op
