@@ -127,6 +127,12 @@ TEST(VulkanDense, EmptyAndZeroK) {
   if (run_op(zero_m, &cpu).ok()) expect_vulkan_matches_cpu(zero_m);
 }
 
+// A constant B of more than 16 MiB: the weight upload goes through the staging buffer in chunks.
+TEST(VulkanDense, LargeConstantWeightChunkedUpload) {
+  POCKET_REQUIRE_VULKAN();
+  expect_vulkan_matches_cpu({OpType::MatMul, {rnd({1, 64}, 90), rnd({64, 66000}, 91)}, {false, true}}, 1e-5f, false);
+}
+
 // Throughput on a transformer-like shape (printed, for the report; lavapipe is for correctness).
 TEST(VulkanDense, ThroughputPrinted) {
   POCKET_REQUIRE_VULKAN();

@@ -908,6 +908,7 @@ Status Executable::prepare(const Subgraph& sg, const BackendOptions& options) {
 
   VkDevice d = dev_->device();
   VkCommandPoolCreateInfo cpi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  cpi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;  // reset after the weight upload
   cpi.queueFamilyIndex = dev_->queue_family();
   POCKET_VK(vkCreateCommandPool(d, &cpi, nullptr, &cmd_pool_), "vkCreateCommandPool");
   VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
@@ -918,24 +919,33 @@ Status Executable::prepare(const Subgraph& sg, const BackendOptions& options) {
   cai.commandBufferCount = 1;
   POCKET_VK(vkAllocateCommandBuffers(d, &cai, &cmd_), "vkAllocateCommandBuffers");
 
-  // 4. weights: one staging copy, then the temporary buffer is freed.
+  // 4. weights: through a host-visible staging buffer of at most 16 MiB, reused chunk by chunk
+  //    (a 250 MB model does not need a second 250 MB buffer), then freed.
   if (!weight_bytes.empty()) {
+    constexpr size_t kChunk = size_t{16} << 20;
+    const size_t chunk = std::min(weight_bytes.size(), kChunk);
     Buffer tmp;
-    POCKET_RETURN_IF_ERROR(dev_->create_buffer(weight_bytes.size(), VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true, &tmp, nullptr));
-    std::memcpy(tmp.mapped, weight_bytes.data(), weight_bytes.size());
-    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    POCKET_RETURN_IF_ERROR(dev_->create_buffer(chunk, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true, &tmp, nullptr));
     Status st = Status::Ok();
-    VkResult r = vkBeginCommandBuffer(cmd_, &bi);
-    if (r == VK_SUCCESS) {
-      VkBufferCopy c{0, 0, weight_bytes.size()};
-      vkCmdCopyBuffer(cmd_, tmp.buffer, weights_.buffer, 1, &c);
-      r = vkEndCommandBuffer(cmd_);
+    for (size_t off = 0; off < weight_bytes.size() && st.ok(); off += chunk) {
+      const size_t len = std::min(chunk, weight_bytes.size() - off);
+      std::memcpy(tmp.mapped, weight_bytes.data() + off, len);
+      VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+      bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+      VkResult r = vkBeginCommandBuffer(cmd_, &bi);
+      if (r == VK_SUCCESS) {
+        VkBufferCopy c{0, off, len};
+        vkCmdCopyBuffer(cmd_, tmp.buffer, weights_.buffer, 1, &c);
+        r = vkEndCommandBuffer(cmd_);
+      }
+      st = r == VK_SUCCESS ? dev_->submit(cmd_, fence_) : vk_fail("recording the weight upload", r);
+      if (st.ok()) {
+        r = vkResetCommandBuffer(cmd_, 0);
+        if (r != VK_SUCCESS) st = vk_fail("vkResetCommandBuffer", r);
+      }
     }
-    st = r == VK_SUCCESS ? dev_->submit(cmd_, fence_) : vk_fail("recording the weight upload", r);
     dev_->destroy_buffer(&tmp);
     POCKET_RETURN_IF_ERROR(st);
-    POCKET_VK(vkResetCommandBuffer(cmd_, 0), "vkResetCommandBuffer");
   }
 
   // 5. ops record their dispatches.
