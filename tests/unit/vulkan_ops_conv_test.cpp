@@ -458,6 +458,26 @@ TEST(VulkanPool, Fp16Storage) {
   check_pool(t, true);
 }
 
+TEST(VulkanPool, Lrn) {
+  POCKET_REQUIRE_VULKAN();
+  struct L {
+    Shape s;
+    int64_t size;
+    float alpha, beta, bias;
+  };
+  for (const L& l : {L{{1, 5, 4, 17}, 5, 0.1f, 0.75f, 1.f}, L{{2, 3, 3, 8}, 3, 1e-4f, 0.75f, 2.f},
+                     L{{1, 2, 3, 3}, 4, 0.5f, 0.5f, 1.5f}, L{{1, 2, 2, 96}, 1, 0.2f, 1.f, 1.f}}) {
+    SCOPED_TRACE("LRN " + shape_str(l.s) + " size " + std::to_string(l.size));
+    NodeCase c;
+    c.op = fb::OpType::LRN;
+    c.attrs = {AttrDesc::Int("size", l.size), AttrDesc::Float("alpha", l.alpha), AttrDesc::Float("beta", l.beta),
+               AttrDesc::Float("bias", l.bias)};
+    c.ins.push_back({rand_t(l.s, static_cast<uint32_t>(l.s[3] + l.size), -3.f, 3.f)});
+    EXPECT_EQ(check(c), "vulkan.lrn");
+    check(c, true);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // SqueezeExcite
 

@@ -1,6 +1,6 @@
 // The Vulkan convolution family (issue #7): Conv (general, pointwise, depthwise and grouped, with
 // bias, residual and every fused activation), MaxPool, AveragePool, GlobalAveragePool,
-// GlobalMaxPool and SqueezeExcite, NHWC as format/OPS.md and the CPU ops (engine/ops/conv.cpp,
+// GlobalMaxPool, SqueezeExcite and LRN (ConvTranspose is refused), NHWC as format/OPS.md and the CPU ops (engine/ops/conv.cpp,
 // pooling.cpp, global_pool.cpp, squeeze_excite.cpp) define them. Windows (strides, dilations,
 // pads, auto_pad, ceil_mode) are resolved by the CPU's own resolve_window(), so both backends
 // compute the same padding.
@@ -13,6 +13,7 @@
 //   pool2d    MaxPool / AveragePool, one output element per invocation
 //   gap       GlobalAveragePool / GlobalMaxPool, one (n, c) per invocation
 //   squeeze_excite_{mean,fc,scale}  SqueezeExcite in four dispatches through fp32 scratch
+//   pool_lrn  LRN (a window of squares over the channel axis), one element per invocation
 // Conv weights are repacked on the host (OIHW -> the shader's block layout, see the shaders'
 // headers); a missing bias becomes a zero weight so the shaders need no variant for it.
 #include <algorithm>
@@ -577,6 +578,53 @@ class VkSqueezeExcite final : public VkOp {
   Grid g_nc_, g_nc1_, g_all_;
 };
 
+// ---------------------------------------------------------------------------------------------
+// LRN (channels-last, window over C)
+
+Support plan_lrn(const NodeView& node, const DeviceCaps& caps) {
+  POCKET_VK_CHECK(check_node_io(node, 1, 1, caps));
+  const Attrs a = node.attrs();
+  const int64_t size = a.i("size", 0);
+  const float alpha = a.f("alpha", 1e-4f), bias = a.f("bias", 1.0f);
+  if (size <= 0 || size > (int64_t{1} << 24)) return Support::no("size " + std::to_string(size));
+  if (!(bias > 0.f) || !(alpha >= 0.f))
+    return Support::no("bias " + std::to_string(bias) + " / alpha " + std::to_string(alpha) +
+                       ": only bias > 0 and alpha >= 0 (pow of a positive base)");
+  if (node.outputs[0]->shape != node.inputs[0]->shape) return Support::no("output shape differs from X");
+  Grid g;
+  if (!make_grid(node.inputs[0]->elements(), 1, caps, &g)) return Support::no("input too large for the dispatch grid");
+  return Support::yes();
+}
+
+struct LrnPush {
+  int32_t C, lo, hi, total;
+  float alpha_over_size, beta, bias;
+};
+
+class VkLrn final : public VkOp {
+ public:
+  Status prepare(VkPrepare& ctx) override {
+    const Support s = plan_lrn(ctx.node(), ctx.caps());
+    if (!s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
+    const Attrs a = ctx.node().attrs();
+    const int64_t size = a.i("size", 0);
+    const int64_t total = ctx.node().inputs[0]->elements();
+    pc_ = {static_cast<int32_t>(ctx.node().inputs[0]->shape[3]), static_cast<int32_t>((size - 1) / 2),
+           static_cast<int32_t>(size / 2), static_cast<int32_t>(total),
+           a.f("alpha", 1e-4f) / static_cast<float>(size), a.f("beta", 0.75f), a.f("bias", 1.0f)};
+    make_grid(total, 1, ctx.caps(), &grid_);
+    return Status::Ok();
+  }
+  void record(VkRecord& ctx) override {
+    ctx.dispatch("pool_lrn", {ctx.input(0), ctx.output(0)}, &pc_, sizeof(pc_), grid_.x, 1, grid_.z);
+  }
+  std::string kernel_name() const override { return "vulkan.lrn"; }
+
+ private:
+  LrnPush pc_{};
+  Grid grid_;
+};
+
 }  // namespace
 
 Support vk_supports_conv(const NodeView& node, const DeviceCaps& caps) {
@@ -597,6 +645,8 @@ Support vk_supports_conv(const NodeView& node, const DeviceCaps& caps) {
       SePlan p;
       return plan_se(node, caps, &p);
     }
+    case fb::OpType::LRN:
+      return plan_lrn(node, caps);
     case fb::OpType::ConvTranspose:
       return Support::no("ConvTranspose has no Vulkan shader");
     default:
@@ -612,6 +662,7 @@ std::unique_ptr<VkOp> make_vk_op_conv(const NodeView& node) {
     case fb::OpType::GlobalAveragePool: return std::make_unique<VkGlobalPool>(false);
     case fb::OpType::GlobalMaxPool: return std::make_unique<VkGlobalPool>(true);
     case fb::OpType::SqueezeExcite: return std::make_unique<VkSqueezeExcite>();
+    case fb::OpType::LRN: return std::make_unique<VkLrn>();
     default: return nullptr;
   }
 }
