@@ -216,11 +216,20 @@ std::string PartitionReport::summary(size_t max_cpu_nodes) const {
          " downloads (" + bytes_str(down) + ") = " + bytes_str(up + down) + "; device memory allocated " +
          bytes_str(device_allocated()) + "\n";
   if (!stayed_on_cpu.empty() && requested != "cpu") {
-    s += "stayed on the CPU (" + std::to_string(stayed_on_cpu.size()) + "):\n";
-    for (size_t i = 0; i < stayed_on_cpu.size() && i < max_cpu_nodes; ++i)
-      s += "  #" + std::to_string(stayed_on_cpu[i].node) + " " + stayed_on_cpu[i].label + ": " + stayed_on_cpu[i].reason + "\n";
-    if (stayed_on_cpu.size() > max_cpu_nodes)
-      s += "  ... and " + std::to_string(stayed_on_cpu.size() - max_cpu_nodes) + " more\n";
+    // Nodes whose reason is the decision itself (no backend, auto said no) are counted, not listed.
+    size_t by_decision = 0, listed = 0;
+    std::string lines;
+    for (const CpuNode& c : stayed_on_cpu) {
+      if (c.reason == decision) {
+        ++by_decision;
+        continue;
+      }
+      if (listed++ < max_cpu_nodes) lines += "  #" + std::to_string(c.node) + " " + c.label + ": " + c.reason + "\n";
+    }
+    s += "stayed on the CPU (" + std::to_string(stayed_on_cpu.size()) + ")" +
+         (by_decision ? ", " + std::to_string(by_decision) + " of them by the decision above" : std::string()) +
+         (listed ? ":\n" : "\n") + lines;
+    if (listed > max_cpu_nodes) s += "  ... and " + std::to_string(listed - max_cpu_nodes) + " more\n";
   }
   return s;
 }

@@ -428,6 +428,9 @@ TEST(PartitionSession, AutoKeepsANonAcceleratorOnTheCpu) {
   EXPECT_EQ(r.ops_on_cpu, 5);
   EXPECT_EQ(r.stayed_on_cpu.size(), 5u);
   EXPECT_EQ(s.value()->num_run_ops(), 5u);
+  const std::string text = r.summary();
+  EXPECT_NE(text.find("stayed on the CPU (5), 4 of them by the decision above:\n  #2 Sigmoid 's2': fake: no Sigmoid\n"),
+            std::string::npos) << text;
 }
 
 // An accelerator that supports only Relu: the FLOPs are in the Conv, so auto stays on the CPU;
