@@ -364,6 +364,45 @@ TEST(VulkanConv, Fp16Storage) {
   check_conv(t, true);
 }
 
+TEST(VulkanConv, ConvTranspose) {
+  POCKET_REQUIRE_VULKAN();
+  struct T {
+    int64_t n, h, w, c, m, k, group;
+    std::vector<int64_t> strides, dilations, pads, opad;
+    std::string auto_pad;
+    bool bias;
+    Kind act;
+  };
+  const T cases[] = {
+      {1, 5, 4, 3, 8, 3, 1, {2, 2}, {1, 1}, {1, 1, 1, 1}, {1, 1}, "", true, Kind::None},
+      {2, 4, 6, 6, 4, 4, 2, {2, 2}, {1, 1}, {1, 1, 1, 1}, {0, 0}, "", false, Kind::Relu},
+      {1, 3, 3, 5, 7, 3, 1, {1, 1}, {2, 1}, {0, 2, 1, 0}, {0, 0}, "", true, Kind::HardSwish},
+      {1, 4, 5, 4, 6, 2, 1, {3, 2}, {1, 1}, {0, 0, 0, 0}, {2, 1}, "", true, Kind::Sigmoid},
+      {1, 4, 4, 3, 5, 3, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}, {1, 1}, "SAME_UPPER", true, Kind::None},
+      {1, 4, 4, 3, 5, 3, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}, {1, 1}, "SAME_LOWER", true, Kind::LeakyRelu},
+      {1, 6, 6, 8, 8, 3, 8, {2, 2}, {1, 1}, {1, 1, 1, 1}, {1, 1}, "", true, Kind::Clip},  // depthwise
+  };
+  for (const T& t : cases) {
+    SCOPED_TRACE("ConvTranspose " + std::to_string(t.h) + "x" + std::to_string(t.w) + "x" + std::to_string(t.c) +
+                 " -> " + std::to_string(t.m) + " k" + std::to_string(t.k) + " g" + std::to_string(t.group) + " " +
+                 t.auto_pad);
+    NodeCase c;
+    c.op = fb::OpType::ConvTranspose;
+    c.attrs = {AttrDesc::Ints("strides", t.strides),        AttrDesc::Ints("dilations", t.dilations),
+               AttrDesc::Ints("pads", t.pads),              AttrDesc::Ints("output_padding", t.opad),
+               AttrDesc::Int("group", t.group),             AttrDesc::Int("activation", static_cast<int64_t>(t.act)),
+               AttrDesc::Float("act_alpha", t.act == Kind::Clip ? -0.5f : 0.1f),
+               AttrDesc::Float("act_beta", 0.5f)};
+    if (!t.auto_pad.empty()) c.attrs.push_back(AttrDesc::String("auto_pad", t.auto_pad));
+    const uint32_t seed = static_cast<uint32_t>(t.c * 7 + t.m + t.k);
+    c.ins.push_back({rand_t({t.n, t.h, t.w, t.c}, seed, -2.f, 2.f)});
+    c.ins.push_back({rand_t({t.c, t.m / t.group, t.k, t.k}, seed + 1, -0.5f, 0.5f), true});
+    if (t.bias) c.ins.push_back({rand_t({t.m}, seed + 2), true});
+    EXPECT_EQ(check(c), "vulkan.conv_transpose");
+    check(c, true);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pools
 
@@ -780,14 +819,16 @@ TEST(VulkanConvSupport, RefusesWhatItDoesNotRun) {
   s = vk::vk_supports_conv(v->node, caps);
   EXPECT_FALSE(s.ok);
 
-  // ConvTranspose: a reason; other families' ops: an empty one (not ours).
-  NodeCase ct = c;
-  ct.op = fb::OpType::ConvTranspose;
-  auto vt = view_of(ct, {1, 10, 10, 8});
-  ASSERT_TRUE(vt);
-  s = vk::vk_supports_conv(vt->node, caps);
+  // LRN with a non-positive bias: a reason; other families' ops: an empty one (not ours).
+  NodeCase lrn;
+  lrn.op = fb::OpType::LRN;
+  lrn.attrs = {AttrDesc::Int("size", 3), AttrDesc::Float("bias", 0.f)};
+  lrn.ins.push_back({rand_t({1, 2, 2, 4}, 1)});
+  auto vl = view_of(lrn, {1, 2, 2, 4});
+  ASSERT_TRUE(vl);
+  s = vk::vk_supports_conv(vl->node, caps);
   EXPECT_FALSE(s.ok);
-  EXPECT_NE(s.reason.find("ConvTranspose"), std::string::npos);
+  EXPECT_NE(s.reason.find("bias"), std::string::npos) << s.reason;
   NodeCase relu;
   relu.op = fb::OpType::Relu;
   relu.ins.push_back({rand_t({1, 4}, 1)});

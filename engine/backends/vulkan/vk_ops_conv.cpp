@@ -1,6 +1,6 @@
 // The Vulkan convolution family (issue #7): Conv (general, pointwise, depthwise and grouped, with
 // bias, residual and every fused activation), MaxPool, AveragePool, GlobalAveragePool,
-// GlobalMaxPool, SqueezeExcite and LRN (ConvTranspose is refused), NHWC as format/OPS.md and the CPU ops (engine/ops/conv.cpp,
+// GlobalMaxPool, SqueezeExcite, LRN and ConvTranspose, NHWC as format/OPS.md and the CPU ops (engine/ops/conv.cpp,
 // pooling.cpp, global_pool.cpp, squeeze_excite.cpp) define them. Windows (strides, dilations,
 // pads, auto_pad, ceil_mode) are resolved by the CPU's own resolve_window(), so both backends
 // compute the same padding.
@@ -13,6 +13,7 @@
 //   pool2d    MaxPool / AveragePool, one output element per invocation
 //   gap       GlobalAveragePool / GlobalMaxPool, one (n, c) per invocation
 //   squeeze_excite_{mean,fc,scale}  SqueezeExcite in four dispatches through fp32 scratch
+//   conv_transpose  ConvTranspose (gather form), one output element per invocation
 //   pool_lrn  LRN (a window of squares over the channel axis), one element per invocation
 // Conv weights are repacked on the host (OIHW -> the shader's block layout, see the shaders'
 // headers); a missing bias becomes a zero weight so the shaders need no variant for it.
@@ -579,6 +580,136 @@ class VkSqueezeExcite final : public VkOp {
 };
 
 // ---------------------------------------------------------------------------------------------
+// ConvTranspose
+
+struct ConvTPlan {
+  int64_t n = 0, h = 0, w = 0, c = 0, m = 0, cg = 0, mg = 0, kh = 0, kw = 0, group = 1;
+  int64_t oh = 0, ow = 0, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
+  int act = 0;
+  float alpha = 0.f, beta = 0.f;
+};
+
+// As ConvTransposeOp::prepare (the CPU accepted the node already), plus the Vulkan limits.
+Support plan_conv_transpose(const NodeView& node, const DeviceCaps& caps, ConvTPlan* plan) {
+  POCKET_VK_CHECK(check_node_io(node, 2, 3, caps));
+  const Value* x = node.inputs[0];
+  const Value* wv = node.inputs[1];
+  if (!wv) return Support::no("no weight W");
+  POCKET_VK_CHECK(check_float_operand(wv, "weight W", caps));
+  if (!is_const(wv)) return Support::no("weight W '" + std::string(wv->name) + "' is not a constant");
+  if (wv->rank() != 4) return Support::no("weight W " + shape_str(wv->shape) + " is not rank 4");
+  const Value* b = node.has_input(2) ? node.inputs[2] : nullptr;
+  POCKET_VK_CHECK(check_float_operand(b, "bias B", caps));
+  if (b && !is_const(b)) return Support::no("bias B '" + std::string(b->name) + "' is not a constant");
+  ConvTPlan p;
+  const Attrs a = node.attrs();
+  p.n = x->shape[0], p.h = x->shape[1], p.w = x->shape[2], p.c = x->shape[3];
+  p.group = a.i("group", 1);
+  p.mg = wv->shape[1], p.kh = wv->shape[2], p.kw = wv->shape[3];
+  if (p.group <= 0 || wv->shape[0] != p.c || p.c % p.group != 0 || p.mg <= 0 || p.kh <= 0 || p.kw <= 0)
+    return Support::no("input X " + shape_str(x->shape) + " does not match weight W " + shape_str(wv->shape));
+  p.cg = p.c / p.group;
+  p.m = p.mg * p.group;
+  if (b && (b->rank() != 1 || b->shape[0] != p.m)) return Support::no("bias B " + shape_str(b->shape));
+  const std::vector<int64_t> strides = a.ints("strides", {1, 1}), dil = a.ints("dilations", {1, 1});
+  std::vector<int64_t> pads = a.ints("pads", {0, 0, 0, 0});
+  const std::vector<int64_t> opad = a.ints("output_padding", {0, 0});
+  const std::string auto_pad = a.s("auto_pad", "NOTSET");
+  if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4 || opad.size() != 2)
+    return Support::no("strides/dilations/pads/output_padding of the wrong length");
+  const int64_t k[2] = {p.kh, p.kw}, in[2] = {p.h, p.w};
+  int64_t out[2];
+  for (int d = 0; d < 2; ++d) {
+    const int64_t full = strides[d] * (in[d] - 1) + opad[d] + (k[d] - 1) * dil[d] + 1;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const int64_t total = std::max<int64_t>(0, full - in[d] * strides[d]);
+      pads[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pads[d + 2] = total - pads[d];
+    } else if (auto_pad == "VALID") {
+      pads[d] = pads[d + 2] = 0;
+    }
+    out[d] = full - pads[d] - pads[d + 2];
+  }
+  const Shape want = {p.n, out[0], out[1], p.m};
+  if (node.outputs[0]->shape != want)
+    return Support::no("output " + shape_str(node.outputs[0]->shape) + " is not " + shape_str(want));
+  p.oh = out[0], p.ow = out[1];
+  p.sh = strides[0], p.sw = strides[1], p.dh = dil[0], p.dw = dil[1], p.pt = pads[0], p.pl = pads[1];
+  if (p.sh <= 0 || p.sw <= 0 || p.dh <= 0 || p.dw <= 0 || p.pt < 0 || p.pl < 0)
+    return Support::no("strides and dilations must be positive, pads non-negative");
+  for (int64_t v : {p.sh, p.sw, p.dh, p.dw, p.pt, p.pl, p.kh, p.kw})
+    if (v > (int64_t{1} << 24)) return Support::no("window attributes too large for 32-bit indexing");
+  const int64_t kind = a.i("activation", 0);
+  if (kind < static_cast<int64_t>(fb::ActivationKind::MIN) || kind > static_cast<int64_t>(fb::ActivationKind::MAX))
+    return Support::no("fused activation " + std::to_string(kind) + " is unknown");
+  p.act = static_cast<int>(kind);
+  p.alpha = a.f("act_alpha", 0.f), p.beta = a.f("act_beta", 0.f);
+  const int64_t packed = p.m * p.kh * p.kw * p.cg;
+  if (packed > kMaxElements || static_cast<uint64_t>(packed) * 4 > caps.max_storage_buffer_range)
+    return Support::no("weight W " + shape_str(wv->shape) + " is too large for one storage buffer");
+  Grid g;
+  if (!make_grid(num_elements(want), 1, caps, &g)) return Support::no("output too large for the dispatch grid");
+  *plan = p;
+  return Support::yes();
+}
+
+struct ConvTPush {
+  int32_t H, W, C, OH;
+  int32_t OW, M, KH, KW;
+  int32_t SH, SW, DH, DW;
+  int32_t PT, PL, Cg, Mg;
+  int32_t act, total;
+  float alpha, beta;
+};
+
+class VkConvTranspose final : public VkOp {
+ public:
+  Status prepare(VkPrepare& ctx) override {
+    const NodeView& node = ctx.node();
+    const Support s = plan_conv_transpose(node, ctx.caps(), &p_);
+    if (!s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
+    // [C][M/g][KH][KW] -> [M][KH][KW][C/g].
+    const float* src = static_cast<const float*>(node.inputs[1]->data);
+    std::vector<float> packed(static_cast<size_t>(p_.m * p_.kh * p_.kw * p_.cg));
+    for (int64_t m = 0; m < p_.m; ++m) {
+      const int64_t g = m / p_.mg, mm = m % p_.mg;
+      for (int64_t y = 0; y < p_.kh; ++y)
+        for (int64_t x = 0; x < p_.kw; ++x)
+          for (int64_t c = 0; c < p_.cg; ++c)
+            packed[static_cast<size_t>(((m * p_.kh + y) * p_.kw + x) * p_.cg + c)] =
+                src[(((g * p_.cg + c) * p_.mg + mm) * p_.kh + y) * p_.kw + x];
+    }
+    w_ = ctx.add_weight_floats(packed.data(), packed.size());
+    if (node.has_input(2)) {
+      b_ = ctx.add_weight_floats(static_cast<const float*>(node.inputs[2]->data), static_cast<size_t>(p_.m));
+    } else {
+      const std::vector<float> zeros(static_cast<size_t>(p_.m), 0.f);
+      b_ = ctx.add_weight_floats(zeros.data(), zeros.size());
+    }
+    total_ = node.outputs[0]->elements();
+    make_grid(total_, 1, ctx.caps(), &grid_);
+    return Status::Ok();
+  }
+
+  void record(VkRecord& ctx) override {
+    const auto i32 = [](int64_t v) { return static_cast<int32_t>(v); };
+    ConvTPush pc{i32(p_.h),  i32(p_.w),  i32(p_.c),  i32(p_.oh), i32(p_.ow), i32(p_.m),  i32(p_.kh),
+                 i32(p_.kw), i32(p_.sh), i32(p_.sw), i32(p_.dh), i32(p_.dw), i32(p_.pt), i32(p_.pl),
+                 i32(p_.cg), i32(p_.mg), p_.act,     i32(total_), p_.alpha,  p_.beta};
+    ctx.dispatch("conv_transpose", {ctx.input(0), ctx.weight(w_), ctx.weight(b_), ctx.output(0)}, &pc, sizeof(pc),
+                 grid_.x, 1, grid_.z);
+  }
+
+  std::string kernel_name() const override { return "vulkan.conv_transpose"; }
+
+ private:
+  ConvTPlan p_;
+  int w_ = -1, b_ = -1;
+  int64_t total_ = 0;
+  Grid grid_;
+};
+
+// ---------------------------------------------------------------------------------------------
 // LRN (channels-last, window over C)
 
 Support plan_lrn(const NodeView& node, const DeviceCaps& caps) {
@@ -647,8 +778,10 @@ Support vk_supports_conv(const NodeView& node, const DeviceCaps& caps) {
     }
     case fb::OpType::LRN:
       return plan_lrn(node, caps);
-    case fb::OpType::ConvTranspose:
-      return Support::no("ConvTranspose has no Vulkan shader");
+    case fb::OpType::ConvTranspose: {
+      ConvTPlan p;
+      return plan_conv_transpose(node, caps, &p);
+    }
     default:
       return Support::no("");
   }
@@ -663,6 +796,7 @@ std::unique_ptr<VkOp> make_vk_op_conv(const NodeView& node) {
     case fb::OpType::GlobalMaxPool: return std::make_unique<VkGlobalPool>(true);
     case fb::OpType::SqueezeExcite: return std::make_unique<VkSqueezeExcite>();
     case fb::OpType::LRN: return std::make_unique<VkLrn>();
+    case fb::OpType::ConvTranspose: return std::make_unique<VkConvTranspose>();
     default: return nullptr;
   }
 }
