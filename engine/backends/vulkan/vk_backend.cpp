@@ -753,6 +753,12 @@ class RecordCtx final : public VkRecord {
         *error_ = Status(StatusCode::kInternal, "vulkan: " + node_label(view_) + ": shader " + shader + " bound an unset tensor");
         return;
       }
+      if (t.bytes > caps.max_storage_buffer_range) {
+        *error_ = Status(StatusCode::kUnsupported, "vulkan: " + node_label(view_) + ": shader " + shader + " binds " +
+                                                       std::to_string(t.bytes) + " bytes, more than the device's storage buffer range (" +
+                                                       std::to_string(caps.max_storage_buffer_range) + ")");
+        return;
+      }
     }
     Dispatch d;
     d.pipeline = p.value();
