@@ -22,6 +22,8 @@ constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();
 // output columns.
 constexpr int64_t kAttentionMaxD = 512;
 constexpr int64_t kAttentionMaxDv = 512;
+// attention.comp: query rows per workgroup (ROWS).
+constexpr int64_t kAttentionRows = 4;
 
 std::string shape_of(const Value& v) { return shape_str(v.shape); }
 
@@ -241,7 +243,7 @@ Support plan_attention(const NodeView& node, AttentionPush* p) {
   if (d == 0) return Support::no("head dim D is 0");
   if (d > kAttentionMaxD) return Support::no("head dim D " + std::to_string(d) + " > " + std::to_string(kAttentionMaxD));
   if (dv > kAttentionMaxDv) return Support::no("head dim Dv " + std::to_string(dv) + " > " + std::to_string(kAttentionMaxDv));
-  const int64_t units = batch * heads * sq;
+  const int64_t units = batch * heads * ((sq + kAttentionRows - 1) / kAttentionRows);
   if (units > kMaxElements || batch * sq * heads * std::max(d, dv) > kMaxElements)
     return Support::no("Attention output over 2^31 elements");
   *p = AttentionPush{};

@@ -1,18 +1,20 @@
 // Attention (format/OPS.md): per head softmax(scale * Q_h K_h^T, masked) V_h, heads packed in the
 // last dim: Q [B, Sq, Hq*D], K [B, Sk, Hk*D], V [B, Sk, Hk*Dv], Y [B, Sq, Hq*Dv].
-// One workgroup per (batch, head, query row); keys in blocks of WG, one key per invocation, with
-// an online softmax (running max m, running sum l, accumulator rescaled by exp(m_old - m_new)),
-// so the Sq x Sk scores never exist. A row whose scores are all -inf gives zeros.
+// One workgroup per (batch, head, ROWS query rows); keys in blocks of WG, one key per invocation
+// (its K row read once for the ROWS queries), with an online softmax per query row (running max
+// m, running sum l, accumulator rescaled by exp(m_old - m_new)), so the Sq x Sk scores never
+// exist. A row whose scores are all -inf gives zeros.
 // Mask (broadcast to [B, Hq, Sq, Sk] by element strides ms, 0 on broadcast dims): kind 1 BOOL
 // (one uint per element, nonzero = masked -> mask_fill), kind 2 F32 added to the scaled score.
 // Bindings: 0 Q, 1 K, 2 V, 3 Y, 4 float mask, 5 bool mask (any buffer when unused).
-// Workgroups: B * Hq * Sq, split over x and y (x * y >= that). Limits: D <= MAX_D, Dv <= WG * VPT.
+// Workgroups: B * Hq * ceil(Sq / ROWS), split over x and y (x * y >= that). Limits: D <= MAX_D, Dv <= WG * VPT.
 #version 450
 #include "common.glsl"
 
 #define WG 64
 #define MAX_D 512
 #define VPT 8
+#define ROWS 4  // vk_ops_norm.cpp kAttentionRows
 layout(local_size_x = WG) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer Q { STORE q[]; };
@@ -23,7 +25,7 @@ layout(std430, set = 0, binding = 4) readonly buffer MF { STORE mask_f[]; };
 layout(std430, set = 0, binding = 5) readonly buffer MB { uint mask_b[]; };
 
 layout(push_constant) uniform P {
-  uint units;      // B * Hq * Sq
+  uint units;      // B * Hq * ceil(Sq / ROWS)
   uint heads;      // Hq
   uint group;      // Hq / Hk: query head h reads kv head h / group
   uint sq;
@@ -43,88 +45,121 @@ layout(push_constant) uniform P {
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
-shared float q_s[MAX_D];
-shared float p_s[WG];
-shared float red[WG];
+shared float q_s[ROWS][MAX_D];
+shared float p_s[ROWS][WG];
+shared float red[ROWS][WG];
 
 void main() {
   const uint u = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
   if (u >= p.units) return;  // uniform over the workgroup
   const uint t = gl_LocalInvocationID.x;
-  const uint i = u % p.sq;
-  const uint h = (u / p.sq) % p.heads;
-  const uint b = u / (p.sq * p.heads);
+  const uint tiles = (p.sq + ROWS - 1) / ROWS;
+  const uint i0 = (u % tiles) * ROWS;
+  const uint h = (u / tiles) % p.heads;
+  const uint b = u / (tiles * p.heads);
   const uint kvh = h / p.group;
+  const uint rows = min(uint(ROWS), p.sq - i0);
 
-  const uint q_base = (b * p.sq + i) * p.q_row + h * p.d;
   const uint k_base = b * p.sk * p.k_row + kvh * p.d;
   const uint v_base = b * p.sk * p.v_row + kvh * p.dv;
-  const uint m_base = b * p.ms0 + h * p.ms1 + i * p.ms2;
 
-  for (uint c = t; c < p.d; c += WG) q_s[c] = LOAD(q[q_base + c]);
+  // Query rows past Sq (the last tile) are zeros, computed and never written.
+  for (uint r = 0; r < ROWS; ++r) {
+    const uint q_base = (b * p.sq + i0 + r) * p.q_row + h * p.d;
+    for (uint c = t; c < p.d; c += WG) q_s[r][c] = r < rows ? LOAD(q[q_base + c]) : 0.0;
+  }
   barrier();
 
-  // Causal: query i sees keys j <= i + Sk - Sq.
-  uint key_end = p.sk;
-  if (p.causal != 0) key_end = uint(clamp(int(i) + int(p.sk) - int(p.sq) + 1, 0, int(p.sk)));
+  // Causal: query i sees keys j <= i + Sk - Sq; the tile walks up to its last row's end.
+  uint key_end[ROWS];
+  uint tile_end = 0;
+  for (uint r = 0; r < ROWS; ++r) {
+    key_end[r] = p.sk;
+    if (p.causal != 0) key_end[r] = uint(clamp(int(i0 + r) + int(p.sk) - int(p.sq) + 1, 0, int(p.sk)));
+    if (r < rows) tile_end = max(tile_end, key_end[r]);
+  }
 
-  float m = NEG_INF, l = 0.0;
-  float acc[VPT];
-  for (uint r = 0; r < VPT; ++r) acc[r] = 0.0;
+  float m[ROWS], l[ROWS], acc[ROWS][VPT];
+  for (uint r = 0; r < ROWS; ++r) {
+    m[r] = NEG_INF;
+    l[r] = 0.0;
+    for (uint c = 0; c < VPT; ++c) acc[r][c] = 0.0;
+  }
 
-  for (uint j0 = 0; j0 < key_end; j0 += WG) {
+  for (uint j0 = 0; j0 < tile_end; j0 += WG) {
     const uint j = j0 + t;
-    float s = NEG_INF;
-    if (j < key_end) {
+    float s[ROWS];
+    for (uint r = 0; r < ROWS; ++r) s[r] = 0.0;
+    if (j < tile_end) {
       const uint kr = k_base + j * p.k_row;
-      float dot = 0.0;
-      for (uint c = 0; c < p.d; ++c) dot += q_s[c] * LOAD(k[kr + c]);
-      s = dot * p.scale;
-      if (p.mask_kind == 1) {
-        if (mask_b[m_base + j * p.ms3] != 0u) s = p.mask_fill;
-      } else if (p.mask_kind == 2) {
-        s += LOAD(mask_f[m_base + j * p.ms3]);
+      for (uint c = 0; c < p.d; ++c) {
+        const float kc = LOAD(k[kr + c]);
+        for (uint r = 0; r < ROWS; ++r) s[r] += q_s[r][c] * kc;
       }
     }
-    red[t] = s;
+    for (uint r = 0; r < ROWS; ++r) {
+      float x = s[r] * p.scale;
+      if (j >= key_end[r] || r >= rows) {
+        x = NEG_INF;
+      } else {
+        const uint mo = b * p.ms0 + h * p.ms1 + (i0 + r) * p.ms2 + j * p.ms3;
+        if (p.mask_kind == 1) {
+          if (mask_b[mo] != 0u) x = p.mask_fill;
+        } else if (p.mask_kind == 2) {
+          x += LOAD(mask_f[mo]);
+        }
+      }
+      s[r] = x;
+      red[r][t] = x;
+    }
     barrier();
     for (uint w = WG / 2; w > 0; w >>= 1) {
-      if (t < w) red[t] = max(red[t], red[t + w]);
+      if (t < w)
+        for (uint r = 0; r < ROWS; ++r) red[r][t] = max(red[r][t], red[r][t + w]);
       barrier();
     }
-    const float m_new = max(m, red[0]);
+    float alpha[ROWS];
+    for (uint r = 0; r < ROWS; ++r) {
+      const float m_new = max(m[r], red[r][0]);
+      // Every score so far -inf: nothing to add yet.
+      alpha[r] = m_new == NEG_INF ? 1.0 : exp(m[r] - m_new);  // exp(-inf) = 0 on the first finite block
+      s[r] = m_new == NEG_INF ? 0.0 : exp(s[r] - m_new);
+      m[r] = m_new;
+    }
     barrier();
-    if (m_new == NEG_INF) continue;  // uniform: every score so far is -inf
-
-    const float alpha = exp(m - m_new);  // 0 while m is -inf
-    const float e = exp(s - m_new);      // 0 for a -inf score
-    p_s[t] = e;
-    red[t] = e;
+    for (uint r = 0; r < ROWS; ++r) {
+      p_s[r][t] = s[r];
+      red[r][t] = s[r];
+    }
     barrier();
     for (uint w = WG / 2; w > 0; w >>= 1) {
-      if (t < w) red[t] += red[t + w];
+      if (t < w)
+        for (uint r = 0; r < ROWS; ++r) red[r][t] += red[r][t + w];
       barrier();
     }
-    l = l * alpha + red[0];
-    m = m_new;
+    for (uint r = 0; r < ROWS; ++r) {
+      l[r] = l[r] * alpha[r] + red[r][0];
+      for (uint c = 0; c < VPT; ++c) acc[r][c] *= alpha[r];
+    }
 
-    const uint nk = min(uint(WG), key_end - j0);
-    for (uint r = 0; r < VPT; ++r) acc[r] *= alpha;
-    for (uint jj = 0; jj < nk; ++jj) {
-      const float pj = p_s[jj];
-      const uint vr = v_base + (j0 + jj) * p.v_row;
-      for (uint r = 0; r < VPT; ++r) {
-        const uint c = t + r * WG;
-        if (c < p.dv) acc[r] += pj * LOAD(v[vr + c]);
+    const uint nk = min(uint(WG), tile_end - j0);
+    for (uint c = 0; c < VPT; ++c) {
+      const uint col = t + c * WG;
+      if (col >= p.dv) break;
+      for (uint jj = 0; jj < nk; ++jj) {
+        const float vj = LOAD(v[v_base + (j0 + jj) * p.v_row + col]);
+        for (uint r = 0; r < ROWS; ++r) acc[r][c] += p_s[r][jj] * vj;
       }
     }
     barrier();  // p_s and red are rewritten by the next block
   }
 
-  const uint y_base = (b * p.sq + i) * p.y_row + h * p.dv;
-  const float inv = l > 0.0 ? 1.0 / l : 0.0;
-  for (uint r = 0; r < VPT; ++r) {
-    const uint c = t + r * WG;
-    if (c < p.dv) y[y_base + c] = TOSTORE(acc[r] * inv);
+  for (uint r = 0; r < rows; ++r) {
+    const uint y_base = (b * p.sq + i0 + r) * p.y_row + h * p.dv;
+    const float inv = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
+    for (uint c = 0; c < VPT; ++c) {
+      const uint col = t + c * WG;
+      if (col < p.dv) y[y_base + col] = TOSTORE(acc[r][c] * inv);
+    }
   }
 }
