@@ -1,11 +1,13 @@
 // The Vulkan convolution family (engine/backends/vulkan/vk_ops_conv.cpp and its shaders) against
 // the CPU ops: Conv (pointwise, general, grouped, depthwise with and without a channel
 // multiplier; kernels 1x1 to 7x7 and 1xk, strides, dilations, asymmetric pads, auto_pad, bias or
-// none, residual, every fused activation, odd channel counts, batch 2), MaxPool/AveragePool
-// (ceil_mode, count_include_pad, dilations, auto_pad), GlobalAveragePool/GlobalMaxPool and
-// SqueezeExcite (with and without biases), in fp32 (1e-4 relative) and fp16 storage (1e-2). Each
-// case is one node run by a session with backend "vulkan" (required, so a refusal is an error) and
-// by a CPU session; the test also checks that the node was offloaded and which shader ran.
+// none, residual, every fused activation, odd channel counts, batch 2), ConvTranspose,
+// MaxPool/AveragePool (ceil_mode, count_include_pad, dilations, auto_pad),
+// GlobalAveragePool/GlobalMaxPool, LRN and SqueezeExcite (with and without biases), in fp32
+// (1e-4 relative) and fp16 storage (1e-2). Each case is one node run by a session with backend
+// "vulkan" (required, so a refusal is an error; the process-wide backend of vulkan_test_util.h)
+// and by a CPU session; the test also checks that the node was offloaded and which shader ran.
+// MobileNetV3-Small runs with every conv-family node on Vulkan against the CPU (fixture image).
 // Without a Vulkan driver the device tests skip; the vk_supports_conv refusals run in every build
 // with the Vulkan backend (POCKET_VULKAN=ON), device or not.
 #include <gtest/gtest.h>
