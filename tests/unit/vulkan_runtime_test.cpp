@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <cmath>
 #include <limits>
+#include <thread>
 
 #include <unistd.h>
 
@@ -216,6 +218,39 @@ TEST(VulkanRuntime, Int64OverflowOnUploadRefused) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("int32"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("'in0'"), std::string::npos) << s.message();
+}
+
+// Two executables on the shared backend, prepared and run from two threads at once (pipelines and
+// the queue are shared: the backend serialises what Vulkan requires).
+TEST(VulkanRuntime, TwoThreadsShareTheBackend) {
+  POCKET_REQUIRE_VULKAN();
+  std::vector<std::string> errors(2);
+  auto work = [&](int t) {
+    for (int i = 0; i < 10; ++i) {
+      const int64_t m = 5 + t + i, k = 7, n = 3 + i;
+      OpSpec s{OpType::MatMul, {TestTensor::f32({m, k}, random_floats(static_cast<size_t>(m * k), 10 * t + i)),
+                                TestTensor::f32({k, n}, random_floats(static_cast<size_t>(k * n), 99 + i))}};
+      std::vector<TestTensor> got;
+      Status st = run_op_vulkan(s, &got);
+      if (!st.ok()) { errors[static_cast<size_t>(t)] = st.message(); return; }
+      // Reference in double.
+      const std::vector<float> a = s.inputs[0].floats(), b = s.inputs[1].floats(), y = got[0].floats();
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t c = 0; c < n; ++c) {
+          double acc = 0;
+          for (int64_t q = 0; q < k; ++q) acc += double(a[static_cast<size_t>(r * k + q)]) * b[static_cast<size_t>(q * n + c)];
+          if (std::abs(acc - y[static_cast<size_t>(r * n + c)]) > 1e-4) {
+            errors[static_cast<size_t>(t)] = "wrong value at " + std::to_string(r) + "," + std::to_string(c);
+            return;
+          }
+        }
+    }
+  };
+  std::thread t0(work, 0), t1(work, 1);
+  t0.join();
+  t1.join();
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
 }
 
 std::vector<uint8_t> read_all(const std::string& path) {
