@@ -649,7 +649,8 @@ std::vector<float> run_model(Session& s, const std::vector<float>& input) {
 void check_model_conv_family(const std::string& name, int min_offloaded) {
   SCOPED_TRACE(name);
   const std::string path = fixture_dir() + "/" + name + ".pocket";
-  if (!std::ifstream(path).good()) GTEST_SKIP() << "no " << path << " (set POCKET_FIXTURE_DIR to a build's fixtures folder)";
+  if (!std::ifstream(path).good())
+    GTEST_SKIP() << "no " << path << " (set POCKET_FIXTURE_DIR to a build's fixtures folder)";
   auto model = Model::load_file(path);
   ASSERT_TRUE(model.ok()) << model.status().message();
   auto cpu = Session::create(model.value());
@@ -697,14 +698,17 @@ double median_run_ms(const NodeCase& c, const std::string& backend) {
   auto model = Model::load_buffer(bytes.data(), bytes.size());
   SessionOptions opts;
   opts.backend = backend;
-  if (backend != "cpu") opts.custom_backend = std::shared_ptr<Backend>(testing::vulkan_backend_or_null(nullptr), [](Backend*) {});
+  if (backend != "cpu")
+    opts.custom_backend = std::shared_ptr<Backend>(testing::vulkan_backend_or_null(nullptr), [](Backend*) {});
   auto session = Session::create(model.value(), opts);
   EXPECT_TRUE(session.ok()) << session.status().message();
   if (!session.ok()) return 0;
   Session& s = *session.value();
-  for (size_t i = 0; i < c.ins.size(); ++i)
-    if (c.ins[i].present && !c.ins[i].constant)
-      EXPECT_TRUE(s.set_input("in" + std::to_string(i), c.ins[i].t.dtype, c.ins[i].t.shape, c.ins[i].t.bytes.data()).ok());
+  for (size_t i = 0; i < c.ins.size(); ++i) {
+    const NodeCase::In& in = c.ins[i];
+    if (!in.present || in.constant) continue;
+    EXPECT_TRUE(s.set_input("in" + std::to_string(i), in.t.dtype, in.t.shape, in.t.bytes.data()).ok());
+  }
   s.run();
   std::vector<double> ms;
   for (int i = 0; i < 7; ++i) {

@@ -237,7 +237,8 @@ class VkConv final : public VkOp {
       packed.assign(static_cast<size_t>(kh * kw * m4), 0.f);
       for (int64_t o = 0; o < m; ++o)
         for (int64_t y = 0; y < kh; ++y)
-          for (int64_t x = 0; x < kw; ++x) packed[static_cast<size_t>((y * kw + x) * m4 + o)] = src[(o * kh + y) * kw + x];
+          for (int64_t x = 0; x < kw; ++x)
+            packed[static_cast<size_t>((y * kw + x) * m4 + o)] = src[(o * kh + y) * kw + x];
     } else {
       // OIHW [M][Cg][KH][KW] -> [group * BPG blocks][KH][KW][Cg][4], block = 4 output channels of a group.
       const int64_t bpg = (mg + 3) / 4;
