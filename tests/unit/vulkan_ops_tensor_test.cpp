@@ -1,4 +1,5 @@
-// Vulkan data movement (Gather, Transpose, Slice, Concat, Split, Expand, Tile, Pad) against the
+// Vulkan data movement (Gather, Transpose, Slice, Concat, Split, Expand, Tile, DepthToSpace,
+// SpaceToDepth, Pad) against the
 // CPU ops: float values in fp32 and fp16 storage, int64/int32/bool values as 32-bit words
 // (compared exactly), constants and computed inputs, and the refusals' reasons.
 #include <gtest/gtest.h>
@@ -250,6 +251,21 @@ TEST(VulkanTensor, Tile) {
   both(b);
   OpSpec ints{fb::OpType::Tile, {iota_i64({3})}, {}, {AttrDesc::Ints("repeats", {4})}};
   expect_vulkan_matches_cpu(ints);
+}
+
+TEST(VulkanTensor, DepthToSpaceAndSpaceToDepth) {
+  POCKET_REQUIRE_VULKAN();
+  for (const char* mode : {"DCR", "CRD"}) {
+    SCOPED_TRACE(mode);
+    OpSpec d2s{fb::OpType::DepthToSpace, {rand_f32({2, 8, 3, 2}, 120)}, {},
+               {AttrDesc::Int("blocksize", 2), AttrDesc::String("mode", mode)}};
+    both(d2s);
+  }
+  OpSpec s2d{fb::OpType::SpaceToDepth, {rand_f32({1, 3, 6, 4}, 121)}, {}, {AttrDesc::Int("blocksize", 2)}};
+  both(s2d);
+  OpSpec ints{fb::OpType::SpaceToDepth, {iota_i64({1, 2, 3, 6})}, {}, {AttrDesc::Int("blocksize", 3)}};
+  expect_vulkan_matches_cpu(ints);
+  EXPECT_KERNEL(s2d, "vulkan.space_to_depth");
 }
 
 TEST(VulkanTensor, Pad) {

@@ -1,5 +1,5 @@
-// Vulkan data-movement ops: Transpose, Slice, Concat, Split, Expand, Tile (one strided box copy
-// each, or one per input/output: shaders/transpose.comp), Gather (shaders/gather.comp) and Pad
+// Vulkan data-movement ops: Transpose, Slice, Concat, Split, Expand, Tile, DepthToSpace,
+// SpaceToDepth (one strided box copy each, or one per input/output: shaders/transpose.comp), Gather (shaders/gather.comp) and Pad
 // (shaders/pad.comp, constant, reflect and edge modes). Float values move in the float storage
 // type (fp32 or fp16); int32, int64 (stored as int32 on the device) and bool values move as
 // 32-bit words through the *_u32 shaders. Semantics are the CPU ops' (engine/ops/*.cpp), whose
@@ -358,6 +358,43 @@ Support plan_tile(const NodeView& node, std::vector<Copy>* copies) {
   return Support::yes();
 }
 
+// A transpose of a contiguous view of X: box dims view[perm[d]], source strides those of the view.
+Box permuted_view_box(const Shape& view, const std::vector<int64_t>& perm) {
+  const std::vector<int64_t> in = row_major(view);
+  Shape dims(perm.size());
+  std::vector<int64_t> strides(perm.size());
+  for (size_t d = 0; d < perm.size(); ++d) {
+    dims[d] = view[perm[d]];
+    strides[d] = in[perm[d]];
+  }
+  return contiguous_box(dims, strides, 0);
+}
+
+// DepthToSpace / SpaceToDepth on [N, C, H, W]: reshape-transpose-reshape (engine/ops/depth_to_space.cpp).
+Support plan_depth_to_space(const NodeView& node, std::vector<Copy>* copies) {
+  const Value& x = *node.inputs[0];
+  const int64_t b = node.attrs().i("blocksize", 0);
+  if (x.rank() != 4 || b <= 0) return Support::no("input " + shape_of(x) + " is not 4-D or blocksize is not positive");
+  const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+  if (c % (b * b) != 0) return Support::no("channels not a multiple of blocksize^2");
+  const std::string mode = node.attrs().s("mode", "DCR");
+  const int64_t oc = c / (b * b);
+  if (mode == "DCR") copies->push_back({0, 0, permuted_view_box({n, b, b, oc, h, w}, {0, 3, 4, 1, 5, 2})});
+  else if (mode == "CRD") copies->push_back({0, 0, permuted_view_box({n, oc, b, b, h, w}, {0, 1, 4, 2, 5, 3})});
+  else return Support::no("mode '" + mode + "'");
+  return Support::yes();
+}
+
+Support plan_space_to_depth(const NodeView& node, std::vector<Copy>* copies) {
+  const Value& x = *node.inputs[0];
+  const int64_t b = node.attrs().i("blocksize", 0);
+  if (x.rank() != 4 || b <= 0) return Support::no("input " + shape_of(x) + " is not 4-D or blocksize is not positive");
+  const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+  if (h % b != 0 || w % b != 0) return Support::no("height and width not multiples of blocksize");
+  copies->push_back({0, 0, permuted_view_box({n, c, h / b, b, w / b, b}, {0, 3, 5, 1, 2, 4})});
+  return Support::yes();
+}
+
 using CopyPlanner = Support (*)(const NodeView&, std::vector<Copy>*);
 
 CopyPlanner copy_planner(fb::OpType op) {
@@ -368,6 +405,8 @@ CopyPlanner copy_planner(fb::OpType op) {
     case fb::OpType::Split: return plan_split;
     case fb::OpType::Expand: return plan_expand;
     case fb::OpType::Tile: return plan_tile;
+    case fb::OpType::DepthToSpace: return plan_depth_to_space;
+    case fb::OpType::SpaceToDepth: return plan_space_to_depth;
     default: return nullptr;
   }
 }
@@ -425,6 +464,8 @@ class CopyVk final : public VkOp {
       case fb::OpType::Concat: return "vulkan.concat";
       case fb::OpType::Split: return "vulkan.split";
       case fb::OpType::Expand: return "vulkan.expand";
+      case fb::OpType::DepthToSpace: return "vulkan.depth_to_space";
+      case fb::OpType::SpaceToDepth: return "vulkan.space_to_depth";
       default: return "vulkan.tile";
     }
   }
