@@ -583,6 +583,8 @@ class ConvFamilyOnly final : public Backend {
   Support supports(const NodeView& node) const override {
     switch (node.op()) {
       case fb::OpType::Conv:
+      case fb::OpType::ConvTranspose:
+      case fb::OpType::LRN:
       case fb::OpType::MaxPool:
       case fb::OpType::AveragePool:
       case fb::OpType::GlobalAveragePool:
