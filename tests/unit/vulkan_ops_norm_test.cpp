@@ -48,7 +48,8 @@ TEST(VulkanNorm, SoftmaxAxes) {
     int64_t axis;
   };
   const Case cases[] = {{{1, 10}, -1}, {{2, 3, 5}, 1}, {{4, 300}, 1}, {{3, 1, 7}, 0},
-                        {{2, 130, 3}, 1}, {{5}, 0},    {{2, 2, 2, 9}, -2}, {{1, 1}, -1}};
+                        {{2, 130, 3}, 1}, {{5}, 0},    {{2, 2, 2, 9}, -2}, {{1, 1}, -1},
+                        {{2, 64, 3}, 1},  {{2, 65, 3}, 1}, {{1, 21, 8, 9}, 1}};  // both sides of the short-row shader
   uint32_t seed = 1;
   for (const Case& c : cases) {
     for (fb::OpType op : {fb::OpType::Softmax, fb::OpType::LogSoftmax}) {

@@ -1,4 +1,5 @@
-// Vulkan normalisation ops: Softmax, LogSoftmax (shaders/softmax.comp), LayerNormalization,
+// Vulkan normalisation ops: Softmax, LogSoftmax (shaders/softmax.comp, softmax_small.comp for
+// rows of <= 64 elements), LayerNormalization,
 // RMSNormalization (shaders/layernorm.comp) and Attention (shaders/attention.comp). Semantics are
 // the CPU ops' (engine/ops/softmax.cpp, layer_norm.cpp, attention.cpp), which have already run
 // prepare() on every node a backend sees: shapes and attributes are valid; what is checked here is
@@ -16,6 +17,9 @@ namespace pocket::vk {
 
 namespace {
 
+// Rows of at most this many elements: one invocation per row (softmax_small.comp); longer rows:
+// one workgroup per row (softmax.comp).
+constexpr int64_t kSoftmaxSmallRow = 64;
 // Element indices in the shaders are 32-bit.
 constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();
 // attention.comp: D is staged in shared memory (MAX_D); each of the 64 invocations keeps VPT = 8
@@ -111,7 +115,9 @@ class SoftmaxVk final : public VkOp {
     push_.inner = static_cast<uint32_t>(plan.inner);
     push_.log_softmax = log_ ? 1 : 0;
     if (plan.n == 0) push_.rows = 0;  // nothing to write
-    if (!grid(push_.rows, ctx.caps(), &gx_, &gy_))
+    small_ = plan.n <= kSoftmaxSmallRow;
+    const uint64_t groups = small_ ? (uint64_t{push_.rows} + 63) / 64 : push_.rows;
+    if (!grid(groups, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.rows) + " rows exceed the device's workgroup counts");
     x_ = float_operand(ctx, 0);
     return Status::Ok();
@@ -119,7 +125,7 @@ class SoftmaxVk final : public VkOp {
 
   void record(VkRecord& ctx) override {
     if (push_.rows == 0) return;
-    ctx.dispatch("softmax", {x_.get(ctx), ctx.output(0)}, &push_, sizeof(push_), gx_, gy_);
+    ctx.dispatch(small_ ? "softmax_small" : "softmax", {x_.get(ctx), ctx.output(0)}, &push_, sizeof(push_), gx_, gy_);
   }
 
   std::string kernel_name() const override { return log_ ? "vulkan.log_softmax" : "vulkan.softmax"; }
@@ -129,6 +135,7 @@ class SoftmaxVk final : public VkOp {
     uint32_t rows, n, inner, log_softmax;
   };
   bool log_;
+  bool small_ = false;
   Push push_{};
   FloatOperand x_;
   uint32_t gx_ = 0, gy_ = 1;
