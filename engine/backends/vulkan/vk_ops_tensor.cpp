@@ -22,6 +22,8 @@ namespace pocket::vk {
 namespace {
 
 constexpr int kMaxDims = 6;
+// Invocations per workgroup of transpose/gather/pad.comp (128: what every Vulkan device allows).
+constexpr uint64_t kGroup = 128;
 constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();
 
 std::string shape_of(const Value& v) { return shape_str(v.shape); }
@@ -444,7 +446,7 @@ class CopyVk final : public VkOp {
     for (size_t i = 0; i < data_inputs(node); ++i) sources_.push_back(operand(ctx, i));
     grids_.resize(pushes_.size());
     for (size_t i = 0; i < pushes_.size(); ++i)
-      if (!grid((uint64_t{pushes_[i].total} + 255) / 256, ctx.caps(), &grids_[i][0], &grids_[i][1]))
+      if (!grid((uint64_t{pushes_[i].total} + kGroup - 1) / kGroup, ctx.caps(), &grids_[i][0], &grids_[i][1]))
         return ctx.fail(StatusCode::kUnsupported, "copy of " + std::to_string(pushes_[i].total) + " elements exceeds the workgroup counts");
     return Status::Ok();
   }
@@ -514,7 +516,7 @@ class GatherVk final : public VkOp {
     shader_ = store == StoreType::kFloat ? "gather" : "gather_u32";
     data_ = operand(ctx, 0);
     indices_ = operand(ctx, 1);
-    if (!grid((uint64_t{push_.total} + 255) / 256, ctx.caps(), &gx_, &gy_))
+    if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported, "gather of " + std::to_string(push_.total) + " elements exceeds the workgroup counts");
     return Status::Ok();
   }
@@ -610,7 +612,7 @@ class PadVk final : public VkOp {
     shader_ = store == StoreType::kFloat ? "pad" : "pad_u32";
     x_ = operand(ctx, 0);
     empty_input_ = node.inputs[0]->elements() == 0;
-    if (!grid((uint64_t{push_.total} + 255) / 256, ctx.caps(), &gx_, &gy_))
+    if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported, "pad of " + std::to_string(push_.total) + " elements exceeds the workgroup counts");
     return Status::Ok();
   }

@@ -3,11 +3,11 @@
 // index still out of range is clamped into [0, axis_dim - 1] (as the CPU op does with run-time
 // indices: never a read out of bounds). This file moves float storage; gather_u32.comp moves
 // 32-bit words (int32, bool).
-// Bindings: 0 data, 1 indices, 2 out. Workgroups: ceil(total / 256), split over x and y.
+// Bindings: 0 data, 1 indices, 2 out. Workgroups: ceil(total / 128), split over x and y.
 #version 450
 #include "common.glsl"
 
-layout(local_size_x = 256) in;
+layout(local_size_x = 128) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer S { uint data[]; };
 layout(std430, set = 0, binding = 1) readonly buffer I { int indices[]; };
@@ -21,7 +21,7 @@ layout(push_constant) uniform P {
 } p;
 
 void main() {
-  const uint idx = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 256 + gl_LocalInvocationID.x;
+  const uint idx = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 128 + gl_LocalInvocationID.x;
   if (idx >= p.total) return;
   const uint r = idx % p.inner;
   const uint j = (idx / p.inner) % p.num_indices;

@@ -3,11 +3,11 @@
 // [0, in_dim_d) by the mode (reflect: numpy "reflect", bouncing for pads larger than the dim;
 // edge: clamped), or is `value` in constant mode when it falls outside. Negative begins crop.
 // This file moves float storage; pad_u32.comp moves 32-bit words (int32, bool).
-// Bindings: 0 X, 1 Y. Workgroups: ceil(total / 256), split over x and y.
+// Bindings: 0 X, 1 Y. Workgroups: ceil(total / 128), split over x and y.
 #version 450
 #include "common.glsl"
 
-layout(local_size_x = 256) in;
+layout(local_size_x = 128) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer S { STORE src[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer D { STORE dst[]; };
@@ -22,7 +22,7 @@ layout(push_constant) uniform P {
 } p;
 
 void main() {
-  const uint idx = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 256 + gl_LocalInvocationID.x;
+  const uint idx = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 128 + gl_LocalInvocationID.x;
   if (idx >= p.total) return;
   uint rest = idx;
   uint s = 0, stride = 1;

@@ -5,11 +5,11 @@
 // (Expand); src_mod_d is the box dim except for Tile). The host merges dims and pads the plan to
 // 6 dims with size-1 dims. This file moves float storage (STORE); transpose_u32.comp moves 32-bit
 // words (int32, bool) with the same plan.
-// Bindings: 0 src, 1 dst. Workgroups: ceil(total / 256), split over x and y.
+// Bindings: 0 src, 1 dst. Workgroups: ceil(total / 128), split over x and y.
 #version 450
 #include "common.glsl"
 
-layout(local_size_x = 256) in;
+layout(local_size_x = 128) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer S { STORE src[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer D { STORE dst[]; };
@@ -25,7 +25,7 @@ layout(push_constant) uniform P {
 } p;
 
 void main() {
-  const uint idx = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 256 + gl_LocalInvocationID.x;
+  const uint idx = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 128 + gl_LocalInvocationID.x;
   if (idx >= p.total) return;
   uint rest = idx;
   int s = p.src_base;
