@@ -47,13 +47,14 @@ TEST(VulkanNorm, SoftmaxAxes) {
     std::vector<int64_t> shape;
     int64_t axis;
   };
-  const Case cases[] = {{{1, 10}, -1}, {{2, 3, 5}, 1}, {{4, 300}, 1}, {{3, 1, 7}, 0},
-                        {{2, 130, 3}, 1}, {{5}, 0},    {{2, 2, 2, 9}, -2}, {{1, 1}, -1},
+  const Case cases[] = {{{1, 10}, -1},    {{2, 3, 5}, 1},  {{4, 300}, 1},      {{3, 1, 7}, 0},
+                        {{2, 130, 3}, 1}, {{5}, 0},        {{2, 2, 2, 9}, -2}, {{1, 1}, -1},
                         {{2, 64, 3}, 1},  {{2, 65, 3}, 1}, {{1, 21, 8, 9}, 1}};  // both sides of the short-row shader
   uint32_t seed = 1;
   for (const Case& c : cases) {
     for (fb::OpType op : {fb::OpType::Softmax, fb::OpType::LogSoftmax}) {
-      SCOPED_TRACE(shape_str(c.shape) + " axis " + std::to_string(c.axis) + (op == fb::OpType::Softmax ? " softmax" : " log"));
+      SCOPED_TRACE(shape_str(c.shape) + " axis " + std::to_string(c.axis) +
+                   (op == fb::OpType::Softmax ? " softmax" : " log"));
       OpSpec spec{op, {rand_f32(c.shape, seed++, -8.f, 8.f)}, {}, {AttrDesc::Int("axis", c.axis)}};
       both(spec);
     }
@@ -90,7 +91,7 @@ TEST(VulkanNorm, LayerNormShapes) {
     bool bias;
   };
   const Case cases[] = {{{2, 5, 16}, -1, true}, {{2, 5, 16}, -1, false}, {{2, 3, 4}, 1, true},
-                        {{3, 300}, -1, true},   {{4, 7}, 0, true},        {{1, 1, 1}, -1, true}};
+                        {{3, 300}, -1, true},   {{4, 7}, 0, true},       {{1, 1, 1}, -1, true}};
   uint32_t seed = 10;
   for (const Case& c : cases) {
     SCOPED_TRACE(shape_str(c.shape) + " axis " + std::to_string(c.axis) + (c.bias ? " bias" : " no bias"));
@@ -124,7 +125,9 @@ TEST(VulkanNorm, RMSNorm) {
   both(with_scale, 1e-4f);
   OpSpec no_scale{fb::OpType::RMSNormalization, {rand_f32({5, 200}, 32)}, {}, {AttrDesc::Int("axis", 1)}};
   both(no_scale, 1e-4f);
-  OpSpec axis0{fb::OpType::RMSNormalization, {rand_f32({3, 2, 5}, 33), rand_f32({3, 2, 5}, 34)}, {false, true},
+  OpSpec axis0{fb::OpType::RMSNormalization,
+               {rand_f32({3, 2, 5}, 33), rand_f32({3, 2, 5}, 34)},
+               {false, true},
                {AttrDesc::Int("axis", 0)}};
   expect_vulkan_matches_cpu(axis0, 1e-4f, false);
   std::vector<TestTensor> out;
@@ -168,14 +171,14 @@ std::vector<uint8_t> random_bools(size_t n, uint32_t seed, int percent_true) {
 TEST(VulkanAttention, Unmasked) {
   POCKET_REQUIRE_VULKAN();
   std::vector<AttnCase> cases;
-  cases.push_back({});                                     // basic
-  cases.push_back({2, 3, 7, 2, 2, 8, 8});                  // Sq != Sk, batch 2
-  cases.push_back({1, 5, 2, 3, 3, 4, 4});                  // Sq > Sk
-  cases.push_back({1, 4, 6, 4, 2, 8, 8});                  // GQA 4 / 2
-  cases.push_back({2, 3, 5, 6, 1, 4, 4});                  // multi-query (kv_heads 1)
-  cases.push_back({1, 3, 5, 2, 2, 5, 3});                  // odd D, Dv != D
-  cases.push_back({1, 2, 150, 2, 1, 16, 24});              // several key blocks
-  cases.push_back({1, 2, 3, 1, 1, 130, 70});               // D, Dv over the workgroup size
+  cases.push_back({});                         // basic
+  cases.push_back({2, 3, 7, 2, 2, 8, 8});      // Sq != Sk, batch 2
+  cases.push_back({1, 5, 2, 3, 3, 4, 4});      // Sq > Sk
+  cases.push_back({1, 4, 6, 4, 2, 8, 8});      // GQA 4 / 2
+  cases.push_back({2, 3, 5, 6, 1, 4, 4});      // multi-query (kv_heads 1)
+  cases.push_back({1, 3, 5, 2, 2, 5, 3});      // odd D, Dv != D
+  cases.push_back({1, 2, 150, 2, 1, 16, 24});  // several key blocks
+  cases.push_back({1, 2, 3, 1, 1, 130, 70});   // D, Dv over the workgroup size
   AttnCase scaled;
   scaled.set_scale = true, scaled.scale = 0.7f;
   cases.push_back(scaled);
@@ -201,7 +204,8 @@ TEST(VulkanAttention, Causal) {
   longer.sq = 6, longer.sk = 3, longer.causal = true;
   both(attention_spec(longer, 206), 1e-4f);
   AttnCase blocks;  // causal across key blocks
-  blocks.sq = 70, blocks.sk = 70, blocks.heads = 1, blocks.kv_heads = 1, blocks.d = 4, blocks.dv = 4, blocks.causal = true;
+  blocks.sq = 70, blocks.sk = 70, blocks.heads = 1, blocks.kv_heads = 1, blocks.d = 4, blocks.dv = 4,
+  blocks.causal = true;
   expect_vulkan_matches_cpu(attention_spec(blocks, 209), 1e-4f, false);
 }
 

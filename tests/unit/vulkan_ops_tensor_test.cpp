@@ -91,16 +91,18 @@ TEST(VulkanTensor, GatherAxesAndIndexShapes) {
     int64_t axis;
     std::vector<int64_t> idx_shape;
   };
-  const Case cases[] = {{{3, 5, 4}, 1, {2}},  {{3, 5, 4}, -1, {2, 2}}, {{3, 5, 4}, 0, {}},
-                        {{7}, 0, {4}},        {{2, 3, 4, 5}, 2, {3, 1}}, {{3, 5, 4}, 1, {0}}};
+  const Case cases[] = {{{3, 5, 4}, 1, {2}}, {{3, 5, 4}, -1, {2, 2}},   {{3, 5, 4}, 0, {}},
+                        {{7}, 0, {4}},       {{2, 3, 4, 5}, 2, {3, 1}}, {{3, 5, 4}, 1, {0}}};
   uint32_t seed = 10;
   for (const Case& c : cases) {
     SCOPED_TRACE(shape_str(c.data) + " axis " + std::to_string(c.axis) + " indices " + shape_str(c.idx_shape));
     const int64_t rank = static_cast<int64_t>(c.data.size());
     const int64_t dim = c.data[c.axis < 0 ? c.axis + rank : c.axis];
     std::vector<int32_t> idx(static_cast<size_t>(count(c.idx_shape)));
-    for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int32_t>((i * 5 + seed) % (2 * dim)) - static_cast<int32_t>(dim);
-    OpSpec spec{fb::OpType::Gather, {rand_f32(c.data, seed++), i32(c.idx_shape, idx)}, {}, {AttrDesc::Int("axis", c.axis)}};
+    for (size_t i = 0; i < idx.size(); ++i)
+      idx[i] = static_cast<int32_t>((i * 5 + seed) % (2 * dim)) - static_cast<int32_t>(dim);
+    OpSpec spec{
+        fb::OpType::Gather, {rand_f32(c.data, seed++), i32(c.idx_shape, idx)}, {}, {AttrDesc::Int("axis", c.axis)}};
     both(spec);
   }
 }
@@ -109,7 +111,8 @@ TEST(VulkanTensor, GatherIntAndBoolData) {
   POCKET_REQUIRE_VULKAN();
   OpSpec ints{fb::OpType::Gather, {iota_i64({4, 3}), TestTensor::i64({2}, {3, -4})}, {}, {AttrDesc::Int("axis", 0)}};
   expect_vulkan_matches_cpu(ints);
-  OpSpec const_ints{fb::OpType::Gather, {iota_i64({4, 3}), TestTensor::i64({2}, {2, 0})}, {true, false}, {AttrDesc::Int("axis", 1)}};
+  OpSpec const_ints{
+      fb::OpType::Gather, {iota_i64({4, 3}), TestTensor::i64({2}, {2, 0})}, {true, false}, {AttrDesc::Int("axis", 1)}};
   expect_vulkan_matches_cpu(const_ints);
   OpSpec bool_data{fb::OpType::Gather, {bools({5, 2}, 1), TestTensor::i64({3}, {4, 0, 2})}, {}, {}};
   expect_vulkan_matches_cpu(bool_data);
@@ -149,11 +152,15 @@ TEST(VulkanTensor, TransposePerms) {
 TEST(VulkanTensor, TransposeRank7MergesOrRefuses) {
   POCKET_REQUIRE_VULKAN();
   // Rank 7 whose two trailing dims stay together: merged to 6 dims, runs.
-  OpSpec merged{fb::OpType::Transpose, {rand_f32({2, 1, 2, 3, 2, 2, 3}, 40)}, {},
+  OpSpec merged{fb::OpType::Transpose,
+                {rand_f32({2, 1, 2, 3, 2, 2, 3}, 40)},
+                {},
                 {AttrDesc::Ints("perm", {4, 3, 2, 1, 0, 5, 6})}};
   both(merged);
   // A full 7-dim reversal keeps 7 dims: refused with the reason.
-  OpSpec seven{fb::OpType::Transpose, {rand_f32({2, 3, 2, 3, 2, 3, 2}, 41)}, {},
+  OpSpec seven{fb::OpType::Transpose,
+               {rand_f32({2, 3, 2, 3, 2, 3, 2}, 41)},
+               {},
                {AttrDesc::Ints("perm", {6, 5, 4, 3, 2, 1, 0})}};
   std::vector<TestTensor> out;
   Status s = run_op_vulkan(seven, &out);
@@ -170,13 +177,13 @@ TEST(VulkanTensor, SliceAttributes) {
   const Case cases[] = {
       {{10}, {2}, {8}, {}, {}},
       {{10}, {-3}, {kBig}, {}, {}},
-      {{10}, {8}, {1}, {0}, {-2}},           // negative step
-      {{10}, {-1}, {-kBig}, {0}, {-1}},      // full reversal
+      {{10}, {8}, {1}, {0}, {-2}},       // negative step
+      {{10}, {-1}, {-kBig}, {0}, {-1}},  // full reversal
       {{4, 6, 5}, {1, 0}, {3, 6}, {0, 2}, {1, 2}},
       {{4, 6, 5}, {5}, {-7}, {1}, {-3}},
       {{2, 3, 4, 5}, {0, 1, 1}, {1, 3, 5}, {0, -2, -1}, {1, 1, 3}},
-      {{4, 6}, {3}, {3}, {1}, {}},            // empty
-      {{3, 8}, {-100}, {100}, {1}, {3}},      // clamped
+      {{4, 6}, {3}, {3}, {1}, {}},        // empty
+      {{3, 8}, {-100}, {100}, {1}, {3}},  // clamped
   };
   uint32_t seed = 50;
   for (const Case& c : cases) {
@@ -206,10 +213,14 @@ TEST(VulkanTensor, Concat) {
   POCKET_REQUIRE_VULKAN();
   OpSpec axis0{fb::OpType::Concat, {rand_f32({2, 3}, 70), rand_f32({4, 3}, 71)}, {}, {AttrDesc::Int("axis", 0)}};
   both(axis0);
-  OpSpec axis1{fb::OpType::Concat, {rand_f32({2, 1, 4}, 72), rand_f32({2, 3, 4}, 73), rand_f32({2, 2, 4}, 74)}, {},
+  OpSpec axis1{fb::OpType::Concat,
+               {rand_f32({2, 1, 4}, 72), rand_f32({2, 3, 4}, 73), rand_f32({2, 2, 4}, 74)},
+               {},
                {AttrDesc::Int("axis", 1)}};
   both(axis1);
-  OpSpec last{fb::OpType::Concat, {rand_f32({3, 2, 5}, 75), rand_f32({3, 2, 1}, 76)}, {true, false},
+  OpSpec last{fb::OpType::Concat,
+              {rand_f32({3, 2, 5}, 75), rand_f32({3, 2, 1}, 76)},
+              {true, false},
               {AttrDesc::Int("axis", -1)}};  // a constant part (a class token, a cache prefix)
   both(last);
   OpSpec with_empty{fb::OpType::Concat, {rand_f32({2, 0}, 77), rand_f32({2, 3}, 78)}, {}, {AttrDesc::Int("axis", 1)}};
@@ -225,7 +236,11 @@ TEST(VulkanTensor, Split) {
   POCKET_REQUIRE_VULKAN();
   OpSpec equal{fb::OpType::Split, {rand_f32({6, 4}, 80)}, {}, {AttrDesc::Int("axis", 0)}, 3};
   both(equal);
-  OpSpec parts{fb::OpType::Split, {rand_f32({2, 7, 3}, 81)}, {}, {AttrDesc::Int("axis", 1), AttrDesc::Ints("split", {2, 4, 1})}, 3};
+  OpSpec parts{fb::OpType::Split,
+               {rand_f32({2, 7, 3}, 81)},
+               {},
+               {AttrDesc::Int("axis", 1), AttrDesc::Ints("split", {2, 4, 1})},
+               3};
   both(parts);
   OpSpec ints{fb::OpType::Split, {iota_i64({3, 4})}, {}, {AttrDesc::Int("axis", -1)}, 2};
   expect_vulkan_matches_cpu(ints);
@@ -257,7 +272,9 @@ TEST(VulkanTensor, DepthToSpaceAndSpaceToDepth) {
   POCKET_REQUIRE_VULKAN();
   for (const char* mode : {"DCR", "CRD"}) {
     SCOPED_TRACE(mode);
-    OpSpec d2s{fb::OpType::DepthToSpace, {rand_f32({2, 8, 3, 2}, 120)}, {},
+    OpSpec d2s{fb::OpType::DepthToSpace,
+               {rand_f32({2, 8, 3, 2}, 120)},
+               {},
                {AttrDesc::Int("blocksize", 2), AttrDesc::String("mode", mode)}};
     both(d2s);
   }
@@ -270,21 +287,30 @@ TEST(VulkanTensor, DepthToSpaceAndSpaceToDepth) {
 
 TEST(VulkanTensor, Pad) {
   POCKET_REQUIRE_VULKAN();
-  OpSpec constant{fb::OpType::Pad, {rand_f32({1, 3, 4, 2}, 110)}, {},
+  OpSpec constant{fb::OpType::Pad,
+                  {rand_f32({1, 3, 4, 2}, 110)},
+                  {},
                   {AttrDesc::Ints("pads", {0, 1, 2, 0, 0, 2, 1, 0}), AttrDesc::Float("value", 1.5f)}};
   both(constant);
   OpSpec crop{fb::OpType::Pad, {rand_f32({5, 6}, 111)}, {}, {AttrDesc::Ints("pads", {-1, 2, 1, -3})}};
   both(crop);
-  OpSpec reflect{fb::OpType::Pad, {rand_f32({3, 4}, 112)}, {},
+  OpSpec reflect{fb::OpType::Pad,
+                 {rand_f32({3, 4}, 112)},
+                 {},
                  {AttrDesc::Ints("pads", {2, 5, 2, 3}), AttrDesc::String("mode", "reflect")}};
   both(reflect);
-  OpSpec edge{fb::OpType::Pad, {rand_f32({2, 3, 3}, 113)}, {},
+  OpSpec edge{fb::OpType::Pad,
+              {rand_f32({2, 3, 3}, 113)},
+              {},
               {AttrDesc::Ints("pads", {0, 2, 1, 1, 0, 3}), AttrDesc::String("mode", "edge")}};
   both(edge);
-  OpSpec ints{fb::OpType::Pad, {iota_i64({2, 3})}, {}, {AttrDesc::Ints("pads", {1, 1, 0, 2}), AttrDesc::Float("value", -2.7f)}};
+  OpSpec ints{
+      fb::OpType::Pad, {iota_i64({2, 3})}, {}, {AttrDesc::Ints("pads", {1, 1, 0, 2}), AttrDesc::Float("value", -2.7f)}};
   expect_vulkan_matches_cpu(ints);
-  OpSpec operand{fb::OpType::Pad, {rand_f32({2, 2}, 114), TestTensor::i64({4}, {1, 0, 0, 1}), TestTensor::f32({}, {3.f})},
-                 {false, true, true}, {}};
+  OpSpec operand{fb::OpType::Pad,
+                 {rand_f32({2, 2}, 114), TestTensor::i64({4}, {1, 0, 0, 1}), TestTensor::f32({}, {3.f})},
+                 {false, true, true},
+                 {}};
   both(operand);
   EXPECT_KERNEL(operand, "vulkan.pad");
 }
@@ -298,7 +324,8 @@ TEST(VulkanTensor, Refusals) {
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
   EXPECT_NE(s.message().find("float64"), std::string::npos) << s.message();
   // Constant int64 data that does not fit int32 on the device.
-  OpSpec big{fb::OpType::Gather, {TestTensor::i64({2}, {int64_t{1} << 40, 1}), TestTensor::i64({1}, {0})}, {true, false}, {}};
+  OpSpec big{
+      fb::OpType::Gather, {TestTensor::i64({2}, {int64_t{1} << 40, 1}), TestTensor::i64({1}, {0})}, {true, false}, {}};
   s = run_op_vulkan(big, &out);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
   EXPECT_NE(s.message().find("outside int32"), std::string::npos) << s.message();

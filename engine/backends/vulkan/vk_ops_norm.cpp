@@ -72,8 +72,7 @@ FloatOperand float_operand(VkPrepare& ctx, size_t i) {
 
 Support need_f32(const NodeView& node, size_t i, const char* role) {
   const Value& v = *node.inputs[i];
-  if (v.dtype != DType::F32)
-    return Support::no(std::string(role) + " dtype " + dtype_name(v.dtype) + ": only F32");
+  if (v.dtype != DType::F32) return Support::no(std::string(role) + " dtype " + dtype_name(v.dtype) + ": only F32");
   if (v.elements() > kMaxElements)
     return Support::no(std::string(role) + " " + shape_of(v) + " has more than 2^31 - 1 elements");
   return Support::yes();
@@ -96,9 +95,12 @@ Support plan_softmax(const NodeView& node, SoftmaxPlan* plan) {
     return Support::no("axis out of range for input " + shape_of(x));
   *plan = SoftmaxPlan{};
   for (int64_t d = 0; d < x.rank(); ++d) {
-    if (d < axis) plan->outer *= x.shape[d];
-    else if (d == axis) plan->n = x.shape[d];
-    else plan->inner *= x.shape[d];
+    if (d < axis)
+      plan->outer *= x.shape[d];
+    else if (d == axis)
+      plan->n = x.shape[d];
+    else
+      plan->inner *= x.shape[d];
   }
   return Support::yes();
 }
@@ -118,7 +120,8 @@ class SoftmaxVk final : public VkOp {
     small_ = plan.n <= kSoftmaxSmallRow;
     const uint64_t groups = small_ ? (uint64_t{push_.rows} + 63) / 64 : push_.rows;
     if (!grid(groups, ctx.caps(), &gx_, &gy_))
-      return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.rows) + " rows exceed the device's workgroup counts");
+      return ctx.fail(StatusCode::kUnsupported,
+                      std::to_string(push_.rows) + " rows exceed the device's workgroup counts");
     x_ = float_operand(ctx, 0);
     return Status::Ok();
   }
@@ -188,7 +191,8 @@ class RowNormVk final : public VkOp {
     push_.has_scale = scale_.present ? 1 : 0;
     push_.has_bias = bias_.present ? 1 : 0;
     if (!grid(push_.rows, ctx.caps(), &gx_, &gy_))
-      return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.rows) + " rows exceed the device's workgroup counts");
+      return ctx.fail(StatusCode::kUnsupported,
+                      std::to_string(push_.rows) + " rows exceed the device's workgroup counts");
     return Status::Ok();
   }
 
@@ -233,7 +237,8 @@ Support plan_attention(const NodeView& node, AttentionPush* p) {
   for (size_t i = 0; i < 3; ++i) {
     if (!node.has_input(i)) return Support::no(std::string(roles[i]) + " missing");
     if (Support s = need_f32(node, i, roles[i]); !s.ok) return s;
-    if (node.inputs[i]->rank() != 3) return Support::no(std::string(roles[i]) + " " + shape_of(*node.inputs[i]) + " is not rank 3");
+    if (node.inputs[i]->rank() != 3)
+      return Support::no(std::string(roles[i]) + " " + shape_of(*node.inputs[i]) + " is not rank 3");
   }
   const Value& q = *node.inputs[0];
   const Value& k = *node.inputs[1];
@@ -248,8 +253,10 @@ Support plan_attention(const NodeView& node, AttentionPush* p) {
   if (k.shape[0] != batch || k.shape[2] != kv_heads * d || v.shape[0] != batch || v.shape[1] != sk)
     return Support::no("Q, K, V shapes do not match");
   if (d == 0) return Support::no("head dim D is 0");
-  if (d > kAttentionMaxD) return Support::no("head dim D " + std::to_string(d) + " > " + std::to_string(kAttentionMaxD));
-  if (dv > kAttentionMaxDv) return Support::no("head dim Dv " + std::to_string(dv) + " > " + std::to_string(kAttentionMaxDv));
+  if (d > kAttentionMaxD)
+    return Support::no("head dim D " + std::to_string(d) + " > " + std::to_string(kAttentionMaxD));
+  if (dv > kAttentionMaxDv)
+    return Support::no("head dim Dv " + std::to_string(dv) + " > " + std::to_string(kAttentionMaxDv));
   const int64_t units = batch * heads * ((sq + kAttentionRows - 1) / kAttentionRows);
   if (units > kMaxElements || batch * sq * heads * std::max(d, dv) > kMaxElements)
     return Support::no("Attention output over 2^31 elements");
@@ -271,9 +278,12 @@ Support plan_attention(const NodeView& node, AttentionPush* p) {
   if (!std::isfinite(p->scale) || std::isnan(p->mask_fill)) return Support::no("scale not finite or mask_fill NaN");
   if (node.has_input(3)) {
     const Value& m = *node.inputs[3];
-    if (m.dtype == DType::BOOL) p->mask_kind = 1;
-    else if (m.dtype == DType::F32) p->mask_kind = 2;
-    else return Support::no(std::string("mask dtype ") + dtype_name(m.dtype) + ": only BOOL or F32");
+    if (m.dtype == DType::BOOL)
+      p->mask_kind = 1;
+    else if (m.dtype == DType::F32)
+      p->mask_kind = 2;
+    else
+      return Support::no(std::string("mask dtype ") + dtype_name(m.dtype) + ": only BOOL or F32");
     if (m.rank() > 4) return Support::no("mask " + shape_of(m) + " has rank > 4");
     if (m.elements() > kMaxElements) return Support::no("mask " + shape_of(m) + " over 2^31 elements");
     const int64_t full[4] = {batch, heads, sq, sk};
@@ -295,7 +305,8 @@ class AttentionVk final : public VkOp {
     if (Support s = plan_attention(ctx.node(), &push_); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
     if (push_.dv == 0) push_.units = 0;  // an empty output
     if (!grid(push_.units, ctx.caps(), &gx_, &gy_))
-      return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.units) + " query rows exceed the device's workgroup counts");
+      return ctx.fail(StatusCode::kUnsupported,
+                      std::to_string(push_.units) + " query rows exceed the device's workgroup counts");
     for (size_t i = 0; i < 3; ++i) qkv_[i] = float_operand(ctx, i);
     const NodeView& node = ctx.node();
     if (node.has_input(3)) {
@@ -381,12 +392,18 @@ Support vk_supports_norm(const NodeView& node, const DeviceCaps& caps) {
 
 std::unique_ptr<VkOp> make_vk_op_norm(const NodeView& node) {
   switch (node.op()) {
-    case fb::OpType::Softmax: return std::make_unique<SoftmaxVk>(false);
-    case fb::OpType::LogSoftmax: return std::make_unique<SoftmaxVk>(true);
-    case fb::OpType::LayerNormalization: return std::make_unique<RowNormVk>(false);
-    case fb::OpType::RMSNormalization: return std::make_unique<RowNormVk>(true);
-    case fb::OpType::Attention: return std::make_unique<AttentionVk>();
-    default: return nullptr;
+    case fb::OpType::Softmax:
+      return std::make_unique<SoftmaxVk>(false);
+    case fb::OpType::LogSoftmax:
+      return std::make_unique<SoftmaxVk>(true);
+    case fb::OpType::LayerNormalization:
+      return std::make_unique<RowNormVk>(false);
+    case fb::OpType::RMSNormalization:
+      return std::make_unique<RowNormVk>(true);
+    case fb::OpType::Attention:
+      return std::make_unique<AttentionVk>();
+    default:
+      return nullptr;
   }
 }
 

@@ -1,10 +1,10 @@
 // Vulkan data-movement ops: Transpose, Slice, Concat, Split, Expand, Tile, DepthToSpace,
-// SpaceToDepth (one strided box copy each, or one per input/output: shaders/transpose.comp), Gather (shaders/gather.comp) and Pad
-// (shaders/pad.comp, constant, reflect and edge modes). Float values move in the float storage
-// type (fp32 or fp16); int32, int64 (stored as int32 on the device) and bool values move as
-// 32-bit words through the *_u32 shaders. Semantics are the CPU ops' (engine/ops/*.cpp), whose
-// prepare() has already validated every node a backend sees; the checks here are what the
-// shaders can do (dtypes, at most 6 dims after merging, 32-bit indexing).
+// SpaceToDepth (one strided box copy each, or one per input/output: shaders/transpose.comp), Gather
+// (shaders/gather.comp) and Pad (shaders/pad.comp, constant, reflect and edge modes). Float values move in the float
+// storage type (fp32 or fp16); int32, int64 (stored as int32 on the device) and bool values move as 32-bit words
+// through the *_u32 shaders. Semantics are the CPU ops' (engine/ops/*.cpp), whose prepare() has already validated every
+// node a backend sees; the checks here are what the shaders can do (dtypes, at most 6 dims after merging, 32-bit
+// indexing).
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -61,12 +61,19 @@ bool grid(uint64_t groups, const DeviceCaps& caps, uint32_t* gx, uint32_t* gy) {
 // The device storage of a dtype (vk_op.h), or false for one the Vulkan backend does not hold.
 bool store_of(DType t, StoreType* s) {
   switch (t) {
-    case DType::F32: *s = StoreType::kFloat; return true;
+    case DType::F32:
+      *s = StoreType::kFloat;
+      return true;
     case DType::I32:
-    case DType::I64: *s = StoreType::kInt32; return true;
+    case DType::I64:
+      *s = StoreType::kInt32;
+      return true;
     case DType::BOOL:
-    case DType::U8: *s = StoreType::kBool; return true;
-    default: return false;
+    case DType::U8:
+      *s = StoreType::kBool;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -75,7 +82,9 @@ bool constant_words(const Value& v, std::vector<int32_t>* words) {
   const size_t n = static_cast<size_t>(std::max<int64_t>(v.elements(), 0));
   words->resize(n);
   switch (v.dtype) {
-    case DType::I32: if (n) std::memcpy(words->data(), v.data, n * 4); return true;
+    case DType::I32:
+      if (n) std::memcpy(words->data(), v.data, n * 4);
+      return true;
     case DType::I64:
       for (size_t i = 0; i < n; ++i) {
         const int64_t x = static_cast<const int64_t*>(v.data)[i];
@@ -89,7 +98,8 @@ bool constant_words(const Value& v, std::vector<int32_t>* words) {
     case DType::U8:
       for (size_t i = 0; i < n; ++i) (*words)[i] = static_cast<const uint8_t*>(v.data)[i];
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -98,7 +108,8 @@ bool is_constant(const Value& v) { return (v.constant || v.known) && v.data != n
 // The dtype, size and (for constants) int32 range checks every data operand must pass.
 Support check_data(const Value& v, const char* role) {
   StoreType s;
-  if (!store_of(v.dtype, &s)) return Support::no(std::string(role) + " dtype " + dtype_name(v.dtype) + ": no Vulkan storage");
+  if (!store_of(v.dtype, &s))
+    return Support::no(std::string(role) + " dtype " + dtype_name(v.dtype) + ": no Vulkan storage");
   if (v.elements() < 0 || v.elements() > kMaxElements)
     return Support::no(std::string(role) + " " + shape_of(v) + " has more than 2^31 - 1 elements");
   if (v.dtype == DType::I64 && is_constant(v)) {
@@ -242,7 +253,8 @@ Support plan_transpose(const NodeView& node, std::vector<Copy>* copies) {
   std::vector<int64_t> perm = node.attrs().ints("perm");
   if (!node.attrs().has("perm"))
     for (int64_t d = rank - 1; d >= 0; --d) perm.push_back(d);
-  if (static_cast<int64_t>(perm.size()) != rank) return Support::no("perm " + ints_str(perm) + " does not match the rank");
+  if (static_cast<int64_t>(perm.size()) != rank)
+    return Support::no("perm " + ints_str(perm) + " does not match the rank");
   const std::vector<int64_t> in = row_major(x.shape);
   Shape dims(rank);
   std::vector<int64_t> strides(rank);
@@ -261,14 +273,17 @@ Support plan_slice(const NodeView& node, std::vector<Copy>* copies) {
   const int64_t rank = x.rank();
   std::vector<int64_t> starts, ends, axes, steps;
   bool has_starts, has_ends, has_axes, has_steps;
-  for (auto [i, name, out, found] : {std::tuple{1, "starts", &starts, &has_starts}, std::tuple{2, "ends", &ends, &has_ends},
-                                     std::tuple{3, "axes", &axes, &has_axes}, std::tuple{4, "steps", &steps, &has_steps}})
+  for (auto [i, name, out, found] :
+       {std::tuple{1, "starts", &starts, &has_starts}, std::tuple{2, "ends", &ends, &has_ends},
+        std::tuple{3, "axes", &axes, &has_axes}, std::tuple{4, "steps", &steps, &has_steps}})
     if (Support s = read_ints(node, i, name, out, found); !s.ok) return s;
-  if (!has_starts || !has_ends || starts.size() != ends.size()) return Support::no("starts / ends missing or mismatched");
+  if (!has_starts || !has_ends || starts.size() != ends.size())
+    return Support::no("starts / ends missing or mismatched");
   if (!has_axes)
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   if (!has_steps) steps.assign(starts.size(), 1);
-  if (axes.size() != starts.size() || steps.size() != starts.size()) return Support::no("starts, ends, axes, steps lengths differ");
+  if (axes.size() != starts.size() || steps.size() != starts.size())
+    return Support::no("starts, ends, axes, steps lengths differ");
   std::vector<int64_t> begin(rank, 0), step(rank, 1);
   for (size_t i = 0; i < axes.size(); ++i) {
     int64_t d;
@@ -343,8 +358,10 @@ Support plan_expand(const NodeView& node, std::vector<Copy>* copies) {
   for (int64_t d = 0; d < R; ++d) {
     const int64_t id = d - (R - r);
     if (id < 0) continue;
-    if (x.shape[id] == out[d]) strides[d] = in[id];
-    else if (x.shape[id] != 1) return Support::no("input " + shape_of(x) + " does not broadcast to " + shape_str(out));
+    if (x.shape[id] == out[d])
+      strides[d] = in[id];
+    else if (x.shape[id] != 1)
+      return Support::no("input " + shape_of(x) + " does not broadcast to " + shape_str(out));
   }
   copies->push_back({0, 0, contiguous_box(out, strides, 0)});
   return Support::yes();
@@ -381,9 +398,12 @@ Support plan_depth_to_space(const NodeView& node, std::vector<Copy>* copies) {
   if (c % (b * b) != 0) return Support::no("channels not a multiple of blocksize^2");
   const std::string mode = node.attrs().s("mode", "DCR");
   const int64_t oc = c / (b * b);
-  if (mode == "DCR") copies->push_back({0, 0, permuted_view_box({n, b, b, oc, h, w}, {0, 3, 4, 1, 5, 2})});
-  else if (mode == "CRD") copies->push_back({0, 0, permuted_view_box({n, oc, b, b, h, w}, {0, 1, 4, 2, 5, 3})});
-  else return Support::no("mode '" + mode + "'");
+  if (mode == "DCR")
+    copies->push_back({0, 0, permuted_view_box({n, b, b, oc, h, w}, {0, 3, 4, 1, 5, 2})});
+  else if (mode == "CRD")
+    copies->push_back({0, 0, permuted_view_box({n, oc, b, b, h, w}, {0, 1, 4, 2, 5, 3})});
+  else
+    return Support::no("mode '" + mode + "'");
   return Support::yes();
 }
 
@@ -401,15 +421,24 @@ using CopyPlanner = Support (*)(const NodeView&, std::vector<Copy>*);
 
 CopyPlanner copy_planner(fb::OpType op) {
   switch (op) {
-    case fb::OpType::Transpose: return plan_transpose;
-    case fb::OpType::Slice: return plan_slice;
-    case fb::OpType::Concat: return plan_concat;
-    case fb::OpType::Split: return plan_split;
-    case fb::OpType::Expand: return plan_expand;
-    case fb::OpType::Tile: return plan_tile;
-    case fb::OpType::DepthToSpace: return plan_depth_to_space;
-    case fb::OpType::SpaceToDepth: return plan_space_to_depth;
-    default: return nullptr;
+    case fb::OpType::Transpose:
+      return plan_transpose;
+    case fb::OpType::Slice:
+      return plan_slice;
+    case fb::OpType::Concat:
+      return plan_concat;
+    case fb::OpType::Split:
+      return plan_split;
+    case fb::OpType::Expand:
+      return plan_expand;
+    case fb::OpType::Tile:
+      return plan_tile;
+    case fb::OpType::DepthToSpace:
+      return plan_depth_to_space;
+    case fb::OpType::SpaceToDepth:
+      return plan_space_to_depth;
+    default:
+      return nullptr;
   }
 }
 
@@ -440,14 +469,15 @@ class CopyVk final : public VkOp {
   Status prepare(VkPrepare& ctx) override {
     const NodeView& node = ctx.node();
     if (Support s = copy_pushes(node, &copies_, &pushes_); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
-    StoreType store;
+    StoreType store = StoreType::kFloat;
     store_of(node.outputs[0]->dtype, &store);
     shader_ = store == StoreType::kFloat ? "transpose" : "transpose_u32";
     for (size_t i = 0; i < data_inputs(node); ++i) sources_.push_back(operand(ctx, i));
     grids_.resize(pushes_.size());
     for (size_t i = 0; i < pushes_.size(); ++i)
       if (!grid((uint64_t{pushes_[i].total} + kGroup - 1) / kGroup, ctx.caps(), &grids_[i][0], &grids_[i][1]))
-        return ctx.fail(StatusCode::kUnsupported, "copy of " + std::to_string(pushes_[i].total) + " elements exceeds the workgroup counts");
+        return ctx.fail(StatusCode::kUnsupported,
+                        "copy of " + std::to_string(pushes_[i].total) + " elements exceeds the workgroup counts");
     return Status::Ok();
   }
 
@@ -461,14 +491,22 @@ class CopyVk final : public VkOp {
 
   std::string kernel_name() const override {
     switch (op_) {
-      case fb::OpType::Transpose: return "vulkan.transpose";
-      case fb::OpType::Slice: return "vulkan.slice";
-      case fb::OpType::Concat: return "vulkan.concat";
-      case fb::OpType::Split: return "vulkan.split";
-      case fb::OpType::Expand: return "vulkan.expand";
-      case fb::OpType::DepthToSpace: return "vulkan.depth_to_space";
-      case fb::OpType::SpaceToDepth: return "vulkan.space_to_depth";
-      default: return "vulkan.tile";
+      case fb::OpType::Transpose:
+        return "vulkan.transpose";
+      case fb::OpType::Slice:
+        return "vulkan.slice";
+      case fb::OpType::Concat:
+        return "vulkan.concat";
+      case fb::OpType::Split:
+        return "vulkan.split";
+      case fb::OpType::Expand:
+        return "vulkan.expand";
+      case fb::OpType::DepthToSpace:
+        return "vulkan.depth_to_space";
+      case fb::OpType::SpaceToDepth:
+        return "vulkan.space_to_depth";
+      default:
+        return "vulkan.tile";
     }
   }
 
@@ -491,10 +529,12 @@ struct GatherPush {
 Support plan_gather(const NodeView& node, GatherPush* p) {
   const Value& x = *node.inputs[0];
   const Value& idx = *node.inputs[1];
-  if (idx.dtype != DType::I64 && idx.dtype != DType::I32) return Support::no(std::string("indices dtype ") + dtype_name(idx.dtype));
+  if (idx.dtype != DType::I64 && idx.dtype != DType::I32)
+    return Support::no(std::string("indices dtype ") + dtype_name(idx.dtype));
   if (Support s = check_data(idx, "indices"); !s.ok) return s;
   int64_t axis;
-  if (x.rank() == 0 || !normalize_axis(node.attrs().i("axis", 0), x.rank(), &axis)) return Support::no("axis out of range");
+  if (x.rank() == 0 || !normalize_axis(node.attrs().i("axis", 0), x.rank(), &axis))
+    return Support::no("axis out of range");
   int64_t inner = 1;
   for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape[d];
   *p = GatherPush{};
@@ -511,13 +551,14 @@ class GatherVk final : public VkOp {
   Status prepare(VkPrepare& ctx) override {
     const NodeView& node = ctx.node();
     if (Support s = plan_gather(node, &push_); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
-    StoreType store;
+    StoreType store = StoreType::kFloat;
     store_of(node.outputs[0]->dtype, &store);
     shader_ = store == StoreType::kFloat ? "gather" : "gather_u32";
     data_ = operand(ctx, 0);
     indices_ = operand(ctx, 1);
     if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
-      return ctx.fail(StatusCode::kUnsupported, "gather of " + std::to_string(push_.total) + " elements exceeds the workgroup counts");
+      return ctx.fail(StatusCode::kUnsupported,
+                      "gather of " + std::to_string(push_.total) + " elements exceeds the workgroup counts");
     return Status::Ok();
   }
 
@@ -553,14 +594,19 @@ Support plan_pad(const NodeView& node, PadPush* p) {
   std::vector<int64_t> pads;
   bool found;
   if (Support s = read_ints(node, 1, "pads", &pads, &found); !s.ok) return s;
-  if (static_cast<int64_t>(pads.size()) != 2 * rank || y.rank() != rank) return Support::no("pads " + ints_str(pads) + " do not match the rank");
+  if (static_cast<int64_t>(pads.size()) != 2 * rank || y.rank() != rank)
+    return Support::no("pads " + ints_str(pads) + " do not match the rank");
   if (rank > kMaxDims) return Support::no("rank " + std::to_string(rank) + " > " + std::to_string(kMaxDims));
   *p = PadPush{};
   const std::string mode = node.attrs().s("mode", "constant");
-  if (mode == "constant") p->mode = 0;
-  else if (mode == "reflect") p->mode = 1;
-  else if (mode == "edge") p->mode = 2;
-  else return Support::no("mode '" + mode + "'");
+  if (mode == "constant")
+    p->mode = 0;
+  else if (mode == "reflect")
+    p->mode = 1;
+  else if (mode == "edge")
+    p->mode = 2;
+  else
+    return Support::no("mode '" + mode + "'");
   const int64_t lead = kMaxDims - rank;
   for (int64_t d = 0; d < kMaxDims; ++d) {
     p->out_dims[d] = p->in_dims[d] = 1;
@@ -578,7 +624,8 @@ Support plan_pad(const NodeView& node, PadPush* p) {
   uint8_t bytes[8] = {};
   if (node.has_input(2)) {
     const Value& v = *node.inputs[2];
-    if (!is_constant(v) || v.dtype != x.dtype || v.elements() != 1) return Support::no("value operand is not a known scalar");
+    if (!is_constant(v) || v.dtype != x.dtype || v.elements() != 1)
+      return Support::no("value operand is not a known scalar");
     std::memcpy(bytes, v.data, dtype_size(v.dtype));
   } else if (x.dtype != DType::F32) {
     kernels::cast(&value, static_cast<int>(DType::F32), bytes, static_cast<int>(x.dtype), 1, nullptr);
@@ -586,8 +633,12 @@ Support plan_pad(const NodeView& node, PadPush* p) {
     std::memcpy(bytes, &value, 4);
   }
   switch (x.dtype) {
-    case DType::F32: std::memcpy(&p->value_bits, bytes, 4); break;
-    case DType::I32: std::memcpy(&p->value_bits, bytes, 4); break;
+    case DType::F32:
+      std::memcpy(&p->value_bits, bytes, 4);
+      break;
+    case DType::I32:
+      std::memcpy(&p->value_bits, bytes, 4);
+      break;
     case DType::I64: {
       int64_t v;
       std::memcpy(&v, bytes, 8);
@@ -596,8 +647,12 @@ Support plan_pad(const NodeView& node, PadPush* p) {
       p->value_bits = static_cast<uint32_t>(static_cast<int32_t>(v));
       break;
     }
-    case DType::BOOL: p->value_bits = bytes[0] != 0 ? 1 : 0; break;
-    default: p->value_bits = bytes[0]; break;  // U8
+    case DType::BOOL:
+      p->value_bits = bytes[0] != 0 ? 1 : 0;
+      break;
+    default:
+      p->value_bits = bytes[0];
+      break;  // U8
   }
   return Support::yes();
 }
@@ -607,13 +662,14 @@ class PadVk final : public VkOp {
   Status prepare(VkPrepare& ctx) override {
     const NodeView& node = ctx.node();
     if (Support s = plan_pad(node, &push_); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
-    StoreType store;
+    StoreType store = StoreType::kFloat;
     store_of(node.outputs[0]->dtype, &store);
     shader_ = store == StoreType::kFloat ? "pad" : "pad_u32";
     x_ = operand(ctx, 0);
     empty_input_ = node.inputs[0]->elements() == 0;
     if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
-      return ctx.fail(StatusCode::kUnsupported, "pad of " + std::to_string(push_.total) + " elements exceeds the workgroup counts");
+      return ctx.fail(StatusCode::kUnsupported,
+                      "pad of " + std::to_string(push_.total) + " elements exceeds the workgroup counts");
     return Status::Ok();
   }
 

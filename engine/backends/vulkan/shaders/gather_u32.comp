@@ -1,4 +1,5 @@
-// gather.comp for 32-bit words (int32 and bool storage). Gather along one axis: data viewed as [outer, axis_dim, inner], indices (int32 storage) as
+// gather.comp for 32-bit words (int32 and bool storage). Gather along one axis: data viewed as
+// [outer, axis_dim, inner], indices (int32 storage) as
 // [num_indices] -> out [outer, num_indices, inner]. A negative index counts from the end; an
 // index still out of range is clamped into [0, axis_dim - 1] (as the CPU op does with run-time
 // indices: never a read out of bounds). This file moves float storage; gather_u32.comp moves

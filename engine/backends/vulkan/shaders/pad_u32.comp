@@ -1,4 +1,5 @@
-// pad.comp for 32-bit words (int32 and bool storage). Pad (constant, reflect or edge) of a contiguous X of up to 6 dims (the host pads the plan with
+// pad.comp for 32-bit words (int32 and bool storage). Pad (constant, reflect or edge) of a
+// contiguous X of up to 6 dims (the host pads the plan with
 // leading size-1 dims): output coordinate c reads input coordinate c - begin_d, mapped back into
 // [0, in_dim_d) by the mode (reflect: numpy "reflect", bouncing for pads larger than the dim;
 // edge: clamped), or is `value` in constant mode when it falls outside. Negative begins crop.

@@ -1,4 +1,5 @@
-// Strided box copy, the data-movement workhorse (Transpose, Slice, Concat, Split, Expand, Tile):
+// Strided box copy, the data-movement workhorse (Transpose, Slice, Concat, Split, Expand, Tile,
+// DepthToSpace, SpaceToDepth):
 // for every coordinate c of a box of up to 6 dims,
 //   dst[dst_base + sum_d c_d * dst_stride_d] = src[src_base + sum_d (c_d % src_mod_d) * src_stride_d]
 // (strides in elements; a source stride may be negative (Slice with negative steps) or 0
