@@ -453,6 +453,19 @@ Support copy_pushes(const NodeView& node, std::vector<Copy>* copies, std::vector
   if (Support s = planner(node, copies); !s.ok) return s;
   pushes->clear();
   for (const Copy& c : *copies) {
+    // Every element the box touches lies inside its source and destination (the CPU op has
+    // validated the node; this keeps a planning mistake from ever writing out of bounds).
+    if (c.box.total() > 0) {
+      int64_t src_lo = c.box.src_base, src_hi = c.box.src_base, dst_hi = c.box.dst_base;
+      for (size_t d = 0; d < c.box.dims.size(); ++d) {
+        const int64_t last = std::min(c.box.dims[d], c.box.src_mod[d]) - 1;
+        (c.box.src_stride[d] < 0 ? src_lo : src_hi) += last * c.box.src_stride[d];
+        dst_hi += (c.box.dims[d] - 1) * c.box.dst_stride[d];
+      }
+      if (src_lo < 0 || src_hi >= node.inputs[c.src]->elements() || dst_hi >= node.outputs[c.dst]->elements())
+        return Support::no("copy plan out of bounds for input " + shape_of(*node.inputs[c.src]) + " and output " +
+                           shape_of(*node.outputs[c.dst]));
+    }
     CopyPush p;
     if (!to_push(c.box, &p) && c.box.total() > 0)
       return Support::no("more than " + std::to_string(kMaxDims) + " dims after merging (" +
