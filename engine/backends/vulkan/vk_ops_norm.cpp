@@ -65,7 +65,7 @@ FloatOperand float_operand(VkPrepare& ctx, size_t i) {
   op.present = true;
   op.input = i;
   const Value& v = *node.inputs[i];
-  if ((v.constant || v.known) && v.data != nullptr)
+  if ((v.constant || v.known) && v.data != nullptr && v.elements() > 0)  // an empty operand is never bound
     op.weight = ctx.add_weight_floats(static_cast<const float*>(v.data), static_cast<size_t>(v.elements()));
   return op;
 }
@@ -311,9 +311,9 @@ class AttentionVk final : public VkOp {
     const NodeView& node = ctx.node();
     if (node.has_input(3)) {
       const Value& m = *node.inputs[3];
-      mask_.present = true;
+      mask_.present = m.elements() > 0;  // an empty mask (Sk == 0) is never read
       mask_.input = 3;
-      if ((m.constant || m.known) && m.data != nullptr) {
+      if ((m.constant || m.known) && m.data != nullptr && m.elements() > 0) {
         if (m.dtype == DType::F32) {
           mask_.weight = ctx.add_weight_floats(static_cast<const float*>(m.data), static_cast<size_t>(m.elements()));
         } else {
