@@ -312,6 +312,19 @@ TEST(VulkanAttention, WhisperTinyShapes) {
   expect_vulkan_matches_cpu(attention_spec(cross, 703), 1e-4f, false);
 }
 
+TEST(VulkanAttention, EmptyShapes) {
+  POCKET_REQUIRE_VULKAN();
+  // No keys: every output row is zeros, as on the CPU. No queries: an empty output.
+  AttnCase no_keys;
+  no_keys.sk = 0;
+  expect_vulkan_matches_cpu(attention_spec(no_keys, 850), 0.f, false);
+  AttnCase no_queries;
+  no_queries.sq = 0;
+  expect_vulkan_matches_cpu(attention_spec(no_queries, 851), 0.f, false);
+  OpSpec empty_softmax{fb::OpType::Softmax, {rand_f32({0, 5}, 852)}, {}, {}};
+  expect_vulkan_matches_cpu(empty_softmax, 0.f, false);
+}
+
 TEST(VulkanAttention, KernelNameAndRefusals) {
   POCKET_REQUIRE_VULKAN();
   std::vector<TestTensor> out;
