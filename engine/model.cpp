@@ -38,6 +38,14 @@ std::string tensor_label(const fb::Tensor* t, size_t i) {
   return "tensor " + std::to_string(i) + (t && t->name() ? " '" + t->name()->str() + "'" : "");
 }
 
+// FlatBuffers 2.0.8's verifier checks a vector's 4-byte length prefix but not that 8-byte
+// elements are 8-byte aligned: a corrupt offset can place a [long] vector at 4 mod 8, and reading
+// it is undefined behaviour. The buffer itself is 64-byte aligned (mmap or aligned copy). An empty
+// vector may sit anywhere (the builder aligns only vectors with elements).
+bool aligned_longs(const flatbuffers::Vector<int64_t>* v) {
+  return !v || v->size() == 0 || reinterpret_cast<uintptr_t>(v->data()) % alignof(int64_t) == 0;
+}
+
 // Tensor quantization (format 1.2, format/OPS.md "Quantization"): I8 only; scales finite and
 // > 0; zero points in [-128, 127], none or one per scale; per tensor (axis -1, one scale) or per
 // axis (scales.size() == shape[axis], a static dim); no blocks. Per-op rules (symmetric weights,
@@ -56,6 +64,7 @@ Status validate_quantization(const fb::Tensor* t, size_t i) {
       return invalid_model(label + " has quantization scale " + std::to_string(s) + " at index " + std::to_string(k) +
                            " (scales must be finite and > 0)");
   }
+  if (!aligned_longs(q->zero_points())) return invalid_model(label + " has misaligned quantization zero points");
   if (q->zero_points() && q->zero_points()->size() != 0) {
     if (q->zero_points()->size() != ns)
       return invalid_model(label + " has " + std::to_string(q->zero_points()->size()) + " quantization zero points for " +
@@ -223,6 +232,7 @@ Status Model::validate() const {
     if (!t || !t->name()) return invalid_model(tensor_label(t, i) + " has no name");
     if (!valid_dtype(t->dtype())) return invalid_model(tensor_label(t, i) + " has an unknown dtype");
     if (!t->shape()) return invalid_model(tensor_label(t, i) + " has no shape");
+    if (!aligned_longs(t->shape())) return invalid_model(tensor_label(t, i) + " has a misaligned shape vector");
     if (t->shape()->size() > 8) return invalid_model(tensor_label(t, i) + " has rank " + std::to_string(t->shape()->size()) + " (at most 8)");
     for (int64_t d : *t->shape())
       if (d < -1) return invalid_model(tensor_label(t, i) + " has a negative dimension");
@@ -285,6 +295,8 @@ Status Model::validate() const {
         int at = static_cast<int>(a->type());
         if (at < static_cast<int>(fb::AttrType::MIN) || at > static_cast<int>(fb::AttrType::MAX))
           return invalid_model(label + " attribute '" + a->name()->str() + "' has an unknown type");
+        if (!aligned_longs(a->ints()))
+          return invalid_model(label + " attribute '" + a->name()->str() + "' has a misaligned integer list");
       }
     }
     for (int32_t idx : *node->inputs()) {

@@ -53,4 +53,13 @@ std::string shape_str(const Shape& shape) {
   return s + "]";
 }
 
+int64_t saturating_product(std::initializer_list<int64_t> factors) {
+  int64_t p = 1;
+  for (int64_t f : factors) {
+    if (f <= 0) return 0;
+    if (__builtin_mul_overflow(p, f, &p)) return INT64_MAX;
+  }
+  return p;
+}
+
 }  // namespace pocket

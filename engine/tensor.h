@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,9 @@ const char* dtype_name(DType dtype);
 // Product of dims; -1 if any dim is negative or the product overflows int64.
 int64_t num_elements(const Shape& shape);
 std::string shape_str(const Shape& shape);
+// Product of non-negative factors, saturating at INT64_MAX: FLOP counts computed at prepare from
+// shapes a hostile file chose must not overflow.
+int64_t saturating_product(std::initializer_list<int64_t> factors);
 
 struct Value {
   std::string_view name;

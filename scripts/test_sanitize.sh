@@ -57,6 +57,12 @@ opt_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-
 # tool test); --full builds them.
 asan_ci_unit_exclude='converter_.*'
 
+# The Vulkan backend (issue #7) is left out of the CI subsets (POCKET_VULKAN=OFF): lavapipe's
+# LLVM-compiled shaders and Mesa are uninstrumented, and the legs' time budget is spent on the
+# engine, kernels and converter. --full builds it under ASan+UBSan (TSan never: Mesa's threads).
+vulkan=OFF
+((full)) && vulkan=ON
+
 export CCACHE_NOHASHDIR=true
 launcher=()
 if command -v ccache >/dev/null; then
@@ -84,7 +90,7 @@ run_asan() {
   local unit_exclude="$asan_ci_unit_exclude"
   ((full)) && unit_exclude=""
   CC=clang-14 CXX=clang++-14 cmake -S . -B "$asan_dir" -G Ninja "${opt_flags[@]}" \
-    -DPOCKET_SANITIZE=address,undefined -DPOCKET_FUZZ=ON -DPOCKET_BUILD_BENCH=OFF "${launcher[@]}" \
+    -DPOCKET_SANITIZE=address,undefined -DPOCKET_FUZZ=ON -DPOCKET_BUILD_BENCH=OFF -DPOCKET_VULKAN="$vulkan" "${launcher[@]}" \
     -DPOCKET_UNIT_TEST_EXCLUDE="$unit_exclude" \
     -DPOCKET_FIXTURE_ROOT="$fixture_root" >/dev/null
   cmake --build "$asan_dir" -j"$jobs" || { summary+=("asan: build failed"); return 1; }
@@ -114,7 +120,7 @@ run_tsan() {
   local files="$tsan_ci_files"
   ((full)) && files=""
   CC=clang-14 CXX=clang++-14 cmake -S . -B "$tsan_dir" -G Ninja "${opt_flags[@]}" \
-    -DPOCKET_SANITIZE=thread -DPOCKET_BUILD_CONVERTER=OFF -DPOCKET_BUILD_TOOLS=OFF -DPOCKET_BUILD_BENCH=OFF \
+    -DPOCKET_SANITIZE=thread -DPOCKET_BUILD_CONVERTER=OFF -DPOCKET_BUILD_TOOLS=OFF -DPOCKET_BUILD_BENCH=OFF -DPOCKET_VULKAN=OFF \
     -DPOCKET_UNIT_TEST_FILES="$files" "${launcher[@]}" >/dev/null
   cmake --build "$tsan_dir" -j"$jobs" --target pocket_unit_tests || { summary+=("tsan: build failed"); return 1; }
   t1=$(now)

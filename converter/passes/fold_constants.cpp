@@ -27,7 +27,7 @@ int64_t count(const Dims& s) {
   int64_t n = 1;
   for (int64_t d : s) {
     if (d < 0) return -1;
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n)) return -1;  // hostile shapes: too large to fold
   }
   return n;
 }
@@ -345,7 +345,7 @@ bool Folder::fold(const ir::Node& n) {
     infer_node(g_, n);
     const ir::Value* x = g_.find(n.inputs[0]);
     const ir::Value& o = g_.values[n.outputs[0]];
-    if (!o.shape_known || count(o.shape) != count(x->shape)) return false;
+    if (!o.shape_known || count(o.shape) < 0 || count(o.shape) != count(x->shape)) return false;
     return set_bytes(n, x->dtype, o.shape, x->data);
   }
   return eval(n);

@@ -452,6 +452,7 @@ class QdqFolder {
     for (const auto& in : n.inputs)
       if (!dq_input(in)) return Status::Ok();
     if (n.op == "Add") {
+      if (n.inputs.size() != 2) return Status::Ok();  // a hostile graph's one-input Add
       const ir::Value* a = g_.find(n.inputs[0]);
       const ir::Value* b = g_.find(n.inputs[1]);
       if (!a || !b || !a->shape_known || !b->shape_known || a->shape != b->shape) return Status::Ok();

@@ -128,9 +128,7 @@ class ConvOp final : public Op {
                                                      std::to_string(d.win.out_h) + "," + std::to_string(d.win.out_w) +
                                                      "] is too large (its element count overflows)");
     // Saturating: a hostile shape must not overflow the profile's count.
-    flops_ = 2;
-    for (int64_t f : {out_elements_, cg, kh, kw})
-      if (__builtin_mul_overflow(flops_, f, &flops_)) flops_ = INT64_MAX;
+    flops_ = saturating_product({2, out_elements_, cg, kh, kw});
     post_ = d.act.post;
 
     const std::vector<const ConvCandidate*> cands = candidates_for(d);

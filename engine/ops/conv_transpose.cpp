@@ -105,7 +105,7 @@ class ConvTransposeOp final : public Op {
     p_.bias = bias ? bias_.data() : nullptr;
     adjust_h_ = static_cast<uint32_t>(opad[0]);
     adjust_w_ = static_cast<uint32_t>(opad[1]);
-    flops_ = 2 * n * h * wd * c * mg * kh * kw;
+    flops_ = saturating_product({2, n, h, wd, c, mg, kh, kw});
 
     // [C][M/g][kH][kW] -> [g][M/g][kH][kW][C/g].
     const float* src = w.as<float>();

@@ -256,7 +256,7 @@ class MatMulOp final : public Op {
     if (packed_path_) return std::string("pocket.gemm.") + kernel_->name;
     return xnn_ ? "xnnpack.fc" : std::string("pocket.gemm.unpacked.") + kernels::gemm_f32_kernel().name;
   }
-  int64_t flops(const OpContext&) const override { return 2 * rows_ * n_ * k_; }
+  int64_t flops(const OpContext&) const override { return saturating_product({2, rows_, n_, k_}); }
   std::vector<std::string> variants() const override { return variants_; }
   int chosen_variant() const override { return chosen_; }
 

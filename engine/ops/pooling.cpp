@@ -53,7 +53,7 @@ class Pool2dOp final : public Op {
     p_.dilation_h = w.dilation_h, p_.dilation_w = w.dilation_w;
     p_.pad_top = w.pad_top, p_.pad_left = w.pad_left, p_.pad_bottom = w.pad_bottom, p_.pad_right = w.pad_right;
     p_.count_include_pad = include_pad;
-    flops_ = y.elements() * w.kernel_h * w.kernel_w;
+    flops_ = saturating_product({y.elements(), w.kernel_h, w.kernel_w});
 
     const int64_t pb = w.pad_bottom + w.extra_bottom, pr = w.pad_right + w.extra_right;
     const bool any_pad = w.pad_top || w.pad_left || pb || pr;

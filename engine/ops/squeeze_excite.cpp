@@ -194,6 +194,11 @@ class SqueezeExciteOp final : public Op {
     using K = kernels::Activation;
     if (kind < static_cast<int64_t>(fb::ActivationKind::MIN) || kind > static_cast<int64_t>(fb::ActivationKind::MAX))
       return ctx.fail(StatusCode::kUnsupported, std::string("unknown ") + what + " activation " + std::to_string(kind));
+    // The activation kernels stop at LeakyRelu: Gelu/GeluTanh would otherwise be skipped silently.
+    if (kind > static_cast<int64_t>(K::LeakyRelu))
+      return ctx.fail(StatusCode::kUnsupported, std::string(what) + " activation " +
+                                                    fb::EnumNameActivationKind(static_cast<fb::ActivationKind>(kind)) +
+                                                    " is not supported in SqueezeExcite");
     *p = {static_cast<K>(kind), 0.f, 0.f};
     switch (static_cast<fb::ActivationKind>(kind)) {
       case fb::ActivationKind::Clip:

@@ -8,14 +8,14 @@ void gemm_f32_tile_scalar(const GemmF32Args& g, int64_t i0, int64_t i1, int64_t 
   constexpr int64_t kBlock = 64;
   float acc[kBlock];
   for (int64_t i = i0; i < i1; ++i) {
-    const float* a = g.a + i * g.a_row_stride;
+    const float* a = g.k > 0 ? g.a + i * g.a_row_stride : nullptr;  // no arithmetic on a null A when k = 0
     float* c = g.c + i * g.ldc;
     for (int64_t jb = j0; jb < j1; jb += kBlock) {
       const int64_t nb = std::min(kBlock, j1 - jb);
       std::fill(acc, acc + nb, 0.f);
       for (int64_t p = 0; p < g.k; ++p) {
         const float av = a[p * g.a_col_stride];
-        const float* b = g.b + p * g.ldb + jb;
+        const float* b = g.b + p * g.ldb + jb;  // p < k, so B is non-null here
         for (int64_t j = 0; j < nb; ++j) acc[j] += av * b[j];
       }
       for (int64_t j = 0; j < nb; ++j) {

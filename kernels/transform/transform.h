@@ -52,7 +52,7 @@ struct PadPlan {
   int64_t out_dims[kMaxCopyDims] = {};
   int64_t pads_begin[kMaxCopyDims] = {};
   PadMode mode = PadMode::kConstant;
-  uint8_t value[8] = {};  // one element of the constant, in the tensor's dtype
+  alignas(8) uint8_t value[8] = {};  // one element of the constant, in the tensor's dtype
 };
 void pad(const PadPlan& plan, const void* src, void* dst, pthreadpool_t pool);
 

@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(ConverterFuzzRegressions, OnnxRegressionInputsEndCleanly) {
-  const fs::path dir = fs::path(__FILE__).parent_path().parent_path().parent_path() / "fuzz" / "corpus" / "onnx";
+  const fs::path dir = fs::path(POCKET_SOURCE_DIR) / "fuzz" / "corpus" / "onnx";
   std::vector<fs::path> files;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec))

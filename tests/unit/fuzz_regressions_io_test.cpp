@@ -26,7 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path corpus_dir(const std::string& target) {
-  return fs::path(__FILE__).parent_path().parent_path().parent_path() / "fuzz" / "corpus" / target;
+  return fs::path(POCKET_SOURCE_DIR) / "fuzz" / "corpus" / target;
 }
 
 std::vector<std::pair<std::string, std::string>> corpus(const std::string& target) {

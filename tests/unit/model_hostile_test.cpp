@@ -545,7 +545,7 @@ TEST(ModelHostile, MutatedModelsNeverCrash) {
 
 TEST(ModelHostile, FuzzFindingsEndCleanly) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::path(__FILE__).parent_path().parent_path().parent_path() / "fuzz" / "corpus" / "model";
+  const fs::path dir = fs::path(POCKET_SOURCE_DIR) / "fuzz" / "corpus" / "model";
   int replayed = 0;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {

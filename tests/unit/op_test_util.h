@@ -36,12 +36,12 @@ struct TestTensor {
   }
   std::vector<float> floats() const {
     std::vector<float> v(bytes.size() / 4);
-    std::memcpy(v.data(), bytes.data(), bytes.size());
+    if (!v.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());
     return v;
   }
   std::vector<int64_t> int64s() const {
     std::vector<int64_t> v(bytes.size() / 8);
-    std::memcpy(v.data(), bytes.data(), bytes.size());
+    if (!v.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());
     return v;
   }
 };

@@ -29,7 +29,7 @@ TestTensor i32_tensor(Shape64 shape, const std::vector<int32_t>& v) {
 
 std::vector<int32_t> int32s(const TestTensor& t) {
   std::vector<int32_t> v(t.bytes.size() / 4);
-  std::memcpy(v.data(), t.bytes.data(), t.bytes.size());
+  if (!v.empty()) std::memcpy(v.data(), t.bytes.data(), t.bytes.size());
   return v;
 }
 
@@ -199,7 +199,7 @@ TestTensor f64_tensor(Shape64 shape, const std::vector<double>& v) {
 
 std::vector<double> doubles(const TestTensor& t) {
   std::vector<double> v(t.bytes.size() / 8);
-  std::memcpy(v.data(), t.bytes.data(), t.bytes.size());
+  if (!v.empty()) std::memcpy(v.data(), t.bytes.data(), t.bytes.size());
   return v;
 }
 

@@ -100,7 +100,7 @@ class QConvOp final : public Op {
       ep_.out_scale = py.scale;
       ep_.out_zero_point = py.zero_point;
     }
-    flops_ = 2 * n_ * oh_ * ow_ * m_ * cg * kh_ * kw_;
+    flops_ = saturating_product({2, n_, oh_, ow_, m_, cg, kh_, kw_});
 
     const int8_t* wsrc = w.as<int8_t>();
     const std::string key = ctx.op_name() + "/" + shape_str(w.shape) + "/";

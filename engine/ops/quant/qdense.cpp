@@ -144,7 +144,7 @@ class QDenseOp final : public Op {
     gemm_off_ = s;
     s += align64(kernels::qgemm_scratch_bytes(*kernel_, rows_, n_, k_, ctx.num_threads));
     ctx.scratch_bytes = s;
-    flops_ = 2 * rows_ * n_ * k_;
+    flops_ = saturating_product({2, rows_, n_, k_});
     name_ = qgemm_name(dynamic_);
     return Status::Ok();
   }

@@ -259,7 +259,7 @@ class QPoolOp final : public Op {
     args_.count_include_pad = !max_ && a.i("count_include_pad", 0) != 0;
     args_.pad_bottom = w.pad_bottom, args_.pad_right = w.pad_right;
     args_.px = px, args_.py = py;
-    flops_ = num_elements(out) * w.kernel_h * w.kernel_w;
+    flops_ = saturating_product({num_elements(out), w.kernel_h, w.kernel_w});
     return Status::Ok();
   }
   void run(OpContext& ctx) override {
