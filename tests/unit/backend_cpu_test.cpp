@@ -18,6 +18,7 @@
 #include "engine/session.h"
 #include "format/builder.h"
 #include "pocket/pocket.h"
+#include "tests/unit/fixture_models.h"
 #include "tests/unit/op_test_util.h"
 
 namespace pocket {
@@ -149,24 +150,10 @@ TEST(BackendCpu, SmallCnnOffloadedWholeIsBitwiseEqual) {
   }
 }
 
-// Where the model tests keep their fixtures: $POCKET_FIXTURE_DIR, else <build>/fixtures.
-std::string fixture_dir() {
-  if (const char* env = std::getenv("POCKET_FIXTURE_DIR"); env && *env) return env;
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string exe(buf, static_cast<size_t>(n));
-  for (int up = 0; up < 2; ++up) {
-    const size_t slash = exe.rfind('/');
-    if (slash == std::string::npos) return "";
-    exe.resize(slash);
-  }
-  return exe + "/fixtures";
-}
-
 TEST(BackendCpu, MobileNetV3SmallOffloadedWholeIsBitwiseEqual) {
-  const std::string path = fixture_dir() + "/mobilenet_v3_small.pocket";
-  if (!std::ifstream(path).good()) GTEST_SKIP() << "no " << path << " (set POCKET_FIXTURE_DIR to a build's fixtures folder)";
+  std::string why;
+  const std::string path = ::pocket::testing::fixture_pocket("mobilenet_v3_small", &why);
+  if (path.empty()) GTEST_SKIP() << why;
   auto loaded = Model::load_file(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   auto cpu = Session::create(loaded.value());

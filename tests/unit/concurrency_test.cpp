@@ -27,6 +27,7 @@
 #include "engine/session.h"
 #include "format/builder.h"
 #include "pocket/pocket.h"
+#include "tests/unit/fixture_models.h"
 #include "kernels/transform/transform.h"
 
 namespace pocket {
@@ -766,27 +767,10 @@ TEST(ConcurrencyThreadCounts, Int8) {
 
 // ---- The MobileNetV3-Small fixture ---------------------------------------------------------------
 
-// Where the model tests keep their fixtures: $POCKET_FIXTURE_DIR, else <build>/fixtures next to
-// this binary's folder (<build>/tests/pocket_unit_tests), as tests/models/CMakeLists.txt sets up.
-std::string fixture_dir() {
-  if (const char* env = std::getenv("POCKET_FIXTURE_DIR"); env && *env) return env;
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string exe(buf, static_cast<size_t>(n));
-  for (int up = 0; up < 2; ++up) {
-    const size_t slash = exe.rfind('/');
-    if (slash == std::string::npos) return "";
-    exe.resize(slash);
-  }
-  return exe + "/fixtures";
-}
-
 TEST(ConcurrencyFixture, MobileNetV3SmallFourThreadsFourSessions) {
-  const std::string path = fixture_dir() + "/mobilenet_v3_small.pocket";
-  if (!std::ifstream(path).good())
-    GTEST_SKIP() << "no " << path
-                 << " (written by pocket_model_tests from the exported fixtures; or set POCKET_FIXTURE_DIR)";
+  std::string why;
+  const std::string path = ::pocket::testing::fixture_pocket("mobilenet_v3_small", &why);
+  if (path.empty()) GTEST_SKIP() << why;
   auto loaded = Model::load_file(path);
   ASSERT_TRUE(loaded.ok()) << path << ": " << loaded.status().message();
   std::shared_ptr<const Model> model = loaded.value();

@@ -27,6 +27,7 @@
 #ifdef POCKET_HAVE_VULKAN  // the Vulkan headers and vk_supports_conv (POCKET_VULKAN=ON builds)
 #include "engine/backends/vulkan/vk_op.h"
 #endif
+#include "tests/unit/fixture_models.h"
 #include "tests/unit/op_test_util.h"
 #include "tests/unit/vulkan_test_util.h"
 
@@ -604,20 +605,7 @@ class ConvFamilyOnly final : public Backend {
   Backend& vk_;
 };
 
-// $POCKET_FIXTURE_DIR, else <build>/fixtures (written by the model tests).
-std::string fixture_dir() {
-  if (const char* env = std::getenv("POCKET_FIXTURE_DIR"); env && *env) return env;
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string exe(buf, static_cast<size_t>(n));
-  for (int up = 0; up < 2; ++up) {
-    const size_t slash = exe.rfind('/');
-    if (slash == std::string::npos) return "";
-    exe.resize(slash);
-  }
-  return exe + "/fixtures";
-}
+std::string fixture_dir() { return ::pocket::testing::unit_fixture_dir(); }
 
 // The float32 data of a version-1 .npy file (the fixtures' inputs), empty if it is not one.
 std::vector<float> read_npy_f32(const std::string& path) {
@@ -650,9 +638,9 @@ std::vector<float> run_model(Session& s, const std::vector<float>& input) {
 // One fixture model with its conv-family nodes on Vulkan against the CPU alone.
 void check_model_conv_family(const std::string& name, int min_offloaded) {
   SCOPED_TRACE(name);
-  const std::string path = fixture_dir() + "/" + name + ".pocket";
-  if (!std::ifstream(path).good())
-    GTEST_SKIP() << "no " << path << " (set POCKET_FIXTURE_DIR to a build's fixtures folder)";
+  std::string why;
+  const std::string path = ::pocket::testing::fixture_pocket(name, &why);
+  if (path.empty()) GTEST_SKIP() << why;
   auto model = Model::load_file(path);
   ASSERT_TRUE(model.ok()) << model.status().message();
   auto cpu = Session::create(model.value());

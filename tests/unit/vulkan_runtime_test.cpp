@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "tests/unit/fixture_models.h"
 #include "tests/unit/vulkan_test_util.h"
 
 namespace pocket::testing {
@@ -324,28 +325,14 @@ TEST(VulkanRuntime, PipelineCacheFileWrittenReusedCorruptIgnored) {
 
 // ---- Whole models through the session (SessionOptions::backend, engine/partition.h) -----------
 
-// Where the model tests keep their fixtures: $POCKET_FIXTURE_DIR, else <build>/fixtures.
-std::string fixture_dir() {
-  if (const char* env = std::getenv("POCKET_FIXTURE_DIR"); env && *env) return env;
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string exe(buf, static_cast<size_t>(n));
-  for (int up = 0; up < 2; ++up) {
-    const size_t slash = exe.rfind('/');
-    if (slash == std::string::npos) return "";
-    exe.resize(slash);
-  }
-  return exe + "/fixtures";
-}
-
 // Runs `file` on the CPU and with every supported node on the shared Vulkan backend, the same
 // random inputs, and compares every float output (rel. to the output's largest magnitude).
 void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expect_all_offloaded,
                        const std::vector<std::pair<std::string, Shape>>& shapes = {}) {
-  std::string path = file[0] == '/' ? file : fixture_dir() + "/" + file;
-  if (!std::ifstream(path).good() && file[0] != '/') path = "/work/main/build/fixtures/" + file;  // this machine's shared fixtures
-  if (!std::ifstream(path).good()) GTEST_SKIP() << "no " << file << " (set POCKET_FIXTURE_DIR to a build's fixtures folder)";
+  std::string why;
+  const std::string path = file[0] == '/' ? file : fixture_pocket(file, &why);
+  if (path.empty()) GTEST_SKIP() << why;
+  if (!std::ifstream(path).good()) GTEST_SKIP() << "no " << path << " (set POCKET_FIXTURE_DIR to a build's fixtures folder)";
   auto model = Model::load_file(path);
   ASSERT_TRUE(model.ok()) << model.status().message();
   SessionOptions o;
@@ -401,7 +388,7 @@ void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expec
     planned += part.memory.planned;
     allocated += part.memory.allocated;
   }
-  if (std::getenv("POCKET_VULKAN_MODEL_TESTS")) std::printf("%s", r.summary(20).c_str());
+  std::printf("%s", r.summary(20).c_str());
   std::printf("[ vulkan   ] %s %s: %d ops offloaded in %zu subgraph(s), %d on the CPU; session create %.0f ms, "
               "first run %.0f ms, second %.0f ms; device memory planned %zu, allocated %zu bytes\n",
               file.c_str(), fp16 ? "fp16" : "fp32", r.ops_offloaded, r.subgraphs.size(), r.ops_on_cpu, create_ms, first_ms,
@@ -410,24 +397,21 @@ void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expec
 
 TEST(VulkanModels, MobileNetV3SmallMatchesCpu) {
   POCKET_REQUIRE_VULKAN();
-  model_matches_cpu("mobilenet_v3_small.pocket", false, 1e-3f, true);
+  model_matches_cpu("mobilenet_v3_small", false, 1e-3f, true);
 }
 
-// DistilBERT (seq 16) from the transformer fixtures, when present: opt-in (seconds on lavapipe).
+// DistilBERT (seq 16) from the transformer fixtures (exported at build time), fully offloaded.
 TEST(VulkanModels, DistilBertMatchesCpu) {
   POCKET_REQUIRE_VULKAN();
-  if (!std::getenv("POCKET_VULKAN_MODEL_TESTS")) GTEST_SKIP() << "set POCKET_VULKAN_MODEL_TESTS=1 (slow on a CPU driver)";
-  std::string dir = fixture_dir() + "4/distilbert";
-  if (!std::ifstream(dir + "/model.pocket").good()) dir = "/work/main/build/fixtures4/distilbert";
-  model_matches_cpu(dir + "/model.pocket", false, 1e-3f, false, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
+  const std::string dir = unit_fixture_dir() + "4/distilbert";
+  if (!std::ifstream(dir + "/model.pocket").good()) GTEST_SKIP() << "no " << dir << "/model.pocket (transformer fixtures)";
+  model_matches_cpu(dir + "/model.pocket", false, 1e-3f, true, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
 }
 
-// fp16 storage over a whole model: opt-in (lavapipe takes seconds per MobileNet run); the per-op
-// tests cover fp16 on every op. POCKET_VULKAN_MODEL_TESTS=1 runs it.
+// fp16 storage over a whole model (the per-op tests cover fp16 on every op).
 TEST(VulkanModels, MobileNetV3SmallFp16) {
   POCKET_REQUIRE_VULKAN();
-  if (!std::getenv("POCKET_VULKAN_MODEL_TESTS")) GTEST_SKIP() << "set POCKET_VULKAN_MODEL_TESTS=1 (slow on a CPU driver)";
-  model_matches_cpu("mobilenet_v3_small.pocket", true, 3e-2f, true);
+  model_matches_cpu("mobilenet_v3_small", true, 3e-2f, true);
 }
 
 }  // namespace
