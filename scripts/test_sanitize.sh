@@ -100,6 +100,7 @@ run_asan() {
   # left as they are and need no suppressions today (scripts/sanitize/ holds any that are added).
   local -a sel=(-E "$asan_ci_exclude")
   ((full)) && sel=()
+  POCKET_FIXTURE_DIR="${POCKET_FIXTURE_DIR:-$fixture_root/fixtures}" \
   ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:check_initialization_order=1:${ASAN_OPTIONS:-}" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}" \
   LSAN_OPTIONS="suppressions=$repo/scripts/sanitize/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}" \
@@ -126,6 +127,8 @@ run_tsan() {
   t1=$(now)
   # tests/unit/tsan_pthreadpool_shim.cpp makes pthreadpool's fork/join visible to TSan; the
   # suppressions (scripts/sanitize/tsan.supp) name what is left and why.
+  # The whole-model tests (MobileNetV3-Small, 4 threads x 4 sessions) read the main tree's fixtures.
+  POCKET_FIXTURE_DIR="${POCKET_FIXTURE_DIR:-$fixture_root/fixtures}" \
   TSAN_OPTIONS="suppressions=$repo/scripts/sanitize/tsan.supp:halt_on_error=1:second_deadlock_stack=1:history_size=4:${TSAN_OPTIONS:-}" \
     ctest --test-dir "$tsan_dir" --output-on-failure -j"$jobs" --timeout 900 "${ctest_extra[@]}" || rc=$?
   t2=$(now)
