@@ -83,7 +83,10 @@ class VkPrepare {
 class VkRecord {
  public:
   virtual ~VkRecord() = default;
-  virtual Tensor input(size_t i) const = 0;   // a non-constant input's device range
+  // A non-constant input's device range. A constant (or known) input has no device range: the
+  // op turns it into a weight at prepare (add_weight_*); input(i) of one returns an empty Tensor,
+  // and binding an empty Tensor in dispatch() fails the subgraph's prepare, naming the node.
+  virtual Tensor input(size_t i) const = 0;
   virtual Tensor output(size_t i) const = 0;
   virtual Tensor weight(int id) const = 0;
   virtual Tensor scratch(int id) const = 0;
