@@ -34,9 +34,9 @@ inline std::string unit_fixture_dir() {
   return exe + "/fixtures";
 }
 
-// Path of NAME.pocket, or "" with *why set (no fixtures in this build, no converter).
-inline std::string fixture_pocket(const std::string& name, std::string* why) {
-  const std::string dir = unit_fixture_dir();
+// DIR/NAME.pocket, or when it is not there (yet), DIR/NAME.onnx converted in process into a
+// temporary file (once per process); "" with *why set when neither works.
+inline std::string pocket_or_converted(const std::string& dir, const std::string& name, std::string* why) {
   const std::string pocket = dir + "/" + name + ".pocket";
   if (std::ifstream(pocket).good()) return pocket;
   const std::string onnx = dir + "/" + name + ".onnx";
@@ -46,9 +46,9 @@ inline std::string fixture_pocket(const std::string& name, std::string* why) {
   }
 #ifdef POCKET_UNIT_HAVE_CONVERTER
   static std::mutex mu;
-  static std::map<std::string, std::string> converted;  // name -> temporary .pocket
+  static std::map<std::string, std::string> converted;  // onnx path -> temporary .pocket
   std::lock_guard<std::mutex> lock(mu);
-  if (auto it = converted.find(name); it != converted.end()) return it->second;
+  if (auto it = converted.find(onnx); it != converted.end()) return it->second;
   converter::ConvertReport report;
   auto bytes = converter::convert_onnx_file(onnx, converter::ConvertOptions{}, &report);
   if (!bytes.ok()) {
@@ -56,7 +56,8 @@ inline std::string fixture_pocket(const std::string& name, std::string* why) {
     return "";
   }
   const std::string out = (std::filesystem::temp_directory_path() /
-                           ("pocket-unit-" + std::to_string(getpid()) + "-" + name + ".pocket")).string();
+                           ("pocket-unit-" + std::to_string(getpid()) + "-" + std::to_string(converted.size()) + "-" +
+                            name + ".pocket")).string();
   std::ofstream f(out, std::ios::binary);
   f.write(reinterpret_cast<const char*>(bytes.value().data()), static_cast<std::streamsize>(bytes.value().size()));
   if (!f.good()) {
@@ -64,8 +65,8 @@ inline std::string fixture_pocket(const std::string& name, std::string* why) {
     return "";
   }
   f.close();
-  converted[name] = out;
-  // Removed at exit: one small file per converted model and process.
+  converted[onnx] = out;
+  // Removed at exit: one file per converted model and process.
   static const bool registered = [] {
     std::atexit([] {
       for (const auto& [n, p] : converted) std::remove(p.c_str());
@@ -78,6 +79,11 @@ inline std::string fixture_pocket(const std::string& name, std::string* why) {
   if (why) *why = pocket + " does not exist and this build has no converter to make it from " + onnx;
   return "";
 #endif
+}
+
+// The build's torchvision fixture NAME (tests/models/).
+inline std::string fixture_pocket(const std::string& name, std::string* why) {
+  return pocket_or_converted(unit_fixture_dir(), name, why);
 }
 
 }  // namespace pocket::testing

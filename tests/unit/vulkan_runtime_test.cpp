@@ -403,9 +403,10 @@ TEST(VulkanModels, MobileNetV3SmallMatchesCpu) {
 // DistilBERT (seq 16) from the transformer fixtures (exported at build time), fully offloaded.
 TEST(VulkanModels, DistilBertMatchesCpu) {
   POCKET_REQUIRE_VULKAN();
-  const std::string dir = unit_fixture_dir() + "4/distilbert";
-  if (!std::ifstream(dir + "/model.pocket").good()) GTEST_SKIP() << "no " << dir << "/model.pocket (transformer fixtures)";
-  model_matches_cpu(dir + "/model.pocket", false, 1e-3f, true, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
+  std::string why;
+  const std::string path = pocket_or_converted(unit_fixture_dir() + "4/distilbert", "model", &why);
+  if (path.empty()) GTEST_SKIP() << why;
+  model_matches_cpu(path, false, 1e-3f, true, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
 }
 
 // fp16 storage over a whole model (the per-op tests cover fp16 on every op).
