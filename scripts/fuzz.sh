@@ -100,6 +100,9 @@ for t in "${TARGETS[@]}"; do
   echo "== fuzz_$t: ${SECONDS_PER}s, $JOBS job(s), $(find "$corpus" -type f | wc -l) seed files ($n from fixtures)"
   args=(-max_total_time="$SECONDS_PER" -timeout=25 -rss_limit_mb=3072 -print_final_stats=1
         -artifact_prefix="$findings/" "${dict[@]}")
+  # POCKET_FUZZ_SEED: a fixed libFuzzer seed (CI's short runs use 1, so that a run that passed
+  # once passes again on the same corpus and a finding reproduces); unset: a random seed.
+  [ -n "${POCKET_FUZZ_SEED:-}" ] && args+=(-seed="$POCKET_FUZZ_SEED")
   start=$(date +%s)
   set +e
   if [ "$JOBS" -gt 1 ]; then

@@ -107,7 +107,7 @@ run_asan() {
     ctest --test-dir "$asan_dir" --output-on-failure -j"$jobs" --timeout 1800 "${sel[@]}" "${ctest_extra[@]}" || rc=$?
   t2=$(now)
   if [[ "${POCKET_SKIP_FUZZ:-0}" != 1 && -x scripts/fuzz.sh ]]; then
-    scripts/fuzz.sh --build "$asan_dir" --seconds "${POCKET_FUZZ_SECONDS:-20}" || fuzz_rc=$?
+    POCKET_FUZZ_SEED="${POCKET_FUZZ_SEED-1}" scripts/fuzz.sh --build "$asan_dir" --seconds "${POCKET_FUZZ_SECONDS:-20}" || fuzz_rc=$?
   elif [[ "${POCKET_SKIP_FUZZ:-0}" != 1 ]]; then
     echo "test_sanitize: scripts/fuzz.sh not found, fuzzers not run"
   fi

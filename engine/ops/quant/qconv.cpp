@@ -60,6 +60,10 @@ class QConvOp final : public Op {
     win_ = win;
     oh_ = win.out_h, ow_ = win.out_w;
     const Shape out_shape = {n_, oh_, ow_, m_};
+    // A hostile window or channel count: refuse outputs no memory could hold before any size or
+    // count below is computed from them (fuzz_model: oh * ow overflowed).
+    if (num_elements(out_shape) < 0 || num_elements(out_shape) > (int64_t{1} << 40))
+      return ctx.fail(StatusCode::kOutOfMemory, "output " + shape_str(out_shape) + " is too large");
 
     ep_ = kernels::QGemmEpilogue{};
     POCKET_RETURN_IF_ERROR(parse_qactivation(ctx, &ep_));
