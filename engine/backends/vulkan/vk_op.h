@@ -121,10 +121,12 @@ Support vk_supports_elementwise(const NodeView& node, const DeviceCaps& caps); /
 Support vk_supports_conv(const NodeView& node, const DeviceCaps& caps);        // Conv, pools, SqueezeExcite
 Support vk_supports_norm(const NodeView& node, const DeviceCaps& caps);        // Softmax, LayerNorm, RMSNorm, Attention
 Support vk_supports_tensor(const NodeView& node, const DeviceCaps& caps);      // Gather, Transpose, Concat, ...
+Support vk_supports_reduce(const NodeView& node, const DeviceCaps& caps);      // Reduce*, ArgMax/Min, InstanceNorm, Resize, Trilu
 std::unique_ptr<VkOp> make_vk_op_dense(const NodeView& node);
 std::unique_ptr<VkOp> make_vk_op_elementwise(const NodeView& node);
 std::unique_ptr<VkOp> make_vk_op_conv(const NodeView& node);
 std::unique_ptr<VkOp> make_vk_op_norm(const NodeView& node);
 std::unique_ptr<VkOp> make_vk_op_tensor(const NodeView& node);
+std::unique_ptr<VkOp> make_vk_op_reduce(const NodeView& node);
 
 }  // namespace pocket::vk

@@ -8,9 +8,9 @@ namespace {
 using SupportFn = Support (*)(const NodeView&, const DeviceCaps&);
 using MakeFn = std::unique_ptr<VkOp> (*)(const NodeView&);
 constexpr SupportFn kSupports[] = {vk_supports_elementwise, vk_supports_dense, vk_supports_conv, vk_supports_norm,
-                                   vk_supports_tensor};
+                                   vk_supports_tensor, vk_supports_reduce};
 constexpr MakeFn kMakers[] = {make_vk_op_elementwise, make_vk_op_dense, make_vk_op_conv, make_vk_op_norm,
-                              make_vk_op_tensor};
+                              make_vk_op_tensor, make_vk_op_reduce};
 }  // namespace
 
 Support vk_supports(const NodeView& node, const DeviceCaps& caps) {

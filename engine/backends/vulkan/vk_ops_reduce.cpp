@@ -1,0 +1,685 @@
+// Vulkan reductions and friends: ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd, ReduceL2
+// (shaders/reduce.comp), ArgMax, ArgMin (shaders/argmax.comp, argmax_i.comp), InstanceNormalization
+// (shaders/instance_norm.comp), Resize (shaders/resize.comp, resize_u32.comp) and Trilu
+// (shaders/trilu.comp, trilu_u32.comp). Semantics are the CPU ops' (engine/ops/reduce.cpp,
+// argmax.cpp, instance_norm.cpp, resize.cpp, trilu.cpp), whose prepare() has already run on every
+// node a backend sees: shapes and attributes are valid; what is checked here is what the shaders
+// can do (dtypes, ranks, group counts, 32-bit indexing), and each refusal names what is missing.
+//
+// Reductions: the input is collapsed as the CPU op collapses it (size-1 dims dropped, neighbours
+// with the same role merged) into at most 4 kept and 4 reduced groups. The shader gives each
+// output `tpr` invocations (a power of two <= 128) that fold a strided share of the reduced
+// elements and combine through shared memory; tpr and the thread layout are chosen from the shape
+// (see choose_layout): rows (innermost group reduced) get up to one workgroup per row with
+// adjacent invocations on adjacent elements; strided reductions (a kept group innermost, e.g. a
+// mean over C of [N, C, HW]) get one invocation per output, adjacent invocations on adjacent
+// outputs. On a CPU implementation (lavapipe) one invocation per output is preferred unless there
+// are too few outputs to fill the device (POCKET_VK_CPU_STYLE=0/1 forces a form).
+// The workgroup-grid helper is local (as in the other families): vk_util.h has none.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "engine/backends/vulkan/vk_op.h"
+#include "engine/backends/vulkan/vk_util.h"
+
+namespace pocket::vk {
+
+namespace {
+
+constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();
+constexpr uint64_t kGroup = 128;  // invocations per workgroup of every shader here
+constexpr int kMaxReduceGroups = 4;
+constexpr int64_t kMaxResizeRank = 4;
+
+std::string shape_of(const Value& v) { return shape_str(v.shape); }
+
+bool normalize_axis(int64_t axis, int64_t rank, int64_t* out) {
+  if (axis < -rank || axis >= rank) return false;
+  *out = axis < 0 ? axis + rank : axis;
+  return true;
+}
+
+// A workgroup count over x and y with x * y >= groups (each dim within the device limits).
+bool grid(uint64_t groups, const DeviceCaps& caps, uint32_t* gx, uint32_t* gy) {
+  const uint64_t max_x = std::max<uint32_t>(caps.max_workgroup_count[0], 1);
+  const uint64_t max_y = std::max<uint32_t>(caps.max_workgroup_count[1], 1);
+  const uint64_t x = std::min<uint64_t>(std::max<uint64_t>(groups, 1), max_x);
+  const uint64_t y = (groups + x - 1) / x;
+  if (y > max_y) return false;
+  *gx = groups == 0 ? 0 : static_cast<uint32_t>(x);
+  *gy = static_cast<uint32_t>(std::max<uint64_t>(y, 1));
+  return true;
+}
+
+Support check_size(const Value& v, const char* role) {
+  if (v.elements() < 0 || v.elements() > kMaxElements)
+    return Support::no(std::string(role) + " " + shape_of(v) + " has more than 2^31 - 1 elements");
+  return Support::yes();
+}
+
+Support need_f32(const Value& v, const char* role) {
+  if (v.dtype != DType::F32) return Support::no(std::string(role) + " dtype " + dtype_name(v.dtype) + ": only F32");
+  return check_size(v, role);
+}
+
+// A data operand: the input's device range, or for a constant (or prepare-time) input a weight
+// uploaded once at prepare in its storage type.
+struct Operand {
+  size_t input = 0;
+  int weight = -1;
+  Tensor get(VkRecord& ctx) const { return weight >= 0 ? ctx.weight(weight) : ctx.input(input); }
+};
+
+Status make_operand(VkPrepare& ctx, size_t i, Operand* op) {
+  const NodeView& node = ctx.node();
+  op->input = i;
+  op->weight = -1;
+  const Value& v = *node.inputs[i];
+  if ((v.constant || v.known) && v.data != nullptr && v.elements() > 0) {
+    std::string why;
+    op->weight = add_constant_weight(ctx, v, &why);
+    if (op->weight < 0) return ctx.fail(StatusCode::kUnsupported, why);
+  }
+  return Status::Ok();
+}
+
+// Largest power of two <= min(v, cap), at least 1.
+uint32_t pow2_at_most(uint64_t v, uint32_t cap) {
+  uint32_t r = 1;
+  while (r * 2 <= cap && r * 2 <= v) r *= 2;
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd, ReduceL2
+
+enum ReduceShaderOp : uint32_t { kSum = 0, kMean, kMax, kMin, kProd, kL2, kCopy };
+
+struct ReducePush {
+  uint32_t outputs, count, tpr, lane_major, op;
+  float scale;
+  uint32_t nk, nr;
+  uint32_t kdim[4], kstride[4], rdim[4], rstride[4];
+};
+static_assert(sizeof(ReducePush) == 96);
+
+struct ReducePlan {
+  ReducePush push{};
+  bool innermost_reduced = false;  // the innermost group is reduced (contiguous rows)
+};
+
+uint32_t reduce_op_of(fb::OpType op) {
+  switch (op) {
+    case fb::OpType::ReduceMean: return kMean;
+    case fb::OpType::ReduceMax: return kMax;
+    case fb::OpType::ReduceMin: return kMin;
+    case fb::OpType::ReduceProd: return kProd;
+    case fb::OpType::ReduceL2: return kL2;
+    default: return kSum;
+  }
+}
+
+Support plan_reduce(const NodeView& node, ReducePlan* plan) {
+  if (node.inputs.size() != 1 || !node.has_input(0) || node.outputs.size() != 1)
+    return Support::no("Reduce needs one input and one output (axes as an attribute)");
+  const Value& x = *node.inputs[0];
+  if (Support s = need_f32(x, "input"); !s.ok) return s;
+  const Attrs a = node.attrs();
+  const std::vector<int64_t> axes = a.ints("axes");
+  const int64_t rank = x.rank();
+  *plan = ReducePlan{};
+  ReducePush& p = plan->push;
+  p.op = reduce_op_of(node.op());
+  p.tpr = 1;
+  if (axes.empty() && a.i("noop_with_empty_axes", 0) != 0) {  // Y = X
+    p.op = kCopy;
+    p.outputs = static_cast<uint32_t>(x.elements());
+    p.count = 1;
+    p.nk = 1;
+    p.kdim[0] = std::max<uint32_t>(p.outputs, 1);
+    p.kstride[0] = 1;
+    p.nr = 0;
+    p.scale = 1.f;
+    return Support::yes();
+  }
+  std::vector<bool> reduced(static_cast<size_t>(rank), axes.empty());
+  for (int64_t ax : axes) {
+    int64_t d = 0;
+    if (!normalize_axis(ax, rank, &d) || reduced[d]) return Support::no("axes out of range or repeated");
+    reduced[d] = true;
+  }
+  int64_t count = 1, outputs = 1;
+  for (int64_t d = 0; d < rank; ++d) (reduced[d] ? count : outputs) *= x.shape[d];
+  // Collapse into groups (outermost first), as the CPU op does.
+  std::vector<int64_t> dims;
+  std::vector<bool> red;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (x.shape[d] == 1) continue;
+    if (!dims.empty() && red.back() == reduced[d]) {
+      dims.back() *= x.shape[d];
+      continue;
+    }
+    dims.push_back(x.shape[d]);
+    red.push_back(reduced[d]);
+  }
+  int nk = 0, nr = 0;
+  int64_t stride = 1;
+  for (size_t g = dims.size(); g-- > 0;) {  // innermost first
+    if (red[g]) {
+      if (nr == kMaxReduceGroups) break;
+      p.rdim[nr] = static_cast<uint32_t>(dims[g]);
+      p.rstride[nr++] = static_cast<uint32_t>(stride);
+    } else {
+      if (nk == kMaxReduceGroups) break;
+      p.kdim[nk] = static_cast<uint32_t>(dims[g]);
+      p.kstride[nk++] = static_cast<uint32_t>(stride);
+    }
+    stride *= dims[g];
+  }
+  int want_k = 0, want_r = 0;
+  for (bool r : red) (r ? want_r : want_k)++;
+  if (want_k > kMaxReduceGroups || want_r > kMaxReduceGroups)
+    return Support::no("axes of input " + shape_of(x) + " alternate into " + std::to_string(want_k) + " kept and " +
+                       std::to_string(want_r) + " reduced groups: the shader takes at most " +
+                       std::to_string(kMaxReduceGroups) + " of each");
+  p.nk = static_cast<uint32_t>(nk);
+  p.nr = static_cast<uint32_t>(nr);
+  p.outputs = static_cast<uint32_t>(outputs);
+  p.count = static_cast<uint32_t>(count);
+  // Mean: the CPU multiplies by 1 / count (a mean over nothing is 0 * inf = NaN there as here).
+  p.scale = 1.f / static_cast<float>(count);
+  plan->innermost_reduced = !red.empty() && red.back();
+  return Support::yes();
+}
+
+// Invocations per output and the thread layout (see the file comment).
+void choose_layout(ReducePlan* plan, bool cpu_style) {
+  ReducePush& p = plan->push;
+  p.lane_major = plan->innermost_reduced ? 0 : 1;
+  p.tpr = 1;
+  if (p.op == kCopy || p.count <= 1) return;
+  if (cpu_style) {
+    // Invocations are SIMD lanes of a few CPU threads: split a row only when there are too few
+    // outputs to keep the device busy and the rows are long.
+    if (p.outputs < 64 && p.count >= 1024) p.tpr = pow2_at_most(p.count / 256, static_cast<uint32_t>(kGroup));
+    return;
+  }
+  if (plan->innermost_reduced) {
+    p.tpr = pow2_at_most(std::max<uint32_t>(p.count / 4, 1), static_cast<uint32_t>(kGroup));
+  } else if (p.outputs < 4096) {
+    p.tpr = pow2_at_most(std::max<uint32_t>(p.count / 8, 1), static_cast<uint32_t>(kGroup));
+  }
+}
+
+class ReduceVk final : public VkOp {
+ public:
+  Status prepare(VkPrepare& ctx) override {
+    ReducePlan plan;
+    if (Support s = plan_reduce(ctx.node(), &plan); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
+    choose_layout(&plan, prefers_cpu_style_shaders(ctx));
+    push_ = plan.push;
+    const uint64_t per_group = kGroup / push_.tpr;
+    const uint64_t groups = (uint64_t{push_.outputs} + per_group - 1) / per_group;
+    if (!grid(groups, ctx.caps(), &gx_, &gy_))
+      return ctx.fail(StatusCode::kUnsupported,
+                      std::to_string(push_.outputs) + " outputs exceed the device's workgroup counts");
+    return make_operand(ctx, 0, &x_);
+  }
+
+  void record(VkRecord& ctx) override {
+    if (push_.outputs == 0) return;
+    const Tensor y = ctx.output(0);
+    Tensor x = x_.get(ctx);
+    if (x.bytes == 0) x = y;  // an empty input (count 0) is never read: the shader writes the identity
+    ctx.dispatch("reduce", {x, y}, &push_, sizeof(push_), gx_, gy_);
+  }
+
+  std::string kernel_name() const override {
+    std::string name = "vulkan.reduce";
+    if (push_.op == kCopy) return name + "_copy";
+    if (push_.tpr > 1) name += push_.lane_major ? "_split" : "_rows";
+    return name;
+  }
+
+ private:
+  ReducePush push_{};
+  Operand x_;
+  uint32_t gx_ = 0, gy_ = 1;
+};
+
+// ---------------------------------------------------------------------------------------------
+// ArgMax, ArgMin
+
+struct ArgPush {
+  uint32_t total, n, inner, is_min, last;
+};
+
+Support plan_arg(const NodeView& node, ArgPush* p) {
+  if (node.inputs.size() != 1 || !node.has_input(0) || node.outputs.size() != 1)
+    return Support::no("ArgMax/ArgMin needs one input and one output");
+  const Value& x = *node.inputs[0];
+  if (x.dtype != DType::F32 && x.dtype != DType::I32 && x.dtype != DType::I64)
+    return Support::no(std::string("input dtype ") + dtype_name(x.dtype) + ": only F32, I32, I64");
+  if (Support s = check_size(x, "input"); !s.ok) return s;
+  if (node.outputs[0]->dtype != DType::I64) return Support::no("output must be I64");
+  const Attrs a = node.attrs();
+  int64_t axis = 0;
+  if (x.rank() == 0 || !normalize_axis(a.i("axis", 0), x.rank(), &axis))
+    return Support::no("axis out of range for input " + shape_of(x));
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < x.rank(); ++d) {
+    if (d < axis) outer *= x.shape[d];
+    if (d > axis) inner *= x.shape[d];
+  }
+  *p = ArgPush{};
+  p->n = static_cast<uint32_t>(x.shape[axis]);
+  p->inner = static_cast<uint32_t>(inner);
+  p->total = p->n == 0 ? 0 : static_cast<uint32_t>(outer * inner);
+  p->is_min = node.op() == fb::OpType::ArgMin ? 1 : 0;
+  p->last = a.i("select_last_index", 0) != 0 ? 1 : 0;
+  return Support::yes();
+}
+
+class ArgVk final : public VkOp {
+ public:
+  Status prepare(VkPrepare& ctx) override {
+    if (Support s = plan_arg(ctx.node(), &push_); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
+    shader_ = ctx.node().inputs[0]->dtype == DType::F32 ? "argmax" : "argmax_i";
+    if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
+      return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.total) + " outputs exceed the workgroup counts");
+    return make_operand(ctx, 0, &x_);
+  }
+
+  void record(VkRecord& ctx) override {
+    if (push_.total == 0) return;
+    ctx.dispatch(shader_, {x_.get(ctx), ctx.output(0)}, &push_, sizeof(push_), gx_, gy_);
+  }
+
+  std::string kernel_name() const override { return push_.is_min ? "vulkan.argmin" : "vulkan.argmax"; }
+
+ private:
+  ArgPush push_{};
+  Operand x_;
+  const char* shader_ = "argmax";
+  uint32_t gx_ = 0, gy_ = 1;
+};
+
+// ---------------------------------------------------------------------------------------------
+// InstanceNormalization
+
+struct InstancePush {
+  uint32_t rows, spatial, channels;
+  float epsilon;
+};
+
+Support plan_instance_norm(const NodeView& node, InstancePush* p) {
+  if (node.inputs.size() != 3 || node.outputs.size() != 1)
+    return Support::no("InstanceNormalization needs X, scale and B");
+  const char* roles[3] = {"input", "scale", "B"};
+  for (size_t i = 0; i < 3; ++i) {
+    if (!node.has_input(i)) return Support::no(std::string(roles[i]) + " missing");
+    if (Support s = need_f32(*node.inputs[i], roles[i]); !s.ok) return s;
+  }
+  const Value& x = *node.inputs[0];
+  if (x.rank() < 3) return Support::no("input " + shape_of(x) + " must be [N, C, D1, ...]");
+  const int64_t c = x.shape[1];
+  for (size_t i = 1; i < 3; ++i)
+    if (node.inputs[i]->elements() != c)
+      return Support::no(std::string(roles[i]) + " " + shape_of(*node.inputs[i]) + " must hold C = " + std::to_string(c));
+  int64_t spatial = 1;
+  for (int64_t d = 2; d < x.rank(); ++d) spatial *= x.shape[d];
+  *p = InstancePush{};
+  p->rows = spatial == 0 ? 0 : static_cast<uint32_t>(x.shape[0] * c);
+  p->spatial = static_cast<uint32_t>(spatial);
+  p->channels = static_cast<uint32_t>(std::max<int64_t>(c, 1));
+  p->epsilon = node.attrs().f("epsilon", 1e-5f);
+  return Support::yes();
+}
+
+class InstanceNormVk final : public VkOp {
+ public:
+  Status prepare(VkPrepare& ctx) override {
+    if (Support s = plan_instance_norm(ctx.node(), &push_); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
+    if (!grid(push_.rows, ctx.caps(), &gx_, &gy_))
+      return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.rows) + " rows exceed the workgroup counts");
+    for (size_t i = 0; i < 3; ++i) POCKET_RETURN_IF_ERROR(make_operand(ctx, i, &ops_[i]));
+    return Status::Ok();
+  }
+
+  void record(VkRecord& ctx) override {
+    if (push_.rows == 0) return;
+    ctx.dispatch("instance_norm", {ops_[0].get(ctx), ctx.output(0), ops_[1].get(ctx), ops_[2].get(ctx)}, &push_,
+                 sizeof(push_), gx_, gy_);
+  }
+
+  std::string kernel_name() const override { return "vulkan.instance_norm"; }
+
+ private:
+  InstancePush push_{};
+  Operand ops_[3];
+  uint32_t gx_ = 0, gy_ = 1;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Resize
+
+enum class Coord { kHalfPixel, kPytorchHalfPixel, kAlignCorners, kAsymmetric, kTfHalfPixelForNearest };
+enum class Round { kPreferFloor, kPreferCeil, kFloor, kCeil };
+
+// The CPU op's source coordinate and rounding (engine/ops/resize.cpp), so that every nearest
+// index and linear weight is the CPU's own.
+float source_coord(Coord mode, int64_t o, float scale, int64_t in_len, int64_t out_len) {
+  const float x = static_cast<float>(o);
+  switch (mode) {
+    case Coord::kHalfPixel: return (x + 0.5f) / scale - 0.5f;
+    case Coord::kPytorchHalfPixel: return out_len > 1 ? (x + 0.5f) / scale - 0.5f : 0.f;
+    case Coord::kAlignCorners:
+      return out_len == 1 ? 0.f : x * static_cast<float>(in_len - 1) / static_cast<float>(out_len - 1);
+    case Coord::kAsymmetric: return x / scale;
+    case Coord::kTfHalfPixelForNearest: return (x + 0.5f) / scale;
+  }
+  return 0.f;
+}
+
+int64_t round_coord(Round mode, float x) {
+  const float f = std::floor(x);
+  switch (mode) {
+    case Round::kPreferFloor: return static_cast<int64_t>(x == f + 0.5f ? f : std::round(x));
+    case Round::kPreferCeil: return static_cast<int64_t>(x == f + 0.5f ? f + 1.f : std::round(x));
+    case Round::kFloor: return static_cast<int64_t>(f);
+    case Round::kCeil: return static_cast<int64_t>(std::ceil(x));
+  }
+  return 0;
+}
+
+int64_t clamp_index(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
+
+struct ResizePush {
+  uint32_t total, mode;
+  uint32_t in_dims[4], out_dims[4], tab_off[4];
+};
+static_assert(sizeof(ResizePush) == 56);
+
+struct ResizePlan {
+  ResizePush push{};
+  bool linear = false;
+  Coord coord = Coord::kHalfPixel;
+  Round round = Round::kPreferFloor;
+  Shape in, out;  // padded to rank 4
+  std::vector<float> scales;  // per padded axis
+};
+
+Support plan_resize(const NodeView& node, ResizePlan* plan) {
+  if (node.inputs.size() != 1 || !node.has_input(0) || node.outputs.size() != 1)
+    return Support::no("Resize needs one input (scales/sizes as attributes) and one output");
+  const Value& x = *node.inputs[0];
+  const Value& y = *node.outputs[0];
+  StoreType store;
+  if (!store_type_of(x.dtype, &store)) return Support::no(std::string("input dtype ") + dtype_name(x.dtype) + ": no Vulkan storage");
+  if (Support s = check_size(x, "input"); !s.ok) return s;
+  if (Support s = check_size(y, "output"); !s.ok) return s;
+  const int64_t rank = x.rank();
+  if (rank < 1 || rank > kMaxResizeRank || y.rank() != rank)
+    return Support::no("input " + shape_of(x) + ": rank " + std::to_string(rank) + ", the shader takes 1 to " +
+                       std::to_string(kMaxResizeRank));
+  const Attrs a = node.attrs();
+  *plan = ResizePlan{};
+  const std::string mode = a.s("mode", "nearest");
+  if (mode == "linear") plan->linear = true;
+  else if (mode != "nearest") return Support::no("mode '" + mode + "': only nearest and linear");
+  const std::string ct = a.s("coordinate_transformation_mode", "half_pixel");
+  if (ct == "half_pixel") plan->coord = Coord::kHalfPixel;
+  else if (ct == "pytorch_half_pixel") plan->coord = Coord::kPytorchHalfPixel;
+  else if (ct == "align_corners") plan->coord = Coord::kAlignCorners;
+  else if (ct == "asymmetric") plan->coord = Coord::kAsymmetric;
+  else if (ct == "tf_half_pixel_for_nearest") plan->coord = Coord::kTfHalfPixelForNearest;
+  else return Support::no("coordinate_transformation_mode '" + ct + "' is not supported");
+  const std::string nm = a.s("nearest_mode", "round_prefer_floor");
+  if (nm == "round_prefer_floor") plan->round = Round::kPreferFloor;
+  else if (nm == "round_prefer_ceil") plan->round = Round::kPreferCeil;
+  else if (nm == "floor") plan->round = Round::kFloor;
+  else if (nm == "ceil") plan->round = Round::kCeil;
+  else return Support::no("nearest_mode '" + nm + "' is not supported");
+  if (plan->linear && x.dtype != DType::F32)
+    return Support::no(std::string("linear mode on dtype ") + dtype_name(x.dtype) + ": only F32");
+  const std::vector<float> scales_attr = a.floats("scales");
+  const std::vector<int64_t> sizes_attr = a.ints("sizes");
+  std::vector<float> scales(static_cast<size_t>(rank), 1.f);
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!sizes_attr.empty()) {
+      if (static_cast<int64_t>(sizes_attr.size()) != rank) return Support::no("sizes do not match the rank");
+      scales[d] = x.shape[d] > 0 ? static_cast<float>(y.shape[d]) / static_cast<float>(x.shape[d]) : 1.f;
+    } else if (static_cast<int64_t>(scales_attr.size()) == rank) {
+      scales[d] = scales_attr[d];
+    } else {
+      return Support::no("needs attribute 'scales' or 'sizes' with one entry per axis");
+    }
+  }
+  const int64_t pad = kMaxResizeRank - rank;
+  plan->in.assign(static_cast<size_t>(pad), 1);
+  plan->out.assign(static_cast<size_t>(pad), 1);
+  plan->scales.assign(static_cast<size_t>(pad), 1.f);
+  for (int64_t d = 0; d < rank; ++d) {
+    plan->in.push_back(x.shape[d]);
+    plan->out.push_back(y.shape[d]);
+    plan->scales.push_back(scales[d]);
+  }
+  ResizePush& p = plan->push;
+  p.total = static_cast<uint32_t>(y.elements());
+  p.mode = plan->linear ? 1 : 0;
+  uint64_t words = 0;
+  for (int d = 0; d < 4; ++d) {
+    p.in_dims[d] = static_cast<uint32_t>(plan->in[d]);
+    p.out_dims[d] = static_cast<uint32_t>(std::max<int64_t>(plan->out[d], 1));
+    p.tab_off[d] = static_cast<uint32_t>(words);
+    words += 3 * static_cast<uint64_t>(plan->out[d]);
+  }
+  if (words > static_cast<uint64_t>(kMaxElements)) return Support::no("output " + shape_of(y) + " is too large");
+  return Support::yes();
+}
+
+// Three int32 words per output index of each (padded) axis: i0, i1, bits of w.
+std::vector<int32_t> resize_tables(const ResizePlan& plan) {
+  std::vector<int32_t> t;
+  for (int d = 0; d < 4; ++d) {
+    const int64_t n = plan.in[d], m = plan.out[d];
+    for (int64_t o = 0; o < m; ++o) {
+      const float c = source_coord(plan.coord, o, plan.scales[d], n, m);
+      int64_t lo, hi;
+      float w = 0.f;
+      if (!plan.linear) {
+        lo = hi = clamp_index(round_coord(plan.round, c), n);
+      } else {
+        const float cc = std::fmin(std::fmax(c, 0.f), static_cast<float>(n - 1));
+        lo = clamp_index(static_cast<int64_t>(cc), n);
+        hi = lo + 1 < n ? lo + 1 : lo;
+        w = hi == lo ? 0.f : cc - static_cast<float>(lo);
+      }
+      int32_t wb;
+      std::memcpy(&wb, &w, 4);
+      t.push_back(static_cast<int32_t>(lo));
+      t.push_back(static_cast<int32_t>(hi));
+      t.push_back(wb);
+    }
+  }
+  return t;
+}
+
+class ResizeVk final : public VkOp {
+ public:
+  Status prepare(VkPrepare& ctx) override {
+    ResizePlan plan;
+    if (Support s = plan_resize(ctx.node(), &plan); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
+    push_ = plan.push;
+    linear_ = plan.linear;
+    const Value& x = *ctx.node().inputs[0];
+    if (x.elements() == 0) push_.total = 0;  // the CPU op allows an empty input only with an empty output
+    if (push_.total == 0) return Status::Ok();
+    StoreType store = StoreType::kFloat;
+    store_type_of(x.dtype, &store);
+    shader_ = store == StoreType::kFloat ? "resize" : "resize_u32";
+    const std::vector<int32_t> tables = resize_tables(plan);
+    tables_ = ctx.add_weight_ints(tables.data(), tables.size());
+    if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
+      return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.total) + " outputs exceed the workgroup counts");
+    return make_operand(ctx, 0, &x_);
+  }
+
+  void record(VkRecord& ctx) override {
+    if (push_.total == 0) return;
+    ctx.dispatch(shader_, {x_.get(ctx), ctx.weight(tables_), ctx.output(0)}, &push_, sizeof(push_), gx_, gy_);
+  }
+
+  std::string kernel_name() const override { return linear_ ? "vulkan.resize_linear" : "vulkan.resize_nearest"; }
+
+ private:
+  ResizePush push_{};
+  bool linear_ = false;
+  Operand x_;
+  int tables_ = -1;
+  const char* shader_ = "resize";
+  uint32_t gx_ = 0, gy_ = 1;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Trilu
+
+struct TriluPush {
+  uint32_t total, rows, cols, upper;
+  int32_t k;
+};
+
+Support plan_trilu(const NodeView& node, TriluPush* p) {
+  if (node.inputs.empty() || node.inputs.size() > 2 || !node.has_input(0) || node.outputs.size() != 1)
+    return Support::no("Trilu needs X (and optionally k) and one output");
+  const Value& x = *node.inputs[0];
+  StoreType store;
+  if (!store_type_of(x.dtype, &store)) return Support::no(std::string("input dtype ") + dtype_name(x.dtype) + ": no Vulkan storage");
+  if (Support s = check_size(x, "input"); !s.ok) return s;
+  if (x.rank() < 2) return Support::no("input " + shape_of(x) + " must have rank >= 2");
+  int64_t k = node.attrs().i("k", 0);
+  if (node.has_input(1)) {
+    const Value& kv = *node.inputs[1];
+    if (!(kv.constant || kv.known) || kv.data == nullptr || kv.elements() != 1)
+      return Support::no("k must be a scalar known at prepare");
+    if (kv.dtype == DType::I64) k = *static_cast<const int64_t*>(kv.data);
+    else if (kv.dtype == DType::I32) k = *static_cast<const int32_t*>(kv.data);
+    else return Support::no(std::string("k dtype ") + dtype_name(kv.dtype) + ": only I64 or I32");
+  }
+  const int64_t rows = x.shape[x.rank() - 2], cols = x.shape[x.rank() - 1];
+  *p = TriluPush{};
+  p->total = rows * cols == 0 ? 0 : static_cast<uint32_t>(x.elements());
+  p->rows = static_cast<uint32_t>(std::max<int64_t>(rows, 1));
+  p->cols = static_cast<uint32_t>(std::max<int64_t>(cols, 1));
+  p->upper = node.attrs().i("upper", 1) != 0 ? 1 : 0;
+  p->k = static_cast<int32_t>(std::clamp<int64_t>(k, -rows - 1, cols + 1));
+  return Support::yes();
+}
+
+class TriluVk final : public VkOp {
+ public:
+  Status prepare(VkPrepare& ctx) override {
+    if (Support s = plan_trilu(ctx.node(), &push_); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
+    StoreType store = StoreType::kFloat;
+    store_type_of(ctx.node().inputs[0]->dtype, &store);
+    shader_ = store == StoreType::kFloat ? "trilu" : "trilu_u32";
+    if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
+      return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.total) + " elements exceed the workgroup counts");
+    return make_operand(ctx, 0, &x_);
+  }
+
+  void record(VkRecord& ctx) override {
+    if (push_.total == 0) return;
+    ctx.dispatch(shader_, {x_.get(ctx), ctx.output(0)}, &push_, sizeof(push_), gx_, gy_);
+  }
+
+  std::string kernel_name() const override { return "vulkan.trilu"; }
+
+ private:
+  TriluPush push_{};
+  Operand x_;
+  const char* shader_ = "trilu";
+  uint32_t gx_ = 0, gy_ = 1;
+};
+
+bool is_reduce_family(fb::OpType op) {
+  switch (op) {
+    case fb::OpType::ReduceMean:
+    case fb::OpType::ReduceSum:
+    case fb::OpType::ReduceMax:
+    case fb::OpType::ReduceMin:
+    case fb::OpType::ReduceProd:
+    case fb::OpType::ReduceL2:
+    case fb::OpType::ArgMax:
+    case fb::OpType::ArgMin:
+    case fb::OpType::InstanceNormalization:
+    case fb::OpType::Resize:
+    case fb::OpType::Trilu:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Support vk_supports_reduce(const NodeView& node, const DeviceCaps& caps) {
+  (void)caps;
+  if (!is_reduce_family(node.op())) return Support::no("");
+  for (const Value* out : node.outputs) {
+    if (out == nullptr) return Support::no("missing output");
+    if (Support s = check_size(*out, "output"); !s.ok) return s;
+  }
+  switch (node.op()) {
+    case fb::OpType::ArgMax:
+    case fb::OpType::ArgMin: {
+      ArgPush p;
+      return plan_arg(node, &p);
+    }
+    case fb::OpType::InstanceNormalization: {
+      InstancePush p;
+      return plan_instance_norm(node, &p);
+    }
+    case fb::OpType::Resize: {
+      ResizePlan p;
+      return plan_resize(node, &p);
+    }
+    case fb::OpType::Trilu: {
+      TriluPush p;
+      return plan_trilu(node, &p);
+    }
+    default: {
+      ReducePlan p;
+      return plan_reduce(node, &p);
+    }
+  }
+}
+
+std::unique_ptr<VkOp> make_vk_op_reduce(const NodeView& node) {
+  switch (node.op()) {
+    case fb::OpType::ReduceMean:
+    case fb::OpType::ReduceSum:
+    case fb::OpType::ReduceMax:
+    case fb::OpType::ReduceMin:
+    case fb::OpType::ReduceProd:
+    case fb::OpType::ReduceL2:
+      return std::make_unique<ReduceVk>();
+    case fb::OpType::ArgMax:
+    case fb::OpType::ArgMin:
+      return std::make_unique<ArgVk>();
+    case fb::OpType::InstanceNormalization:
+      return std::make_unique<InstanceNormVk>();
+    case fb::OpType::Resize:
+      return std::make_unique<ResizeVk>();
+    case fb::OpType::Trilu:
+      return std::make_unique<TriluVk>();
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace pocket::vk

@@ -1,0 +1,381 @@
+// Vulkan ReduceMean/Sum/Max/Min/Prod/L2, ArgMax/ArgMin, InstanceNormalization, Resize and Trilu
+// against the CPU ops, fp32 (1e-5 relative) and fp16 storage (looser), on small shapes (lavapipe
+// is slow). The reductions run in both shader forms (POCKET_VK_CPU_STYLE=1: one invocation per
+// output on a CPU device; =0: shared-memory rows / split strided reductions).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "tests/unit/vulkan_test_util.h"
+
+namespace pocket::testing {
+namespace {
+
+using format::AttrDesc;
+
+constexpr float kTol32 = 1e-5f;
+constexpr float kTol16 = 1e-2f;
+
+TestTensor rand_f32(std::vector<int64_t> shape, uint32_t seed, float lo = -2.f, float hi = 2.f) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return TestTensor::f32(std::move(shape), random_floats(static_cast<size_t>(n), seed, lo, hi));
+}
+
+// Values exactly representable in fp16 (multiples of 1/8 in [-8, 8]), so fp16 storage keeps every
+// comparison (ArgMax ties) and every copied value exact.
+TestTensor grid_f32(std::vector<int64_t> shape, uint32_t seed, int levels = 128) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::mt19937 rng(seed);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = static_cast<float>(static_cast<int>(rng() % levels) - levels / 2) / 8.f;
+  return TestTensor::f32(std::move(shape), v);
+}
+
+void both(const OpSpec& spec, float tol32 = kTol32, float tol16 = kTol16) {
+  {
+    SCOPED_TRACE("fp32");
+    expect_vulkan_matches_cpu(spec, tol32, false);
+  }
+  {
+    SCOPED_TRACE("fp16");
+    expect_vulkan_matches_cpu(spec, tol16, true);
+  }
+}
+
+// Runs f once per shader form.
+template <class F>
+void each_form(F f) {
+  for (const char* style : {"1", "0"}) {
+    SCOPED_TRACE(std::string("POCKET_VK_CPU_STYLE=") + style);
+    setenv("POCKET_VK_CPU_STYLE", style, 1);
+    f();
+  }
+  unsetenv("POCKET_VK_CPU_STYLE");
+}
+
+std::string kernel_of(const OpSpec& spec) {
+  std::vector<TestTensor> out;
+  std::string kernel;
+  Status s = run_op_vulkan(spec, &out, false, &kernel);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return kernel;
+}
+
+const fb::OpType kReduceOps[] = {fb::OpType::ReduceMean, fb::OpType::ReduceSum, fb::OpType::ReduceMax,
+                                 fb::OpType::ReduceMin,  fb::OpType::ReduceProd, fb::OpType::ReduceL2};
+
+OpSpec reduce_spec(fb::OpType op, TestTensor x, std::vector<int64_t> axes, int keepdims, int noop = -1) {
+  OpSpec spec{op, {std::move(x)}, {}, {AttrDesc::Int("keepdims", keepdims)}};
+  if (!axes.empty()) spec.attrs.push_back(AttrDesc::Ints("axes", axes));
+  if (noop >= 0) spec.attrs.push_back(AttrDesc::Int("noop_with_empty_axes", noop));
+  return spec;
+}
+
+// Prod of many values needs inputs near 1 to stay finite and meaningful.
+TestTensor reduce_input(fb::OpType op, const std::vector<int64_t>& shape, uint32_t seed) {
+  if (op == fb::OpType::ReduceProd) return rand_f32(shape, seed, 0.9f, 1.1f);
+  return rand_f32(shape, seed, -3.f, 3.f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reductions
+
+TEST(VulkanReduce, AxesAndKeepdims) {
+  POCKET_REQUIRE_VULKAN();
+  struct Case {
+    std::vector<int64_t> shape;
+    std::vector<int64_t> axes;
+  };
+  const Case cases[] = {
+      {{2, 8, 7, 7}, {2, 3}},     // spatial mean of NCHW (SE / ShuffleNet): rows
+      {{2, 24, 49}, {1}},         // a middle axis: strided
+      {{3, 5, 300}, {-1}},        // long rows
+      {{4, 6}, {0}},              // [R, K] over R
+      {{2, 3, 4, 5}, {0, 2}},     // alternating kept / reduced groups
+      {{2, 3, 4, 5}, {1, 3}},     // alternating, innermost reduced
+      {{3, 1, 4}, {1}},           // a size-1 axis
+      {{1, 9, 1}, {0, 2}},        // only size-1 axes: a copy
+      {{2, 3, 1, 5}, {-3, -1}},   // negative axes around a size-1 axis
+      {{700}, {0}},               // one long row
+      {{2, 2, 2, 2, 2, 2}, {0, 2, 4}},  // three of each group
+  };
+  uint32_t seed = 1;
+  each_form([&] {
+    for (const Case& c : cases) {
+      for (fb::OpType op : kReduceOps) {
+        for (int keep : {1, 0}) {
+          SCOPED_TRACE(shape_str(c.shape) + " axes " + std::to_string(c.axes.size()) + " keepdims " +
+                       std::to_string(keep) + " " + fb::EnumNameOpType(op));
+          both(reduce_spec(op, reduce_input(op, c.shape, seed++), c.axes, keep), 2e-5f, 2e-2f);
+        }
+      }
+    }
+  });
+}
+
+TEST(VulkanReduce, AllAxesAndEmptyAxes) {
+  POCKET_REQUIRE_VULKAN();
+  each_form([&] {
+    uint32_t seed = 100;
+    for (fb::OpType op : kReduceOps) {
+      SCOPED_TRACE(fb::EnumNameOpType(op));
+      // No axes: every axis (noop_with_empty_axes absent or 0), small and large (split rows).
+      both(reduce_spec(op, reduce_input(op, {3, 4, 5}, seed++), {}, 1), 2e-5f, 2e-2f);
+      both(reduce_spec(op, reduce_input(op, {3, 4, 5}, seed++), {}, 0, 0), 2e-5f, 2e-2f);
+      both(reduce_spec(op, reduce_input(op, {4, 1500}, seed++), {}, 0), 1e-4f, 2e-2f);
+      // Listing every axis explicitly.
+      both(reduce_spec(op, reduce_input(op, {2, 3, 7}, seed++), {0, 1, 2}, 1), 2e-5f, 2e-2f);
+      // noop_with_empty_axes = 1 and no axes: Y = X, exactly (fp16: the storage rounding).
+      both(reduce_spec(op, reduce_input(op, {2, 3, 7}, seed++), {}, 1, 1), 0.f, 1e-3f);
+      // A scalar input.
+      both(reduce_spec(op, TestTensor::f32({}, {1.5f}), {}, 0), kTol32, kTol16);
+    }
+  });
+}
+
+TEST(VulkanReduce, ManyOutputsAndLongStrides) {
+  POCKET_REQUIRE_VULKAN();
+  each_form([&] {
+    // Enough outputs for the strided layout with one invocation per output, and a few outputs with
+    // long strided reductions (split over lanes).
+    both(reduce_spec(fb::OpType::ReduceMean, rand_f32({2, 16, 2100}, 200), {1}, 1), 1e-5f, 1e-2f);
+    both(reduce_spec(fb::OpType::ReduceSum, rand_f32({1, 3000, 5}, 201), {1}, 0), 1e-4f, 2e-2f);
+    both(reduce_spec(fb::OpType::ReduceMax, rand_f32({1, 3000, 5}, 202), {1}, 0), 0.f, 1e-3f);
+    both(reduce_spec(fb::OpType::ReduceMean, rand_f32({2, 1024, 7, 7}, 203), {2, 3}, 0), 1e-5f, 1e-2f);
+  });
+}
+
+TEST(VulkanReduce, MaxMinIgnoreNaNAsTheCpuDoes) {
+  POCKET_REQUIRE_VULKAN();
+  // The CPU kernels never let a NaN replace the running max/min (an all-NaN row gives -inf/+inf).
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> v = random_floats(4 * 9, 300, -5.f, 5.f);
+  v[0] = nan;         // first element of row 0
+  v[9 + 4] = nan;     // middle of row 1
+  v[2 * 9 + 8] = nan; // last of row 2
+  each_form([&] {
+    for (fb::OpType op : {fb::OpType::ReduceMax, fb::OpType::ReduceMin}) {
+      SCOPED_TRACE(fb::EnumNameOpType(op));
+      both(reduce_spec(op, TestTensor::f32({4, 9}, v), {1}, 1), 0.f, 1e-2f);
+      both(reduce_spec(op, TestTensor::f32({4, 9}, v), {0}, 0), 0.f, 1e-2f);
+    }
+  });
+  // Infinities pass through (compared exactly: a relative tolerance is meaningless there).
+  std::vector<float> w = random_floats(12, 301);
+  w[3] = std::numeric_limits<float>::infinity();
+  w[7] = -std::numeric_limits<float>::infinity();
+  for (fb::OpType op : {fb::OpType::ReduceMax, fb::OpType::ReduceMin}) {
+    OpSpec spec = reduce_spec(op, TestTensor::f32({3, 4}, w), {1}, 1);
+    std::vector<TestTensor> want, got;
+    ASSERT_TRUE(run_op(spec, &want).ok());
+    ASSERT_TRUE(run_op_vulkan(spec, &got).ok());
+    EXPECT_EQ(got[0].floats(), want[0].floats()) << fb::EnumNameOpType(op);
+  }
+}
+
+TEST(VulkanReduce, EmptyInput) {
+  POCKET_REQUIRE_VULKAN();
+  // Reducing an empty axis gives the identity (Sum 0, Prod 1, L2 0) as the CPU does.
+  for (fb::OpType op : {fb::OpType::ReduceSum, fb::OpType::ReduceProd, fb::OpType::ReduceL2}) {
+    SCOPED_TRACE(fb::EnumNameOpType(op));
+    both(reduce_spec(op, TestTensor::f32({0, 3}, {}), {0}, 1), 0.f, 0.f);
+  }
+  // An empty kept axis: an empty output.
+  both(reduce_spec(fb::OpType::ReduceMean, TestTensor::f32({0, 3}, {}), {1}, 0), 0.f, 0.f);
+}
+
+TEST(VulkanReduce, KernelNames) {
+  POCKET_REQUIRE_VULKAN();
+  setenv("POCKET_VK_CPU_STYLE", "0", 1);
+  EXPECT_EQ(kernel_of(reduce_spec(fb::OpType::ReduceMean, rand_f32({4, 256}, 1), {1}, 1)), "vulkan.reduce_rows_f32");
+  EXPECT_EQ(kernel_of(reduce_spec(fb::OpType::ReduceMean, rand_f32({2, 64, 3}, 2), {1}, 1)), "vulkan.reduce_split_f32");
+  EXPECT_EQ(kernel_of(reduce_spec(fb::OpType::ReduceSum, rand_f32({2, 3}, 3), {}, 1, 1)), "vulkan.reduce_copy_f32");
+  setenv("POCKET_VK_CPU_STYLE", "1", 1);
+  EXPECT_EQ(kernel_of(reduce_spec(fb::OpType::ReduceMean, rand_f32({4, 256}, 1), {1}, 1)), "vulkan.reduce_f32");
+  unsetenv("POCKET_VK_CPU_STYLE");
+}
+
+TEST(VulkanReduce, RankEightAlternating) {
+  POCKET_REQUIRE_VULKAN();
+  // The most groups a model can have (rank 8, axes alternating): 4 kept and 4 reduced.
+  each_form([&] {
+    both(reduce_spec(fb::OpType::ReduceSum, rand_f32({2, 3, 2, 3, 2, 3, 2, 3}, 5), {1, 3, 5, 7}, 1), 2e-5f, 2e-2f);
+    both(reduce_spec(fb::OpType::ReduceMax, rand_f32({3, 2, 3, 2, 3, 2, 3, 2}, 6), {0, 2, 4, 6}, 0), 0.f, 1e-3f);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ArgMax / ArgMin
+
+TEST(VulkanReduce, ArgMaxArgMin) {
+  POCKET_REQUIRE_VULKAN();
+  struct Case {
+    std::vector<int64_t> shape;
+    int64_t axis;
+  };
+  const Case cases[] = {{{2, 10}, -1}, {{3, 4, 5}, 1}, {{6}, 0}, {{2, 1, 3}, 1}, {{4, 3, 2}, 0}, {{1, 1000}, 1}};
+  uint32_t seed = 400;
+  for (const Case& c : cases) {
+    for (fb::OpType op : {fb::OpType::ArgMax, fb::OpType::ArgMin}) {
+      for (int keep : {1, 0}) {
+        for (int last : {0, 1}) {
+          SCOPED_TRACE(shape_str(c.shape) + " axis " + std::to_string(c.axis) + " keepdims " + std::to_string(keep) +
+                       " last " + std::to_string(last) + " " + fb::EnumNameOpType(op));
+          // Few distinct values: many ties, so first/last index selection matters.
+          OpSpec spec{op,
+                      {grid_f32(c.shape, seed++, 8)},
+                      {},
+                      {AttrDesc::Int("axis", c.axis), AttrDesc::Int("keepdims", keep),
+                       AttrDesc::Int("select_last_index", last)}};
+          both(spec, 0.f, 0.f);
+        }
+      }
+    }
+  }
+}
+
+TEST(VulkanReduce, ArgMaxIntegersAndNaN) {
+  POCKET_REQUIRE_VULKAN();
+  OpSpec i32{fb::OpType::ArgMax,
+             {TestTensor{DType::I32, {2, 4}, {}}},
+             {},
+             {AttrDesc::Int("axis", 1), AttrDesc::Int("keepdims", 0)}};
+  const int32_t iv[8] = {3, -7, 3, 1, -2, -2, -9, 100000};
+  i32.inputs[0].bytes.assign(reinterpret_cast<const uint8_t*>(iv), reinterpret_cast<const uint8_t*>(iv) + 32);
+  expect_vulkan_matches_cpu(i32, 0.f, false);
+  OpSpec i64{fb::OpType::ArgMin,
+             {TestTensor::i64({3, 2}, {5, -1, 5, 8, -3, -1})},
+             {},
+             {AttrDesc::Int("axis", 0), AttrDesc::Int("select_last_index", 1)}};
+  expect_vulkan_matches_cpu(i64, 0.f, false);
+  expect_vulkan_matches_cpu(i64, 0.f, true);
+  // NaN: wins only as the first element (the CPU's comparisons).
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  OpSpec f{fb::OpType::ArgMax,
+           {TestTensor::f32({3, 3}, {nan, 1.f, 2.f, 1.f, nan, 0.f, 2.f, 5.f, nan})},
+           {},
+           {AttrDesc::Int("axis", 1)}};
+  expect_vulkan_matches_cpu(f, 0.f, false);
+  EXPECT_EQ(kernel_of(f), "vulkan.argmax_f32");
+}
+
+// ---------------------------------------------------------------------------------------------
+// InstanceNormalization
+
+TEST(VulkanReduce, InstanceNorm) {
+  POCKET_REQUIRE_VULKAN();
+  const std::vector<std::vector<int64_t>> shapes = {{1, 3, 5, 5}, {2, 4, 300}, {2, 2, 1, 1}, {1, 5, 2, 3, 4}, {3, 2, 9}};
+  uint32_t seed = 500;
+  for (const auto& shape : shapes) {
+    SCOPED_TRACE(shape_str(shape));
+    OpSpec spec{fb::OpType::InstanceNormalization,
+                {rand_f32(shape, seed, 1.f, 6.f), rand_f32({shape[1]}, seed + 1), rand_f32({shape[1]}, seed + 2)},
+                {false, true, true},
+                {AttrDesc::Float("epsilon", 1e-3f)}};
+    seed += 3;
+    both(spec, 1e-4f, 2e-2f);
+  }
+  // Non-constant scale and bias.
+  OpSpec dyn{fb::OpType::InstanceNormalization, {rand_f32({2, 3, 17}, 520), rand_f32({3}, 521), rand_f32({3}, 522)}, {}, {}};
+  expect_vulkan_matches_cpu(dyn, 1e-4f, false);
+  EXPECT_EQ(kernel_of(dyn), "vulkan.instance_norm_f32");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resize
+
+OpSpec resize_spec(TestTensor x, const std::string& mode, const std::string& coord, const std::string& nearest,
+                   std::vector<float> scales, std::vector<int64_t> sizes = {}) {
+  OpSpec spec{fb::OpType::Resize, {std::move(x)}, {}, {AttrDesc::String("mode", mode)}};
+  if (!coord.empty()) spec.attrs.push_back(AttrDesc::String("coordinate_transformation_mode", coord));
+  if (!nearest.empty()) spec.attrs.push_back(AttrDesc::String("nearest_mode", nearest));
+  if (!scales.empty()) spec.attrs.push_back(AttrDesc::Floats("scales", scales));
+  if (!sizes.empty()) spec.attrs.push_back(AttrDesc::Ints("sizes", sizes));
+  return spec;
+}
+
+TEST(VulkanReduce, ResizeNearest) {
+  POCKET_REQUIRE_VULKAN();
+  const char* coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nearest"};
+  const char* rounds[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+  uint32_t seed = 600;
+  for (const char* c : coords) {
+    for (const char* r : rounds) {
+      SCOPED_TRACE(std::string(c) + " " + r);
+      both(resize_spec(grid_f32({1, 2, 3, 4}, seed++), "nearest", c, r, {1.f, 1.f, 2.f, 1.5f}), 0.f, 0.f);
+      both(resize_spec(grid_f32({2, 1, 7, 5}, seed++), "nearest", c, r, {}, {2, 1, 3, 9}), 0.f, 0.f);
+    }
+  }
+  // Integer and bool data move as 32-bit words; ranks 1 to 3.
+  OpSpec ints = resize_spec(TestTensor::i64({1, 1, 2, 2}, {1, -2, 300000, 4}), "nearest", "", "", {1.f, 1.f, 2.f, 3.f});
+  both(ints, 0.f, 0.f);
+  OpSpec bools = resize_spec(TestTensor{DType::BOOL, {2, 3}, {1, 0, 0, 1, 1, 0}}, "nearest", "asymmetric", "floor",
+                             {2.f, 2.f});
+  both(bools, 0.f, 0.f);
+  both(resize_spec(grid_f32({5}, seed++), "nearest", "", "", {2.5f}), 0.f, 0.f);
+  both(resize_spec(grid_f32({3, 4, 5}, seed++), "nearest", "", "", {}, {2, 8, 2}), 0.f, 0.f);
+}
+
+TEST(VulkanReduce, ResizeLinear) {
+  POCKET_REQUIRE_VULKAN();
+  const char* coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"};
+  uint32_t seed = 700;
+  for (const char* c : coords) {
+    SCOPED_TRACE(c);
+    both(resize_spec(rand_f32({1, 3, 4, 5}, seed++), "linear", c, "", {1.f, 1.f, 2.f, 2.f}), kTol32, kTol16);
+    both(resize_spec(rand_f32({2, 2, 6, 8}, seed++), "linear", c, "", {1.f, 1.f, 0.5f, 0.75f}), kTol32, kTol16);
+    both(resize_spec(rand_f32({1, 2, 5, 3}, seed++), "linear", c, "", {}, {1, 2, 1, 7}), kTol32, kTol16);
+    // Moving a leading axis too (the CPU's separable passes), and rank 3 / 1.
+    both(resize_spec(rand_f32({2, 3, 4, 2}, seed++), "linear", c, "", {}, {3, 5, 4, 3}), kTol32, kTol16);
+    both(resize_spec(rand_f32({3, 4, 5}, seed++), "linear", c, "", {2.f, 1.f, 1.4f}), kTol32, kTol16);
+    both(resize_spec(rand_f32({6}, seed++), "linear", c, "", {}, {11}), kTol32, kTol16);
+  }
+  std::vector<TestTensor> out;
+  std::string kernel;
+  ASSERT_TRUE(run_op_vulkan(resize_spec(rand_f32({1, 1, 2, 2}, 1), "linear", "", "", {1.f, 1.f, 2.f, 2.f}), &out,
+                            false, &kernel).ok());
+  EXPECT_EQ(kernel, "vulkan.resize_linear_f32");
+}
+
+TEST(VulkanReduce, ResizeRefusesWithReason) {
+  POCKET_REQUIRE_VULKAN();
+  std::vector<TestTensor> out;
+  // Rank 5: the shader takes at most 4 dims.
+  Status s = run_op_vulkan(resize_spec(rand_f32({1, 1, 2, 2, 2}, 1), "nearest", "", "", {1.f, 1.f, 2.f, 2.f, 2.f}), &out);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
+  EXPECT_NE(s.message().find("rank 5"), std::string::npos) << s.message();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trilu
+
+TEST(VulkanReduce, Trilu) {
+  POCKET_REQUIRE_VULKAN();
+  const std::vector<std::vector<int64_t>> shapes = {{4, 4}, {3, 5}, {2, 6, 3}, {1, 1}};
+  uint32_t seed = 800;
+  for (const auto& shape : shapes) {
+    for (int upper : {1, 0}) {
+      for (int64_t k : {int64_t{0}, int64_t{1}, int64_t{-2}, int64_t{7}, int64_t{-100}}) {
+        SCOPED_TRACE(shape_str(shape) + " upper " + std::to_string(upper) + " k " + std::to_string(k));
+        OpSpec spec{fb::OpType::Trilu, {grid_f32(shape, seed++)}, {}, {AttrDesc::Int("upper", upper)}};
+        if (k != 0) {  // k as a constant input (the ONNX form), else the default
+          spec.inputs.push_back(TestTensor::i64({}, {k}));
+          spec.constant = {false, true};
+        }
+        both(spec, 0.f, 0.f);
+      }
+    }
+  }
+  OpSpec ints{fb::OpType::Trilu, {TestTensor::i64({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})}, {}, {AttrDesc::Int("upper", 0)}};
+  both(ints, 0.f, 0.f);
+  EXPECT_EQ(kernel_of(ints), "vulkan.trilu_f32");
+}
+
+}  // namespace
+}  // namespace pocket::testing
