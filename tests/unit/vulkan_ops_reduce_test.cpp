@@ -6,10 +6,14 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "engine/partition.h"
+#include "tests/unit/fixture_models.h"
 #include "tests/unit/vulkan_test_util.h"
 
 namespace pocket::testing {
@@ -375,6 +379,46 @@ TEST(VulkanReduce, Trilu) {
   OpSpec ints{fb::OpType::Trilu, {TestTensor::i64({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})}, {}, {AttrDesc::Int("upper", 0)}};
   both(ints, 0.f, 0.f);
   EXPECT_EQ(kernel_of(ints), "vulkan.trilu_f32");
+}
+
+// ---------------------------------------------------------------------------------------------
+// ShuffleNetV2: its one ReduceMean (the spatial mean before the classifier) was the only node left
+// on the CPU; now the whole model is one Vulkan subgraph and matches the CPU.
+
+TEST(VulkanReduce, ShuffleNetV2FullyOffloaded) {
+  POCKET_REQUIRE_VULKAN();
+  std::string why;
+  const std::string path = fixture_pocket("shufflenet_v2_x1_0", &why);
+  if (path.empty() || !std::ifstream(path).good())
+    GTEST_SKIP() << "no ShuffleNetV2 fixture (set POCKET_FIXTURE_DIR to a build's fixtures folder): " << why;
+  auto model = Model::load_file(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  SessionOptions o;
+  o.backend = "vulkan";
+  o.backend_required = true;
+  o.custom_backend = std::shared_ptr<Backend>(vulkan_backend_or_null(nullptr), [](Backend*) {});
+  auto vk = Session::create(model.value(), o);
+  ASSERT_TRUE(vk.ok()) << vk.status().message();
+  auto cpu = Session::create(model.value(), {});
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+  const PartitionReport& r = vk.value()->partition();
+  EXPECT_EQ(r.ops_on_cpu, 0) << r.summary();
+  EXPECT_EQ(r.subgraphs.size(), 1u) << r.summary();
+  for (Session* s : {vk.value().get(), cpu.value().get()}) {
+    Value& in = s->input(0);
+    ASSERT_EQ(in.dtype, DType::F32);
+    std::vector<float> v = random_floats(static_cast<size_t>(in.elements()), 11, 0.f, 1.f);
+    std::memcpy(in.data, v.data(), v.size() * 4);
+  }
+  vk.value()->run();
+  ASSERT_TRUE(vk.value()->run_status().ok()) << vk.value()->run_status().message();
+  cpu.value()->run();
+  const Value& want = cpu.value()->output(0);
+  const Value& got = vk.value()->output(0);
+  ASSERT_EQ(got.shape, want.shape);
+  const size_t n = static_cast<size_t>(want.elements());
+  expect_close(std::vector<float>(got.as<float>(), got.as<float>() + n),
+               std::vector<float>(want.as<float>(), want.as<float>() + n), 1e-4f);
 }
 
 }  // namespace
