@@ -155,6 +155,29 @@ TEST(VulkanReduce, ManyOutputsAndLongStrides) {
   });
 }
 
+TEST(VulkanReduce, FewOutputsTwoPasses) {
+  POCKET_REQUIRE_VULKAN();
+  // Few outputs with long reductions: fp32 partials in scratch, then a second dispatch.
+  struct Case {
+    std::vector<int64_t> shape;
+    std::vector<int64_t> axes;
+  };
+  const Case cases[] = {{{4, 5000}, {}}, {{3, 20000}, {1}}, {{17000, 3}, {0}}, {{2, 130, 2, 70}, {1, 3}}};
+  uint32_t seed = 250;
+  each_form([&] {
+    for (const Case& c : cases) {
+      for (fb::OpType op : kReduceOps) {
+        SCOPED_TRACE(shape_str(c.shape) + " " + fb::EnumNameOpType(op));
+        TestTensor x = op == fb::OpType::ReduceProd ? rand_f32(c.shape, seed++, 0.99f, 1.01f) : rand_f32(c.shape, seed++);
+        both(reduce_spec(op, std::move(x), c.axes, 0), 1e-4f, 2e-2f);
+      }
+    }
+  });
+  setenv("POCKET_VK_CPU_STYLE", "0", 1);
+  EXPECT_EQ(kernel_of(reduce_spec(fb::OpType::ReduceSum, rand_f32({3, 20000}, 1), {1}, 1)), "vulkan.reduce_2pass_f32");
+  unsetenv("POCKET_VK_CPU_STYLE");
+}
+
 TEST(VulkanReduce, MaxMinIgnoreNaNAsTheCpuDoes) {
   POCKET_REQUIRE_VULKAN();
   // The CPU kernels never let a NaN replace the running max/min (an all-NaN row gives -inf/+inf).

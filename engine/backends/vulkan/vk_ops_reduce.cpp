@@ -97,31 +97,30 @@ uint32_t pow2_at_most(uint64_t v, uint32_t cap) {
 // ---------------------------------------------------------------------------------------------
 // ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd, ReduceL2
 
-enum ReduceShaderOp : uint32_t { kSum = 0, kMean, kMax, kMin, kProd, kL2, kCopy };
+// reduce.comp's OP_* (how loaded elements fold) and FINISH_*.
+enum ReduceShaderOp : uint32_t { kSum = 0, kSumSquares, kMax, kMin, kProd, kCopy };
+enum ReduceFinish : uint32_t { kFinishNone = 0, kFinishScale, kFinishSqrt };
 
 struct ReducePush {
-  uint32_t outputs, count, tpr, lane_major, op;
+  uint32_t outputs, count, tpr, lane_major, op, finish;
   float scale;
+  uint32_t splits, chunk, src_partial, dst_partial;
   uint32_t nk, nr;
   uint32_t kdim[4], kstride[4], rdim[4], rstride[4];
 };
-static_assert(sizeof(ReducePush) == 96);
+static_assert(sizeof(ReducePush) == 116);
+
+// Two dispatches (fp32 partials in scratch) when there are at most this many outputs and each
+// reduces at least kSplitMinCount elements: one workgroup per output would leave the device idle.
+constexpr uint32_t kSplitMaxOutputs = 64;
+constexpr uint32_t kSplitMinCount = 16384;
+constexpr uint32_t kSplitChunk = 4096;  // reduced elements per partial (at most 256 partials)
+constexpr uint32_t kSplitMaxParts = 256;
 
 struct ReducePlan {
   ReducePush push{};
   bool innermost_reduced = false;  // the innermost group is reduced (contiguous rows)
 };
-
-uint32_t reduce_op_of(fb::OpType op) {
-  switch (op) {
-    case fb::OpType::ReduceMean: return kMean;
-    case fb::OpType::ReduceMax: return kMax;
-    case fb::OpType::ReduceMin: return kMin;
-    case fb::OpType::ReduceProd: return kProd;
-    case fb::OpType::ReduceL2: return kL2;
-    default: return kSum;
-  }
-}
 
 Support plan_reduce(const NodeView& node, ReducePlan* plan) {
   if (node.inputs.size() != 1 || !node.has_input(0) || node.outputs.size() != 1)
@@ -133,17 +132,26 @@ Support plan_reduce(const NodeView& node, ReducePlan* plan) {
   const int64_t rank = x.rank();
   *plan = ReducePlan{};
   ReducePush& p = plan->push;
-  p.op = reduce_op_of(node.op());
   p.tpr = 1;
+  p.splits = 1;
+  p.scale = 1.f;
+  switch (node.op()) {
+    case fb::OpType::ReduceMean: p.op = kSum, p.finish = kFinishScale; break;
+    case fb::OpType::ReduceMax: p.op = kMax; break;
+    case fb::OpType::ReduceMin: p.op = kMin; break;
+    case fb::OpType::ReduceProd: p.op = kProd; break;
+    case fb::OpType::ReduceL2: p.op = kSumSquares, p.finish = kFinishSqrt; break;
+    default: p.op = kSum; break;
+  }
   if (axes.empty() && a.i("noop_with_empty_axes", 0) != 0) {  // Y = X
     p.op = kCopy;
+    p.finish = kFinishNone;
     p.outputs = static_cast<uint32_t>(x.elements());
-    p.count = 1;
+    p.count = p.chunk = 1;
     p.nk = 1;
     p.kdim[0] = std::max<uint32_t>(p.outputs, 1);
     p.kstride[0] = 1;
     p.nr = 0;
-    p.scale = 1.f;
     return Support::yes();
   }
   std::vector<bool> reduced(static_cast<size_t>(rank), axes.empty());
@@ -166,52 +174,51 @@ Support plan_reduce(const NodeView& node, ReducePlan* plan) {
     dims.push_back(x.shape[d]);
     red.push_back(reduced[d]);
   }
+  int want_k = 0, want_r = 0;
+  for (bool r : red) (r ? want_r : want_k)++;
+  if (want_k > kMaxReduceGroups || want_r > kMaxReduceGroups)  // needs rank > 8: never from a valid model
+    return Support::no("axes of input " + shape_of(x) + " alternate into " + std::to_string(want_k) + " kept and " +
+                       std::to_string(want_r) + " reduced groups: the shader takes at most " +
+                       std::to_string(kMaxReduceGroups) + " of each");
   int nk = 0, nr = 0;
   int64_t stride = 1;
   for (size_t g = dims.size(); g-- > 0;) {  // innermost first
     if (red[g]) {
-      if (nr == kMaxReduceGroups) break;
       p.rdim[nr] = static_cast<uint32_t>(dims[g]);
       p.rstride[nr++] = static_cast<uint32_t>(stride);
     } else {
-      if (nk == kMaxReduceGroups) break;
       p.kdim[nk] = static_cast<uint32_t>(dims[g]);
       p.kstride[nk++] = static_cast<uint32_t>(stride);
     }
     stride *= dims[g];
   }
-  int want_k = 0, want_r = 0;
-  for (bool r : red) (r ? want_r : want_k)++;
-  if (want_k > kMaxReduceGroups || want_r > kMaxReduceGroups)
-    return Support::no("axes of input " + shape_of(x) + " alternate into " + std::to_string(want_k) + " kept and " +
-                       std::to_string(want_r) + " reduced groups: the shader takes at most " +
-                       std::to_string(kMaxReduceGroups) + " of each");
   p.nk = static_cast<uint32_t>(nk);
   p.nr = static_cast<uint32_t>(nr);
   p.outputs = static_cast<uint32_t>(outputs);
-  p.count = static_cast<uint32_t>(count);
+  p.count = p.chunk = static_cast<uint32_t>(count);
   // Mean: the CPU multiplies by 1 / count (a mean over nothing is 0 * inf = NaN there as here).
   p.scale = 1.f / static_cast<float>(count);
   plan->innermost_reduced = !red.empty() && red.back();
   return Support::yes();
 }
 
-// Invocations per output and the thread layout (see the file comment).
-void choose_layout(ReducePlan* plan, bool cpu_style) {
-  ReducePush& p = plan->push;
-  p.lane_major = plan->innermost_reduced ? 0 : 1;
-  p.tpr = 1;
-  if (p.op == kCopy || p.count <= 1) return;
+// Invocations per output and the thread layout of one dispatch of `outputs` outputs of `count`
+// elements (see the file comment).
+void choose_layout(ReducePush* p, bool innermost_reduced, bool cpu_style) {
+  p->lane_major = innermost_reduced ? 0 : 1;
+  p->tpr = 1;
+  const uint32_t count = p->chunk;
+  if (p->op == kCopy || count <= 1) return;
   if (cpu_style) {
     // Invocations are SIMD lanes of a few CPU threads: split a row only when there are too few
     // outputs to keep the device busy and the rows are long.
-    if (p.outputs < 64 && p.count >= 1024) p.tpr = pow2_at_most(p.count / 256, static_cast<uint32_t>(kGroup));
+    if (p->outputs < 64 && count >= 1024) p->tpr = pow2_at_most(count / 256, static_cast<uint32_t>(kGroup));
     return;
   }
-  if (plan->innermost_reduced) {
-    p.tpr = pow2_at_most(std::max<uint32_t>(p.count / 4, 1), static_cast<uint32_t>(kGroup));
-  } else if (p.outputs < 4096) {
-    p.tpr = pow2_at_most(std::max<uint32_t>(p.count / 8, 1), static_cast<uint32_t>(kGroup));
+  if (innermost_reduced) {
+    p->tpr = pow2_at_most(std::max<uint32_t>(count / 4, 1), static_cast<uint32_t>(kGroup));
+  } else if (p->outputs < 4096) {
+    p->tpr = pow2_at_most(std::max<uint32_t>(count / 8, 1), static_cast<uint32_t>(kGroup));
   }
 }
 
@@ -220,35 +227,75 @@ class ReduceVk final : public VkOp {
   Status prepare(VkPrepare& ctx) override {
     ReducePlan plan;
     if (Support s = plan_reduce(ctx.node(), &plan); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
-    choose_layout(&plan, prefers_cpu_style_shaders(ctx));
-    push_ = plan.push;
-    const uint64_t per_group = kGroup / push_.tpr;
-    const uint64_t groups = (uint64_t{push_.outputs} + per_group - 1) / per_group;
-    if (!grid(groups, ctx.caps(), &gx_, &gy_))
-      return ctx.fail(StatusCode::kUnsupported,
-                      std::to_string(push_.outputs) + " outputs exceed the device's workgroup counts");
+    const bool cpu_style = prefers_cpu_style_shaders(ctx);
+    ReducePush& p = plan.push;
+    pass_[0] = p;
+    passes_ = 1;
+    if (p.op != kCopy && p.outputs > 0 && p.outputs <= kSplitMaxOutputs && p.count >= kSplitMinCount) {
+      // Pass 1: outputs x splits chunks into fp32 partials; pass 2: each output's partials.
+      const uint32_t splits = std::min(kSplitMaxParts, (p.count + kSplitChunk - 1) / kSplitChunk);
+      ReducePush& a = pass_[0];
+      a.splits = splits;
+      a.chunk = (p.count + splits - 1) / splits;
+      a.outputs = p.outputs * splits;
+      a.finish = kFinishNone;
+      a.dst_partial = 1;
+      choose_layout(&a, plan.innermost_reduced, cpu_style);
+      ReducePush& b = pass_[1];
+      b = ReducePush{};
+      b.outputs = p.outputs;
+      b.count = b.chunk = splits;
+      b.splits = 1;
+      b.op = p.op == kSumSquares ? kSum : p.op;  // partial sums of squares add up
+      b.finish = p.finish;
+      b.scale = p.scale;
+      b.src_partial = 1;
+      b.nk = 1;
+      b.kdim[0] = p.outputs;
+      b.kstride[0] = splits;
+      b.nr = 1;
+      b.rdim[0] = splits;
+      b.rstride[0] = 1;
+      choose_layout(&b, true, false);  // rows of at most 256 partials: shared-memory rows
+      passes_ = 2;
+      scratch_ = ctx.add_scratch(size_t{a.outputs} * sizeof(float));
+    } else {
+      choose_layout(&pass_[0], plan.innermost_reduced, cpu_style);
+    }
+    for (int i = 0; i < passes_; ++i) {
+      const uint64_t per_group = kGroup / pass_[i].tpr;
+      const uint64_t groups = (uint64_t{pass_[i].outputs} + per_group - 1) / per_group;
+      if (!grid(groups, ctx.caps(), &gx_[i], &gy_[i]))
+        return ctx.fail(StatusCode::kUnsupported,
+                        std::to_string(pass_[i].outputs) + " outputs exceed the device's workgroup counts");
+    }
     return make_operand(ctx, 0, &x_);
   }
 
   void record(VkRecord& ctx) override {
-    if (push_.outputs == 0) return;
+    if (pass_[0].outputs == 0) return;
     const Tensor y = ctx.output(0);
     Tensor x = x_.get(ctx);
     if (x.bytes == 0) x = y;  // an empty input (count 0) is never read: the shader writes the identity
-    ctx.dispatch("reduce", {x, y}, &push_, sizeof(push_), gx_, gy_);
+    const Tensor q = scratch_ >= 0 ? ctx.scratch(scratch_) : x;  // unused binding without partials
+    for (int i = 0; i < passes_; ++i)
+      ctx.dispatch("reduce", {x, y, q}, &pass_[i], sizeof(ReducePush), gx_[i], gy_[i]);
   }
 
   std::string kernel_name() const override {
     std::string name = "vulkan.reduce";
-    if (push_.op == kCopy) return name + "_copy";
-    if (push_.tpr > 1) name += push_.lane_major ? "_split" : "_rows";
+    if (pass_[0].op == kCopy) return name + "_copy";
+    if (passes_ == 2) return name + "_2pass";
+    if (pass_[0].tpr > 1) name += pass_[0].lane_major ? "_split" : "_rows";
     return name;
   }
 
  private:
-  ReducePush push_{};
+  ReducePush pass_[2]{};
+  int passes_ = 1;
+  int scratch_ = -1;
   Operand x_;
-  uint32_t gx_ = 0, gy_ = 1;
+  uint32_t gx_[2] = {0, 0}, gy_[2] = {1, 1};
 };
 
 // ---------------------------------------------------------------------------------------------

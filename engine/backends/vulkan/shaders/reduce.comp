@@ -9,7 +9,11 @@
 // outputs, so with tpr = 1 every load of a step is contiguous across the workgroup.
 // Accumulation is fp32 in both storage modes. Max/Min ignore NaN exactly as the CPU kernels do
 // (a NaN never replaces the running value; an all-NaN or empty reduction gives -inf / +inf).
-// Bindings: 0 X, 1 Y. Workgroups: ceil(outputs / (128 / tpr)), split over x and y.
+// Few outputs with long reductions run in two dispatches: `splits` chunks of `chunk` reduced
+// elements per output fold into fp32 partials (dst_partial), then a second dispatch combines the
+// partials of each output (src_partial) and finishes (mean scale, L2 square root).
+// Bindings: 0 X, 1 Y, 2 fp32 partials (any buffer when unused).
+// Workgroups: ceil(outputs / (128 / tpr)), split over x and y.
 #version 450
 #include "common.glsl"
 
@@ -18,26 +22,35 @@ layout(local_size_x = WG) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer X { STORE x[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer Y { STORE y[]; };
+layout(std430, set = 0, binding = 2) buffer Q { float partial[]; };
 
 #define OP_SUM 0
-#define OP_MEAN 1
+#define OP_SQ 1   // sum of squares (L2)
 #define OP_MAX 2
 #define OP_MIN 3
 #define OP_PROD 4
-#define OP_L2 5
-#define OP_COPY 6
+#define OP_COPY 5
+
+#define FINISH_NONE 0
+#define FINISH_SCALE 1
+#define FINISH_SQRT 2
 
 layout(push_constant) uniform P {
-  uint outputs;     // output elements
-  uint count;       // reduced elements per output
-  uint tpr;         // invocations per output (power of two, <= WG)
-  uint lane_major;  // 1: invocation t = lane * (WG / tpr) + output-in-group
-  uint op;
-  float scale;      // OP_MEAN: 1 / count
-  uint nk;          // kept groups (<= 4)
-  uint nr;          // reduced groups (<= 4)
-  uint kdim[4];     // innermost first
-  uint kstride[4];  // element strides in X
+  uint outputs;      // outputs of this dispatch (output elements x splits)
+  uint count;        // reduced elements per output
+  uint tpr;          // invocations per output (power of two, <= WG)
+  uint lane_major;   // 1: invocation t = lane * (WG / tpr) + output-in-group
+  uint op;           // how loaded elements fold (OP_*)
+  uint finish;       // FINISH_*
+  float scale;       // FINISH_SCALE: 1 / count of the whole reduction
+  uint splits;       // chunks per output (1: one dispatch)
+  uint chunk;        // reduced elements per chunk
+  uint src_partial;  // 1: read the fp32 partials (binding 2) instead of X
+  uint dst_partial;  // 1: write fp32 partials (binding 2) instead of Y
+  uint nk;           // kept groups (<= 4)
+  uint nr;           // reduced groups (<= 4)
+  uint kdim[4];      // innermost first
+  uint kstride[4];   // element strides in the source
   uint rdim[4];
   uint rstride[4];
 } p;
@@ -80,6 +93,8 @@ uint reduced_offset(uint j) {
   return off;
 }
 
+float load(uint i) { return p.src_partial != 0 ? partial[i] : LOAD(x[i]); }
+
 void main() {
   const uint t = gl_LocalInvocationID.x;
   const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
@@ -98,28 +113,30 @@ void main() {
 
   float acc = identity_of(op);
   if (valid) {
-    const uint base = kept_offset(o);
+    const uint base = kept_offset(o / p.splits);
+    const uint begin = (o % p.splits) * p.chunk;
+    const uint end = min(p.count, begin + p.chunk);
     if (op == OP_COPY) {
-      acc = LOAD(x[base]);
+      acc = load(base);
     } else if (op == OP_MAX) {
-      for (uint j = lane; j < p.count; j += p.tpr) {
-        const float v = LOAD(x[base + reduced_offset(j)]);
+      for (uint j = begin + lane; j < end; j += p.tpr) {
+        const float v = load(base + reduced_offset(j));
         acc = v > acc ? v : acc;
       }
     } else if (op == OP_MIN) {
-      for (uint j = lane; j < p.count; j += p.tpr) {
-        const float v = LOAD(x[base + reduced_offset(j)]);
+      for (uint j = begin + lane; j < end; j += p.tpr) {
+        const float v = load(base + reduced_offset(j));
         acc = v < acc ? v : acc;
       }
     } else if (op == OP_PROD) {
-      for (uint j = lane; j < p.count; j += p.tpr) acc *= LOAD(x[base + reduced_offset(j)]);
-    } else if (op == OP_L2) {
-      for (uint j = lane; j < p.count; j += p.tpr) {
-        const float v = LOAD(x[base + reduced_offset(j)]);
+      for (uint j = begin + lane; j < end; j += p.tpr) acc *= load(base + reduced_offset(j));
+    } else if (op == OP_SQ) {
+      for (uint j = begin + lane; j < end; j += p.tpr) {
+        const float v = load(base + reduced_offset(j));
         acc += v * v;
       }
     } else {
-      for (uint j = lane; j < p.count; j += p.tpr) acc += LOAD(x[base + reduced_offset(j)]);
+      for (uint j = begin + lane; j < end; j += p.tpr) acc += load(base + reduced_offset(j));
     }
   }
 
@@ -135,8 +152,12 @@ void main() {
   }
 
   if (valid && lane == 0) {
-    if (op == OP_MEAN) acc *= p.scale;
-    else if (op == OP_L2) acc = sqrt(acc);
-    y[o] = TOSTORE(acc);
+    if (p.dst_partial != 0) {
+      partial[o] = acc;
+    } else {
+      if (p.finish == FINISH_SCALE) acc *= p.scale;
+      else if (p.finish == FINISH_SQRT) acc = sqrt(acc);
+      y[o] = TOSTORE(acc);
+    }
   }
 }
