@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,29 @@ TEST(VulkanReduce, AxesAndKeepdims) {
           both(reduce_spec(op, reduce_input(op, c.shape, seed++), c.axes, keep), 2e-5f, 2e-2f);
         }
       }
+    }
+  });
+}
+
+TEST(VulkanReduce, RandomShapesAndAxes) {
+  POCKET_REQUIRE_VULKAN();
+  // Random ranks 1..6, dims 1..6 (some 1), random axis subsets (negative half the time).
+  std::mt19937 rng(77);
+  each_form([&] {
+    for (int iter = 0; iter < 40; ++iter) {
+      const int rank = 1 + static_cast<int>(rng() % 6);
+      std::vector<int64_t> shape;
+      for (int d = 0; d < rank; ++d) shape.push_back(1 + static_cast<int64_t>(rng() % 6));
+      std::vector<int64_t> axes;
+      for (int d = 0; d < rank; ++d)
+        if (rng() % 2) axes.push_back(rng() % 2 ? d : d - rank);
+      const fb::OpType op = kReduceOps[rng() % 6];
+      const int keep = static_cast<int>(rng() % 2);
+      std::string axes_s;
+      for (int64_t a : axes) axes_s += std::to_string(a) + " ";
+      SCOPED_TRACE(shape_str(shape) + " axes [" + axes_s + "] keepdims " + std::to_string(keep) + " " +
+                   fb::EnumNameOpType(op));
+      both(reduce_spec(op, reduce_input(op, shape, 1000 + static_cast<uint32_t>(iter)), axes, keep), 2e-5f, 2e-2f);
     }
   });
 }
