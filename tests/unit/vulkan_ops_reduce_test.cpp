@@ -375,7 +375,7 @@ TEST(VulkanReduce, ResizeNearest) {
 
 TEST(VulkanReduce, ResizeLinear) {
   POCKET_REQUIRE_VULKAN();
-  const char* coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"};
+  const char* coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nearest"};
   uint32_t seed = 700;
   for (const char* c : coords) {
     SCOPED_TRACE(c);
