@@ -14,7 +14,11 @@
 // adjacent invocations on adjacent elements; strided reductions (a kept group innermost, e.g. a
 // mean over C of [N, C, HW]) get one invocation per output, adjacent invocations on adjacent
 // outputs. On a CPU implementation (lavapipe) one invocation per output is preferred unless there
-// are too few outputs to fill the device (POCKET_VK_CPU_STYLE=0/1 forces a form).
+// are too few outputs to fill the device (POCKET_VK_CPU_STYLE=0/1 forces a form). At most 64
+// outputs of at least 16384 elements each run in two dispatches: chunks of ~4096 elements into
+// fp32 partials (device scratch), then one combine-and-finish pass.
+// ArgMax/ArgMin in fp16 storage compare the fp16-rounded values (a tie the rounding creates may
+// pick another index than the CPU's fp32 comparison).
 // The workgroup-grid helper is local (as in the other families): vk_util.h has none.
 #include <algorithm>
 #include <cmath>
