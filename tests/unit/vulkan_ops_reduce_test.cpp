@@ -371,6 +371,7 @@ TEST(VulkanReduce, ResizeNearest) {
   both(bools, 0.f, 0.f);
   both(resize_spec(grid_f32({5}, seed++), "nearest", "", "", {2.5f}), 0.f, 0.f);
   both(resize_spec(grid_f32({3, 4, 5}, seed++), "nearest", "", "", {}, {2, 8, 2}), 0.f, 0.f);
+  both(resize_spec(grid_f32({1, 2, 3, 2, 3, 2}, seed++), "nearest", "", "", {1.f, 2.f, 1.f, 2.f, 0.7f, 3.f}), 0.f, 0.f);
 }
 
 TEST(VulkanReduce, ResizeLinear) {
@@ -386,6 +387,9 @@ TEST(VulkanReduce, ResizeLinear) {
     both(resize_spec(rand_f32({2, 3, 4, 2}, seed++), "linear", c, "", {}, {3, 5, 4, 3}), kTol32, kTol16);
     both(resize_spec(rand_f32({3, 4, 5}, seed++), "linear", c, "", {2.f, 1.f, 1.4f}), kTol32, kTol16);
     both(resize_spec(rand_f32({6}, seed++), "linear", c, "", {}, {11}), kTol32, kTol16);
+    // Rank 5 (trilinear over D, H, W) and rank 6.
+    both(resize_spec(rand_f32({1, 2, 3, 4, 3}, seed++), "linear", c, "", {1.f, 1.f, 2.f, 1.5f, 2.f}), kTol32, kTol16);
+    both(resize_spec(rand_f32({2, 1, 2, 3, 2, 3}, seed++), "linear", c, "", {}, {3, 1, 3, 2, 4, 5}), kTol32, kTol16);
   }
   std::vector<TestTensor> out;
   std::string kernel;
@@ -397,10 +401,10 @@ TEST(VulkanReduce, ResizeLinear) {
 TEST(VulkanReduce, ResizeRefusesWithReason) {
   POCKET_REQUIRE_VULKAN();
   std::vector<TestTensor> out;
-  // Rank 5: the shader takes at most 4 dims.
-  Status s = run_op_vulkan(resize_spec(rand_f32({1, 1, 2, 2, 2}, 1), "nearest", "", "", {1.f, 1.f, 2.f, 2.f, 2.f}), &out);
+  // Rank 7: the shader takes at most 6 dims.
+  Status s = run_op_vulkan(resize_spec(rand_f32({1, 1, 1, 1, 1, 2, 2}, 1), "nearest", "", "", {1.f, 1.f, 1.f, 1.f, 1.f, 2.f, 2.f}), &out);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
-  EXPECT_NE(s.message().find("rank 5"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("rank 7"), std::string::npos) << s.message();
 }
 
 // ---------------------------------------------------------------------------------------------

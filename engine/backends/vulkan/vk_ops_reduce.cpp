@@ -37,7 +37,7 @@ namespace {
 constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();
 constexpr uint64_t kGroup = 128;  // invocations per workgroup of every shader here
 constexpr int kMaxReduceGroups = 4;
-constexpr int64_t kMaxResizeRank = 4;
+constexpr int kMaxResizeRank = 6;  // resize.comp's RANK
 
 std::string shape_of(const Value& v) { return shape_str(v.shape); }
 
@@ -451,16 +451,16 @@ int64_t clamp_index(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 :
 
 struct ResizePush {
   uint32_t total, mode;
-  uint32_t in_dims[4], out_dims[4], tab_off[4];
+  uint32_t in_dims[kMaxResizeRank], out_dims[kMaxResizeRank], tab_off[kMaxResizeRank];
 };
-static_assert(sizeof(ResizePush) == 56);
+static_assert(sizeof(ResizePush) == 80);
 
 struct ResizePlan {
   ResizePush push{};
   bool linear = false;
   Coord coord = Coord::kHalfPixel;
   Round round = Round::kPreferFloor;
-  Shape in, out;  // padded to rank 4
+  Shape in, out;  // padded to rank kMaxResizeRank
   std::vector<float> scales;  // per padded axis
 };
 
@@ -523,7 +523,7 @@ Support plan_resize(const NodeView& node, ResizePlan* plan) {
   p.total = static_cast<uint32_t>(y.elements());
   p.mode = plan->linear ? 1 : 0;
   uint64_t words = 0;
-  for (int d = 0; d < 4; ++d) {
+  for (int d = 0; d < kMaxResizeRank; ++d) {
     p.in_dims[d] = static_cast<uint32_t>(plan->in[d]);
     p.out_dims[d] = static_cast<uint32_t>(std::max<int64_t>(plan->out[d], 1));
     p.tab_off[d] = static_cast<uint32_t>(words);
@@ -536,7 +536,7 @@ Support plan_resize(const NodeView& node, ResizePlan* plan) {
 // Three int32 words per output index of each (padded) axis: i0, i1, bits of w.
 std::vector<int32_t> resize_tables(const ResizePlan& plan) {
   std::vector<int32_t> t;
-  for (int d = 0; d < 4; ++d) {
+  for (int d = 0; d < kMaxResizeRank; ++d) {
     const int64_t n = plan.in[d], m = plan.out[d];
     for (int64_t o = 0; o < m; ++o) {
       const float c = source_coord(plan.coord, o, plan.scales[d], n, m);
