@@ -1,6 +1,7 @@
 # The Vulkan backend (issue #7): option POCKET_VULKAN, and pocket_vulkan_embed_shaders(), which
 # compiles every engine/backends/vulkan/shaders/*.comp twice with glslc (NAME_f32 and NAME_f16 with
-# -DSTORE_F16=1) at build time and embeds the SPIR-V in a generated .cpp with the lookup
+# -DSTORE_F16=1; a third time, NAME_f16a with -DARITH_F16=1 too, when the shader is marked for fp16
+# arithmetic, see shaders/common.glsl) at build time and embeds the SPIR-V in a generated .cpp with the lookup
 # pocket::vk::vk_shader(name, &words) (engine/backends/vulkan/vk_shaders.h).
 #
 # Default: ON when find_package(Vulkan COMPONENTS glslc) finds the loader, the headers and glslc,
@@ -46,10 +47,18 @@ function(pocket_vulkan_embed_shaders target shader_dir)
   file(GLOB _glsl_includes ${shader_dir}/*.glsl)
   foreach(_comp IN LISTS _comps)
     get_filename_component(_stem ${_comp} NAME_WE)
-    foreach(_variant f32 f16)
+    # Shaders marked `// pocket: fp16-arithmetic` get a third variant (common.glsl).
+    set(_variants f32 f16)
+    file(STRINGS ${_comp} _marker REGEX "^// pocket: fp16-arithmetic")
+    if(_marker)
+      list(APPEND _variants f16a)
+    endif()
+    foreach(_variant IN LISTS _variants)
       set(_spv ${_out_dir}/${_stem}_${_variant}.spv)
       if(_variant STREQUAL "f16")
         set(_defs -DSTORE_F16=1)
+      elseif(_variant STREQUAL "f16a")
+        set(_defs -DSTORE_F16=1 -DARITH_F16=1)
       else()
         set(_defs "")
       endif()

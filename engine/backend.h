@@ -71,6 +71,10 @@ struct Subgraph {
 
 struct BackendOptions {
   bool fp16 = false;               // store activations and weights as fp16 where the device can
+  // With fp16: also compute in fp16 where the device can (Vulkan: shaderFloat16; the hot loops of
+  // conv, MatMul/Gemm and attention's Q K^T multiply-add in fp16, in chunks summed in fp32).
+  // A device that cannot: fp16 storage with fp32 arithmetic, said in BackendExecutable::notes().
+  bool fp16_arithmetic = false;
   std::string pipeline_cache_file; // "" : no cache file (e.g. "model.pocket.vkcache")
   int num_threads = 1;             // the session's CPU thread count (for the CPU backend)
 };
@@ -98,6 +102,9 @@ class BackendExecutable {
   virtual DeviceMemory memory() const = 0;
   // Per node (same order as Subgraph::nodes): the kernel it runs, e.g. "vulkan.conv2d_f32".
   virtual std::vector<std::string> kernel_names() const = 0;
+  // What the session should tell the user about this subgraph (Session::notices): e.g. a precision
+  // asked for that the device cannot give, a pipeline cache that could not be read.
+  virtual std::vector<std::string> notes() const { return {}; }
 };
 
 class Backend {

@@ -207,7 +207,11 @@ pocket_status pocket_session_create(const pocket_model* model, const pocket_sess
       o.sustained = options->sustained != 0;
       o.sustained_max_threads = options->sustained_max_threads;
       if (options->backend) o.backend = options->backend;
+      if (options->backend_fp16 < 0 || options->backend_fp16 > 2)
+        return fail(POCKET_INVALID_ARGUMENT, fn, "backend_fp16 must be 0 (fp32), 1 (fp16 storage) or 2 (fp16 storage and arithmetic), got " +
+                                                     std::to_string(options->backend_fp16));
       o.backend_fp16 = options->backend_fp16 != 0;
+      o.backend_fp16_arithmetic = options->backend_fp16 == 2;
       o.backend_required = options->backend_required != 0;
       if (options->pipeline_cache_file) o.pipeline_cache_file = options->pipeline_cache_file;
       if (pocket_status st = to_shapes(fn, options->num_input_shapes, options->input_shape_names,

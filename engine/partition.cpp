@@ -210,6 +210,20 @@ std::string PartitionReport::summary(size_t max_cpu_nodes) const {
          bytes_str(p.download_bytes) + "); device memory: activations planned " + bytes_str(p.memory.planned) +
          " (lower bound " + bytes_str(p.memory.lower_bound) + "), weights " + bytes_str(p.memory.weights) + ", staging " +
          bytes_str(p.memory.staging) + ", allocated " + bytes_str(p.memory.allocated) + "\n";
+    // Kernels by name, most used first ("vulkan.conv2d_f16a 20": the precision shows in the suffix).
+    std::vector<std::pair<std::string, int>> kernels;
+    for (const std::string& name : p.kernels) {
+      auto it = std::find_if(kernels.begin(), kernels.end(), [&](const auto& e) { return e.first == name; });
+      if (it == kernels.end()) kernels.push_back({name, 1});
+      else ++it->second;
+    }
+    std::stable_sort(kernels.begin(), kernels.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    if (!kernels.empty()) {
+      s += "  kernels:";
+      for (size_t i = 0; i < kernels.size(); ++i)
+        s += (i ? ", " : " ") + kernels[i].first + " " + std::to_string(kernels[i].second);
+      s += "\n";
+    }
   }
   if (!subgraphs.empty())
     s += "transfers per run: " + std::to_string(uploads) + " uploads (" + bytes_str(up) + ") + " + std::to_string(downloads) +

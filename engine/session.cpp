@@ -1127,7 +1127,8 @@ Status Session::offload() {
   }
 
   BackendOptions bo;
-  bo.fp16 = options_.backend_fp16;
+  bo.fp16 = options_.backend_fp16 || options_.backend_fp16_arithmetic;
+  bo.fp16_arithmetic = options_.backend_fp16_arithmetic;
   bo.pipeline_cache_file = options_.pipeline_cache_file;
   bo.num_threads = options_.num_threads;
   std::vector<int> offloaded_index(part.subgraphs.size(), -1);
@@ -1146,6 +1147,8 @@ Status Session::offload() {
     }
     Offloaded o;
     o.exe = std::move(r.value());
+    for (const std::string& note : o.exe->notes())
+      if (std::find(notices_.begin(), notices_.end(), note) == notices_.end()) notices_.push_back(note);
     for (const Value* v : sg.inputs) o.inputs.push_back(const_cast<Value*>(v));
     for (const Value* v : sg.outputs) o.outputs.push_back(const_cast<Value*>(v));
     for (size_t i : part.members[k]) {

@@ -70,6 +70,10 @@ struct SessionOptions {
   // Any other name is an error. partition() says what was decided and why.
   std::string backend = "cpu";
   bool backend_fp16 = false;        // BackendOptions::fp16: fp16 storage where the device can
+  // BackendOptions::fp16_arithmetic: fp16 storage and fp16 multiply-adds where the device can
+  // (implies backend_fp16; a device without fp16 arithmetic keeps fp32 arithmetic and says so in
+  // notices()).
+  bool backend_fp16_arithmetic = false;
   std::string pipeline_cache_file;  // BackendOptions::pipeline_cache_file ("" : none)
   // "vulkan" (or a custom backend) that cannot be used -- no device, a subgraph whose prepare
   // fails -- is an error instead of a CPU fallback with a notice.

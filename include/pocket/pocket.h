@@ -119,7 +119,10 @@ typedef struct pocket_session_options {
    * pocket_session_partition_summary tells what was decided and why. */
   const char* backend;
   /* 1: the backend stores activations and weights as fp16 where the device can (results then
-   * match the CPU within about 1e-2 relative). 0 (default): fp32. */
+   * match the CPU within about 1e-2 relative). 2: fp16 storage and fp16 arithmetic (the
+   * multiply-adds of convolutions, MatMul/Gemm and attention scores, summed in fp32 every 16
+   * terms) where the device can; a device without fp16 arithmetic computes in fp32 and says so in
+   * pocket_session_notices. 0 (default): fp32. Other values: POCKET_INVALID_ARGUMENT. */
   int32_t backend_fp16;
   /* 1: "vulkan" that cannot be used (no device, a subgraph the backend fails to prepare) makes
    * pocket_session_create fail instead of falling back to the CPU. 0 (default). */

@@ -187,6 +187,7 @@ struct SessionOptions {
   // Where nodes run: "cpu" (default), "vulkan" or "auto" (see pocket_session_options.backend).
   std::string backend = "cpu";
   bool backend_fp16 = false;      // fp16 storage on the backend where the device can
+  bool backend_fp16_arithmetic = false;  // and fp16 arithmetic where the device can (implies fp16 storage)
   bool backend_required = false;  // "vulkan" that cannot be used is an error, not a CPU fallback
   std::string pipeline_cache_file;  // "" or e.g. "model.pocket.vkcache"
 };
@@ -226,7 +227,7 @@ class Session {
     options.sustained = o.sustained ? 1 : 0;
     options.sustained_max_threads = o.sustained_max_threads;
     options.backend = o.backend.c_str();
-    options.backend_fp16 = o.backend_fp16 ? 1 : 0;
+    options.backend_fp16 = o.backend_fp16_arithmetic ? 2 : (o.backend_fp16 ? 1 : 0);
     options.backend_required = o.backend_required ? 1 : 0;
     options.pipeline_cache_file = o.pipeline_cache_file.empty() ? nullptr : o.pipeline_cache_file.c_str();
     std::vector<const char*> names;

@@ -198,6 +198,15 @@ TEST(BackendCapi, OptionsAndSummary) {
   EXPECT_EQ(mem.device, 0u);  // nothing offloaded
   pocket_session_free(s);
 
+  o.backend = "cpu";
+  o.backend_fp16 = 2;  // fp16 storage and arithmetic: accepted (the CPU backend ignores it)
+  ASSERT_EQ(pocket_session_create(model, &o, &s), POCKET_OK) << pocket_last_error();
+  pocket_session_free(s);
+  o.backend_fp16 = 3;
+  EXPECT_EQ(pocket_session_create(model, &o, &s), POCKET_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(pocket_last_error()).find("backend_fp16 must be 0"), std::string::npos) << pocket_last_error();
+  o.backend_fp16 = 0;
+
   o.backend = "gpu";
   EXPECT_EQ(pocket_session_create(model, &o, &s), POCKET_INVALID_ARGUMENT);
   EXPECT_EQ(s, nullptr);

@@ -25,7 +25,7 @@ TestTensor rnd(std::vector<int64_t> shape, uint32_t seed) {
 }
 
 // Both shader forms (shared-memory tiles for GPUs, register blocks for CPU drivers: see
-// vk_ops_dense.cpp), each with fp32 and fp16 storage.
+// vk_ops_dense.cpp), each with fp32, fp16 storage and fp16 arithmetic.
 void both(const OpSpec& s) {
   for (const char* style : {"0", "1"}) {
     SCOPED_TRACE(std::string("POCKET_VK_CPU_STYLE=") + style);
@@ -36,7 +36,11 @@ void both(const OpSpec& s) {
     }
     {
       SCOPED_TRACE("fp16");
-      expect_vulkan_matches_cpu(s, 2e-2f, true);
+      expect_vulkan_matches_cpu(s, 2e-2f, 1);
+    }
+    {
+      SCOPED_TRACE("fp16 arithmetic");
+      expect_vulkan_matches_cpu(s, 3e-2f, 2);
     }
     unsetenv("POCKET_VK_CPU_STYLE");
   }

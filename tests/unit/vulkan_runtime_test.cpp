@@ -327,7 +327,9 @@ TEST(VulkanRuntime, PipelineCacheFileWrittenReusedCorruptIgnored) {
 
 // Runs `file` on the CPU and with every supported node on the shared Vulkan backend, the same
 // random inputs, and compares every float output (rel. to the output's largest magnitude).
-void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expect_all_offloaded,
+// fp16: 0 fp32, 1 fp16 storage, 2 fp16 storage and arithmetic (then every conv/MatMul/attention
+// kernel must be an _f16a one).
+void model_matches_cpu(const std::string& file, int fp16, float tol, bool expect_all_offloaded,
                        const std::vector<std::pair<std::string, Shape>>& shapes = {}) {
   std::string why;
   const std::string path = file[0] == '/' ? file : fixture_pocket(file, &why);
@@ -338,7 +340,8 @@ void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expec
   SessionOptions o;
   o.input_shapes = shapes;
   o.backend = "vulkan";
-  o.backend_fp16 = fp16;
+  o.backend_fp16 = fp16 != 0;
+  o.backend_fp16_arithmetic = fp16 == 2;
   o.backend_required = true;
   o.custom_backend = std::shared_ptr<Backend>(vulkan_backend_or_null(nullptr), [](Backend*) {});
   auto t0 = std::chrono::steady_clock::now();
@@ -351,6 +354,18 @@ void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expec
   ASSERT_TRUE(cpu.ok()) << cpu.status().message();
   const PartitionReport& r = vk.value()->partition();
   if (expect_all_offloaded) EXPECT_EQ(r.ops_on_cpu, 0) << r.summary();
+  if (fp16 == 2) {
+    int arith = 0;
+    for (const auto& part : r.subgraphs)
+      for (const std::string& k : part.kernels) {
+        const bool hot = k.find("conv") != std::string::npos || k.find("matmul") != std::string::npos ||
+                         k.find("attention") != std::string::npos;
+        if (hot && k.find("transpose") == std::string::npos) EXPECT_EQ(k.substr(k.size() - 5), "_f16a") << k;
+        arith += k.size() > 5 && k.substr(k.size() - 5) == "_f16a";
+      }
+    EXPECT_GT(arith, 0) << r.summary();
+    EXPECT_TRUE(vk.value()->notices().empty()) << vk.value()->notices().front();
+  }
   for (Session* s : {vk.value().get(), cpu.value().get()}) {
     for (size_t i = 0; i < s->num_inputs(); ++i) {
       Value& in = s->input(i);
@@ -391,13 +406,13 @@ void model_matches_cpu(const std::string& file, bool fp16, float tol, bool expec
   std::printf("%s", r.summary(20).c_str());
   std::printf("[ vulkan   ] %s %s: %d ops offloaded in %zu subgraph(s), %d on the CPU; session create %.0f ms, "
               "first run %.0f ms, second %.0f ms; device memory planned %zu, allocated %zu bytes\n",
-              file.c_str(), fp16 ? "fp16" : "fp32", r.ops_offloaded, r.subgraphs.size(), r.ops_on_cpu, create_ms, first_ms,
+              file.c_str(), precision_name(fp16), r.ops_offloaded, r.subgraphs.size(), r.ops_on_cpu, create_ms, first_ms,
               second_ms, planned, allocated);
 }
 
 TEST(VulkanModels, MobileNetV3SmallMatchesCpu) {
   POCKET_REQUIRE_VULKAN();
-  model_matches_cpu("mobilenet_v3_small", false, 1e-3f, true);
+  model_matches_cpu("mobilenet_v3_small", 0, 1e-3f, true);
 }
 
 // DistilBERT (seq 16) from the transformer fixtures (exported at build time), fully offloaded.
@@ -406,13 +421,28 @@ TEST(VulkanModels, DistilBertMatchesCpu) {
   std::string why;
   const std::string path = pocket_or_converted(unit_fixture_dir() + "4/distilbert", "model", &why);
   if (path.empty()) GTEST_SKIP() << why;
-  model_matches_cpu(path, false, 1e-3f, true, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
+  model_matches_cpu(path, 0, 1e-3f, true, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
+}
+
+// fp16 storage and arithmetic over DistilBERT (MatMul, Gemm, attention in _f16a shaders).
+TEST(VulkanModels, DistilBertFp16Arithmetic) {
+  POCKET_REQUIRE_VULKAN();
+  std::string why;
+  const std::string path = pocket_or_converted(unit_fixture_dir() + "4/distilbert", "model", &why);
+  if (path.empty()) GTEST_SKIP() << why;
+  model_matches_cpu(path, 2, 5e-2f, true, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
 }
 
 // fp16 storage over a whole model (the per-op tests cover fp16 on every op).
 TEST(VulkanModels, MobileNetV3SmallFp16) {
   POCKET_REQUIRE_VULKAN();
-  model_matches_cpu("mobilenet_v3_small", true, 3e-2f, true);
+  model_matches_cpu("mobilenet_v3_small", 1, 3e-2f, true);
+}
+
+// fp16 storage and arithmetic over a whole model (measured: 3.4e-3 of the largest logit).
+TEST(VulkanModels, MobileNetV3SmallFp16Arithmetic) {
+  POCKET_REQUIRE_VULKAN();
+  model_matches_cpu("mobilenet_v3_small", 2, 3e-2f, true);
 }
 
 }  // namespace

@@ -89,8 +89,10 @@ struct VulkanSingleNode {
 
 // Runs spec's single node as one Vulkan subgraph (every non-constant input uploaded, every
 // output downloaded; shapes and dtypes taken from a CPU session of the same model). Returns
-// kUnsupported with supports()'s reason when the backend refuses the node.
-inline Status run_op_vulkan(const OpSpec& spec, std::vector<TestTensor>* outputs, bool fp16 = false,
+// kUnsupported with supports()'s reason when the backend refuses the node. fp16: 0 fp32, 1 fp16
+// storage, 2 fp16 storage and arithmetic (BackendOptions::fp16_arithmetic).
+inline const char* precision_name(int fp16) { return fp16 == 2 ? "fp16 arithmetic" : fp16 ? "fp16" : "fp32"; }
+inline Status run_op_vulkan(const OpSpec& spec, std::vector<TestTensor>* outputs, int fp16 = 0,
                             std::string* kernel = nullptr) {
   std::string why;
   Backend* backend = vulkan_backend_or_null(&why);
@@ -100,7 +102,8 @@ inline Status run_op_vulkan(const OpSpec& spec, std::vector<TestTensor>* outputs
   Support sup = backend->supports(g.view);
   if (!sup.ok) return Status(StatusCode::kUnsupported, sup.reason);
   BackendOptions opts;
-  opts.fp16 = fp16;
+  opts.fp16 = fp16 != 0;
+  opts.fp16_arithmetic = fp16 == 2;
   auto ex = backend->prepare(g.subgraph, opts);
   if (!ex.ok()) return ex.status();
   BackendExecutable& e = *ex.value();
@@ -127,15 +130,15 @@ inline Status run_op_vulkan(const OpSpec& spec, std::vector<TestTensor>* outputs
 
 // Asserts supported and every output within tol of the CPU (expect_close for floats, exact for
 // ints/bools).
-inline void expect_vulkan_matches_cpu(const OpSpec& spec, float tol = 1e-4f, bool fp16 = false) {
+inline void expect_vulkan_matches_cpu(const OpSpec& spec, float tol = 1e-4f, int fp16 = 0) {
   std::vector<TestTensor> want, got;
   Status s = run_op(spec, &want);
   ASSERT_TRUE(s.ok()) << "CPU: " << s.message();
   s = run_op_vulkan(spec, &got, fp16);
-  ASSERT_TRUE(s.ok()) << "Vulkan" << (fp16 ? " fp16" : "") << ": " << s.message();
+  ASSERT_TRUE(s.ok()) << "Vulkan " << precision_name(fp16) << ": " << s.message();
   ASSERT_EQ(got.size(), want.size());
   for (size_t o = 0; o < want.size(); ++o) {
-    SCOPED_TRACE("output " + std::to_string(o) + (fp16 ? " (fp16)" : " (fp32)"));
+    SCOPED_TRACE("output " + std::to_string(o) + " (" + precision_name(fp16) + ")");
     ASSERT_EQ(got[o].dtype, want[o].dtype);
     ASSERT_EQ(got[o].shape, want[o].shape);
     if (want[o].dtype == DType::F32) {

@@ -338,7 +338,7 @@ static int tool_main(int argc, char** argv) {
   std::vector<std::string> model_path, input_specs, shape_specs;
   int64_t threads = 1, warmup = 5, iterations = 50, seed = 0, rounds = 5;
   bool json = false, profile = false, resize = false, tune = false, verbose_init = false, spinner_on = false;
-  bool fixed_threads = false, backend_fp16 = false;
+  bool fixed_threads = false, backend_fp16 = false, backend_fp16_arith = false;
   std::string trace_path, tuning_file, onnx_path, ort_script, budget_spec, backend = "cpu";
   pocket::tools::ArgParser args(
       kTool,
@@ -398,6 +398,8 @@ static int tool_main(int argc, char** argv) {
               "(Vulkan on a GPU when it takes at least half the FLOPs); prints the partition; pipeline cache "
               "MODEL.pocket.vkcache");
   args.flag("--backend-fp16", &backend_fp16, "fp16 storage on the backend where the device can");
+  args.flag("--backend-fp16-arith", &backend_fp16_arith,
+            "fp16 storage and fp16 arithmetic (conv, MatMul/Gemm, attention scores) where the device can");
   switch (args.parse(argc, argv)) {
     case pocket::tools::ArgParser::Outcome::kHelp: std::fputs(args.help().c_str(), stdout); return 0;
     case pocket::tools::ArgParser::Outcome::kError: report_error(kTool, args.error()); return 2;
@@ -433,6 +435,7 @@ static int tool_main(int argc, char** argv) {
   options.memory_budget = memory_budget;
   options.backend = backend;
   options.backend_fp16 = backend_fp16;
+  options.backend_fp16_arithmetic = backend_fp16_arith;
   if (backend != "cpu") options.pipeline_cache_file = model_path[0] + ".vkcache";
   std::vector<std::pair<std::string, pocket::Shape>> given_shapes;
   for (const std::string& spec : shape_specs) {

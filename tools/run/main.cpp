@@ -51,11 +51,11 @@ static int tool_main(int argc, char** argv) {
   std::vector<std::string> model_path, input_specs, shape_specs;
   std::string output_dir;
   int64_t threads = 1;
-  bool resize = false, tune = false, backend_fp16 = false;
+  bool resize = false, tune = false, backend_fp16 = false, backend_fp16_arith = false;
   std::string tuning_file, backend = "cpu";
   pocket::tools::ArgParser args(
       kTool, "MODEL.pocket --input NAME=FILE.npy ... [--output-dir DIR] [--threads N] [--resize] [--input-shape NAME=DIMS ...]\n"
-      "       [--tune] [--tuning-file FILE] [--backend cpu|vulkan|auto] [--backend-fp16]",
+      "       [--tune] [--tuning-file FILE] [--backend cpu|vulkan|auto] [--backend-fp16] [--backend-fp16-arith]",
       "Runs the model once on the given inputs and writes each output to DIR/<output name>.npy\n"
       "(characters outside [A-Za-z0-9_.-] in the name become '_'). Inputs are .npy files (float32,\n"
       "float16, int64, int32, int8, uint8, bool; little-endian, C order) whose dtype and shape must\n"
@@ -74,6 +74,8 @@ static int tool_main(int argc, char** argv) {
               "where nodes run: cpu (default), vulkan (GPU, or a CPU Vulkan driver when there is no GPU), auto "
               "(Vulkan on a GPU when it takes at least half the FLOPs); the pipeline cache goes to MODEL.pocket.vkcache");
   args.flag("--backend-fp16", &backend_fp16, "fp16 storage on the backend where the device can");
+  args.flag("--backend-fp16-arith", &backend_fp16_arith,
+            "fp16 storage and fp16 arithmetic (conv, MatMul/Gemm, attention scores) where the device can");
   switch (args.parse(argc, argv)) {
     case pocket::tools::ArgParser::Outcome::kHelp: std::fputs(args.help().c_str(), stdout); return 0;
     case pocket::tools::ArgParser::Outcome::kError: report_error(kTool, args.error()); return 2;
@@ -95,6 +97,7 @@ static int tool_main(int argc, char** argv) {
   options.tuning_file = tuning_file;
   options.backend = backend;
   options.backend_fp16 = backend_fp16;
+  options.backend_fp16_arithmetic = backend_fp16_arith;
   if (backend != "cpu") options.pipeline_cache_file = model_path[0] + ".vkcache";
   std::vector<std::pair<std::string, std::vector<int64_t>>> given_shapes;
   for (const std::string& spec : shape_specs) {

@@ -550,7 +550,8 @@ class PrepareCtx final : public VkPrepare {
 
 class Executable final : public BackendExecutable {
  public:
-  Executable(std::shared_ptr<Device> device, bool fp16) : dev_(std::move(device)), fp16_(fp16) {}
+  Executable(std::shared_ptr<Device> device, bool fp16, bool fp16_arithmetic)
+      : dev_(std::move(device)), fp16_(fp16), arith_(fp16 && fp16_arithmetic) {}
   ~Executable() override {
     VkDevice d = dev_->device();
     if (fence_ != VK_NULL_HANDLE) vkDestroyFence(d, fence_, nullptr);
@@ -655,6 +656,7 @@ class Executable final : public BackendExecutable {
 
   DeviceMemory memory() const override { return mem_; }
   std::vector<std::string> kernel_names() const override { return kernels_; }
+  std::vector<std::string> notes() const override { return notes_; }
   const std::string& cache_note() const { return cache_note_; }
 
   // VkRecord's view of one node.
@@ -672,6 +674,9 @@ class Executable final : public BackendExecutable {
 
   std::shared_ptr<Device> dev_;
   bool fp16_;
+  bool arith_;                      // fp16 arithmetic: the _f16a variant of shaders that have one
+  std::vector<char> node_arith_;    // per node: a dispatch used an _f16a variant
+  std::vector<std::string> notes_;
   std::vector<Slot> slots_;
   std::unordered_map<const Value*, int> slot_of_;
   std::vector<int> inputs_, outputs_;
@@ -742,7 +747,11 @@ class RecordCtx final : public VkRecord {
       *error_ = Status(StatusCode::kInternal, "vulkan: " + node_label(view_) + ": push constants over 128 bytes");
       return;
     }
-    const std::string name = std::string(shader) + (ex_.fp16_ ? "_f16" : "_f32");
+    std::string name = std::string(shader) + (ex_.fp16_ ? "_f16" : "_f32");
+    if (ex_.arith_ && vk_shader((name + "a").c_str(), nullptr)) {
+      name += "a";
+      ex_.node_arith_[node_] = 1;
+    }
     auto p = ex_.dev_->pipeline(name, static_cast<uint32_t>(bindings.size()));
     if (!p.ok()) {
       *error_ = Status(p.status().code(), p.status().message() + " (" + node_label(view_) + ")");
@@ -956,12 +965,15 @@ Status Executable::prepare(const Subgraph& sg, const BackendOptions& options) {
 
   // 5. ops record their dispatches.
   Status error = Status::Ok();
+  node_arith_.assign(n, 0);
   for (size_t k = 0; k < n && error.ok(); ++k) {
     if (ops_[k]->alias_input() >= 0) continue;
     RecordCtx rc(*this, k, sg.nodes[k], &error);
     ops_[k]->record(rc);
   }
   POCKET_RETURN_IF_ERROR(error);
+  for (size_t k = 0; k < n; ++k)
+    if (node_arith_[k]) kernels_[k] += "a";  // "vulkan.conv2d_f16a": fp16 arithmetic
 
   // 6. descriptor sets, one per dispatch.
   std::vector<VkDescriptorSet> sets(dispatches_.size());
@@ -1066,7 +1078,13 @@ class VulkanBackend final : public Backend {
     if (options.fp16 && !dev_->caps().fp16_storage)
       return Status(StatusCode::kUnsupported, "vulkan: fp16 storage asked for, but " + dev_->description() +
                                                   " has no storageBuffer16BitAccess");
-    auto ex = std::make_unique<Executable>(dev_, options.fp16);
+    const bool arith = options.fp16 && options.fp16_arithmetic && dev_->caps().fp16_arithmetic;
+    auto ex = std::make_unique<Executable>(dev_, options.fp16, arith);
+    if (options.fp16_arithmetic && !options.fp16)
+      ex->notes_.push_back("vulkan: fp16 arithmetic asked for without fp16 storage: fp32 storage and arithmetic");
+    else if (options.fp16_arithmetic && !arith)
+      ex->notes_.push_back("vulkan: fp16 arithmetic asked for, but " + dev_->description() +
+                           " has no shaderFloat16: fp16 storage with fp32 arithmetic");
     POCKET_RETURN_IF_ERROR(ex->prepare(subgraph, options));
     return std::unique_ptr<BackendExecutable>(std::move(ex));
   }

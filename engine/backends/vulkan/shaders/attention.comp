@@ -8,6 +8,7 @@
 // (one uint per element, nonzero = masked -> mask_fill), kind 2 F32 added to the scaled score.
 // Bindings: 0 Q, 1 K, 2 V, 3 Y, 4 float mask, 5 bool mask (any buffer when unused).
 // Workgroups: B * Hq * ceil(Sq / ROWS), split over x and y (x * y >= that). Limits: D <= MAX_D, Dv <= WG * VPT.
+// pocket: fp16-arithmetic (Q K^T dot products over D in chunks of HCHUNK; softmax and P V in fp32)
 #version 450
 #include "common.glsl"
 
@@ -45,7 +46,7 @@ layout(push_constant) uniform P {
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
-shared float q_s[ROWS][MAX_D];
+shared HF q_s[ROWS][MAX_D];
 shared float p_s[ROWS][WG];
 shared float red[ROWS][WG];
 
@@ -66,7 +67,7 @@ void main() {
   // Query rows past Sq (the last tile) are zeros, computed and never written.
   for (uint r = 0; r < ROWS; ++r) {
     const uint q_base = (b * p.sq + i0 + r) * p.q_row + h * p.d;
-    for (uint c = t; c < p.d; c += WG) q_s[r][c] = r < rows ? LOAD(q[q_base + c]) : 0.0;
+    for (uint c = t; c < p.d; c += WG) q_s[r][c] = r < rows ? HLOAD(q[q_base + c]) : HF(0.0);
   }
   barrier();
 
@@ -92,9 +93,15 @@ void main() {
     for (uint r = 0; r < ROWS; ++r) s[r] = 0.0;
     if (j < tile_end) {
       const uint kr = k_base + j * p.k_row;
-      for (uint c = 0; c < p.d; ++c) {
-        const float kc = LOAD(k[kr + c]);
-        for (uint r = 0; r < ROWS; ++r) s[r] += q_s[r][c] * kc;
+      for (uint c0 = 0; c0 < p.d; c0 += uint(HCHUNK)) {
+        const uint c1 = min(p.d, c0 + uint(HCHUNK));
+        HF hs[ROWS];
+        for (uint r = 0; r < ROWS; ++r) hs[r] = HF(0.0);
+        for (uint c = c0; c < c1; ++c) {
+          const HF kc = HLOAD(k[kr + c]);
+          for (uint r = 0; r < ROWS; ++r) hs[r] += q_s[r][c] * kc;
+        }
+        for (uint r = 0; r < ROWS; ++r) s[r] += float(hs[r]);
       }
     }
     for (uint r = 0; r < ROWS; ++r) {

@@ -1,8 +1,32 @@
 // Shared by every Pocket compute shader (#include "common.glsl"; glslc -I shaders).
 // Storage type: every shader is compiled twice by CMake, NAME_f32 (STORE_F16 undefined) and
-// NAME_f16 (-DSTORE_F16=1: activations and float weights stored as float16_t; arithmetic stays
-// in fp32 unless the shader itself opts into fp16 arithmetic). Use `STORE` for buffer element
-// types, LOAD(x) to widen to float and TOSTORE(x) to narrow back.
+// NAME_f16 (-DSTORE_F16=1: activations and float weights stored as float16_t, arithmetic in
+// fp32). Use `STORE` for buffer element types, LOAD(x) to widen to float and TOSTORE(x) to narrow
+// back.
+//
+// fp16 arithmetic: a shader whose source contains the line `// pocket: fp16-arithmetic` is
+// compiled a third time, NAME_f16a (-DSTORE_F16=1 -DARITH_F16=1), which the runtime uses in
+// fp16-arithmetic mode on devices with shaderFloat16. Such a shader writes its hot loop in the
+// H* types below: products and partial sums in HF / HVEC4 over at most HCHUNK terms, each chunk
+// then added into an fp32 accumulator (vec4). In NAME_f32 and NAME_f16, HF is float and HCHUNK
+// is unbounded, so the chunk loop runs once and the code is the plain fp32 loop. The chunking
+// bounds fp16 rounding to HCHUNK terms per partial sum (a dot product of K terms keeps K / 16
+// fp32 additions) while the multiply-adds, the bulk of the work, run at fp16 rate.
+#ifdef ARITH_F16
+#ifndef STORE_F16
+#error "ARITH_F16 needs STORE_F16"
+#endif
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define HF float16_t
+#define HVEC4 f16vec4
+#define HCHUNK 16
+#else
+#define HF float
+#define HVEC4 vec4
+#define HCHUNK 0x40000000
+#endif
+#define HLOAD(x) HF(x)
+
 #ifdef STORE_F16
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : enable

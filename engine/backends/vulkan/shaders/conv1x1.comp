@@ -4,6 +4,7 @@
 // value loaded once per 8 channels, each weight vector once per 4 pixels.
 // Weights: the conv2d layout with KH = KW = 1: [blocks][C][4], blocks = ceil(M / 4), zero-padded.
 // Dispatch: x (and z) over pixel quads in workgroups of 64, y over pairs of blocks.
+// pocket: fp16-arithmetic (C in chunks of HCHUNK, common.glsl)
 #version 450
 #include "common.glsl"
 
@@ -38,12 +39,19 @@ void main() {
   vec4 a00 = vec4(0.0), a10 = vec4(0.0), a20 = vec4(0.0), a30 = vec4(0.0);
   vec4 a01 = vec4(0.0), a11 = vec4(0.0), a21 = vec4(0.0), a31 = vec4(0.0);
   int wa = b0 * p.C * 4, wb = b1 * p.C * 4;
-  for (int c = 0; c < p.C; ++c, wa += 4, wb += 4) {
-    const vec4 u = vec4(LOAD(w[wa]), LOAD(w[wa + 1]), LOAD(w[wa + 2]), LOAD(w[wa + 3]));
-    const vec4 v = vec4(LOAD(w[wb]), LOAD(w[wb + 1]), LOAD(w[wb + 2]), LOAD(w[wb + 3]));
-    const float x0 = LOAD(x[r0 + c]), x1 = LOAD(x[r1 + c]), x2 = LOAD(x[r2 + c]), x3 = LOAD(x[r3 + c]);
-    a00 += x0 * u; a10 += x1 * u; a20 += x2 * u; a30 += x3 * u;
-    a01 += x0 * v; a11 += x1 * v; a21 += x2 * v; a31 += x3 * v;
+  for (int c0 = 0; c0 < p.C; c0 += HCHUNK) {
+    const int c1 = min(p.C, c0 + HCHUNK);
+    HVEC4 h00 = HVEC4(0.0), h10 = HVEC4(0.0), h20 = HVEC4(0.0), h30 = HVEC4(0.0);
+    HVEC4 h01 = HVEC4(0.0), h11 = HVEC4(0.0), h21 = HVEC4(0.0), h31 = HVEC4(0.0);
+    for (int c = c0; c < c1; ++c, wa += 4, wb += 4) {
+      const HVEC4 u = HVEC4(HLOAD(w[wa]), HLOAD(w[wa + 1]), HLOAD(w[wa + 2]), HLOAD(w[wa + 3]));
+      const HVEC4 v = HVEC4(HLOAD(w[wb]), HLOAD(w[wb + 1]), HLOAD(w[wb + 2]), HLOAD(w[wb + 3]));
+      const HF x0 = HLOAD(x[r0 + c]), x1 = HLOAD(x[r1 + c]), x2 = HLOAD(x[r2 + c]), x3 = HLOAD(x[r3 + c]);
+      h00 += x0 * u; h10 += x1 * u; h20 += x2 * u; h30 += x3 * u;
+      h01 += x0 * v; h11 += x1 * v; h21 += x2 * v; h31 += x3 * v;
+    }
+    a00 += vec4(h00); a10 += vec4(h10); a20 += vec4(h20); a30 += vec4(h30);
+    a01 += vec4(h01); a11 += vec4(h11); a21 += vec4(h21); a31 += vec4(h31);
   }
 
   vec4 lo[4] = vec4[4](a00, a10, a20, a30);

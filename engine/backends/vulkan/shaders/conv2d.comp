@@ -5,6 +5,7 @@
 // Weights (repacked on the host, vk_ops_conv.cpp): block-major [blocks][KH][KW][Cg][4], blocks =
 // group * ceil(Mg / 4), zero-padded past Mg. Bias [M] (zeros when the node has none).
 // Dispatch: x (and z, for large tensors) over pixel quads in workgroups of 64, y over blocks.
+// pocket: fp16-arithmetic (per tap, Cg in chunks of HCHUNK, common.glsl)
 #version 450
 #include "common.glsl"
 
@@ -61,18 +62,26 @@ void main() {
         off[j] = ok[j] ? ((nb[j] + iy) * p.W + ix) * p.C + cin0 : cin0;
       }
       int wb = ((blk * p.KH + ky) * p.KW + kx) * p.Cg * 4;
-      for (int c = 0; c < p.Cg; ++c, wb += 4) {
-        const vec4 wv = vec4(LOAD(w[wb]), LOAD(w[wb + 1]), LOAD(w[wb + 2]), LOAD(w[wb + 3]));
-        // Loads without branches (a tap in the padding reads a valid address, then selects 0):
-        // no divergent control flow in the innermost loop.
-        const float l0 = LOAD(x[off[0] + c]), l1 = LOAD(x[off[1] + c]);
-        const float l2 = LOAD(x[off[2] + c]), l3 = LOAD(x[off[3] + c]);
-        const float x0 = ok[0] ? l0 : 0.0, x1 = ok[1] ? l1 : 0.0;
-        const float x2 = ok[2] ? l2 : 0.0, x3 = ok[3] ? l3 : 0.0;
-        acc0 += x0 * wv;
-        acc1 += x1 * wv;
-        acc2 += x2 * wv;
-        acc3 += x3 * wv;
+      for (int c0 = 0; c0 < p.Cg; c0 += HCHUNK) {
+        const int c1 = min(p.Cg, c0 + HCHUNK);
+        HVEC4 h0 = HVEC4(0.0), h1 = HVEC4(0.0), h2 = HVEC4(0.0), h3 = HVEC4(0.0);
+        for (int c = c0; c < c1; ++c, wb += 4) {
+          const HVEC4 wv = HVEC4(HLOAD(w[wb]), HLOAD(w[wb + 1]), HLOAD(w[wb + 2]), HLOAD(w[wb + 3]));
+          // Loads without branches (a tap in the padding reads a valid address, then selects 0):
+          // no divergent control flow in the innermost loop.
+          const HF l0 = HLOAD(x[off[0] + c]), l1 = HLOAD(x[off[1] + c]);
+          const HF l2 = HLOAD(x[off[2] + c]), l3 = HLOAD(x[off[3] + c]);
+          const HF x0 = ok[0] ? l0 : HF(0.0), x1 = ok[1] ? l1 : HF(0.0);
+          const HF x2 = ok[2] ? l2 : HF(0.0), x3 = ok[3] ? l3 : HF(0.0);
+          h0 += x0 * wv;
+          h1 += x1 * wv;
+          h2 += x2 * wv;
+          h3 += x3 * wv;
+        }
+        acc0 += vec4(h0);
+        acc1 += vec4(h1);
+        acc2 += vec4(h2);
+        acc3 += vec4(h3);
       }
     }
   }

@@ -3,6 +3,7 @@
 // invocation computes one output pixel x 4 consecutive output channels.
 // Weights (repacked on the host): [KH][KW][M4], M4 = M rounded up to 4, zero-padded. Bias [M].
 // Dispatch: x (and z) over (pixel, channel quad) pairs in workgroups of 64, channel quad fastest.
+// pocket: fp16-arithmetic (each kernel row's taps summed in HF, rows added in fp32)
 #version 450
 #include "common.glsl"
 
@@ -44,15 +45,17 @@ void main() {
     const int iy = iy0 + ky * p.DH;
     const bool oky = iy >= 0 && iy < p.H;
     const int row = (n * p.H + clamp(iy, 0, p.H - 1)) * p.W;
+    HVEC4 h = HVEC4(0.0);
     for (int kx = 0; kx < p.KW; ++kx) {
       const int ix = ix0 + kx * p.DW;
       const bool ok = oky && ix >= 0 && ix < p.W;
       const int xb = (row + clamp(ix, 0, p.W - 1)) * p.C;
       const int wb = (ky * p.KW + kx) * p.M4 + m0;
-      const vec4 wv = vec4(LOAD(w[wb]), LOAD(w[wb + 1]), LOAD(w[wb + 2]), LOAD(w[wb + 3]));
-      const vec4 xv = vec4(LOAD(x[xb + c0]), LOAD(x[xb + c1]), LOAD(x[xb + c2]), LOAD(x[xb + c3]));
-      acc += ok ? xv * wv : vec4(0.0);
+      const HVEC4 wv = HVEC4(HLOAD(w[wb]), HLOAD(w[wb + 1]), HLOAD(w[wb + 2]), HLOAD(w[wb + 3]));
+      const HVEC4 xv = HVEC4(HLOAD(x[xb + c0]), HLOAD(x[xb + c1]), HLOAD(x[xb + c2]), HLOAD(x[xb + c3]));
+      h += ok ? xv * wv : HVEC4(0.0);
     }
+    acc += vec4(h);
   }
 
   const int ybase = pix * p.M;

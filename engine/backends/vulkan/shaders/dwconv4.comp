@@ -4,6 +4,7 @@
 // scalar ones). Same weights layout as dwconv.comp ([KH][KW][C]); bias [C]. Any kernel, stride,
 // dilation and padding; taps in the padding read a clamped address and select 0 (no branches).
 // Dispatch: x (and z) over (pixel, channel quad) pairs in workgroups of 64, channel quad fastest.
+// pocket: fp16-arithmetic (each kernel row's taps summed in HF, rows added in fp32)
 #version 450
 #include "common.glsl"
 
@@ -44,13 +45,15 @@ void main() {
     const int iy = iy0 + ky * p.DH;
     const bool oky = iy >= 0 && iy < p.H;
     const int row = (n * p.H + clamp(iy, 0, p.H - 1)) * p.W;
+    HVEC4 h = HVEC4(0.0);
     for (int kx = 0; kx < p.KW; ++kx) {
       const int ix = ix0 + kx * p.DW;
       const bool ok = oky && ix >= 0 && ix < p.W;
-      const vec4 xv = vec4(x[(row + clamp(ix, 0, p.W - 1)) * p.C4 + q]);
-      const vec4 wv = vec4(w[(ky * p.KW + kx) * p.C4 + q]);
-      acc += ok ? xv * wv : vec4(0.0);
+      const HVEC4 xv = HVEC4(x[(row + clamp(ix, 0, p.W - 1)) * p.C4 + q]);
+      const HVEC4 wv = HVEC4(w[(ky * p.KW + kx) * p.C4 + q]);
+      h += ok ? xv * wv : HVEC4(0.0);
     }
+    acc += vec4(h);
   }
   vec4 v = acc + vec4(bias[q]);
   if (p.has_res != 0) v += vec4(res[id]);

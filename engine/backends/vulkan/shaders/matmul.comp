@@ -6,6 +6,7 @@
 // with A's and B's batch strides per dim (0 where broadcast).
 // Tiling: a 64x64 block of Y per workgroup of 16x16 invocations, each 4x4 outputs; K in steps of
 // 16 through shared memory.
+// pocket: fp16-arithmetic (tiles held as HF; each BK = 16 step summed in HF, then added in fp32)
 #version 450
 #include "common.glsl"
 layout(local_size_x = 16, local_size_y = 16) in;
@@ -25,8 +26,8 @@ layout(push_constant) uniform P {
 } p;
 
 const uint BM = 64, BN = 64, BK = 16;
-shared float As[BK][BM + 1];
-shared float Bs[BK][BN + 1];
+shared HF As[BK][BM + 1];
+shared HF Bs[BK][BN + 1];
 
 void main() {
   const uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
@@ -52,21 +53,26 @@ void main() {
     for (uint e = tid; e < BM * BK; e += 256u) {
       uint mm = e / BK, kk = e - mm * BK;
       uint gm = m0 + mm, gk = k0 + kk;
-      As[kk][mm] = (gm < p.M && gk < p.K) ? LOAD(a[aoff + int(gm) * p.a_sm + int(gk) * p.a_sk]) : 0.0;
+      As[kk][mm] = (gm < p.M && gk < p.K) ? HLOAD(a[aoff + int(gm) * p.a_sm + int(gk) * p.a_sk]) : HF(0.0);
     }
     for (uint e = tid; e < BK * BN; e += 256u) {
       uint kk = e / BN, nn = e - kk * BN;
       uint gk = k0 + kk, gn = n0 + nn;
-      Bs[kk][nn] = (gk < p.K && gn < p.N) ? LOAD(b[boff + int(gk) * p.b_sk + int(gn) * p.b_sn]) : 0.0;
+      Bs[kk][nn] = (gk < p.K && gn < p.N) ? HLOAD(b[boff + int(gk) * p.b_sk + int(gn) * p.b_sn]) : HF(0.0);
     }
     barrier();
+    HF part[4][4];
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) part[i][j] = HF(0.0);
     for (uint kk = 0; kk < BK; ++kk) {
-      float av[4], bv[4];
+      HF av[4], bv[4];
       for (int i = 0; i < 4; ++i) av[i] = As[kk][ty + 16u * uint(i)];
       for (int j = 0; j < 4; ++j) bv[j] = Bs[kk][tx + 16u * uint(j)];
       for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) acc[i][j] += av[i] * bv[j];
+        for (int j = 0; j < 4; ++j) part[i][j] += av[i] * bv[j];
     }
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) acc[i][j] += float(part[i][j]);
     barrier();
   }
 

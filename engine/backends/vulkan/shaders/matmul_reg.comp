@@ -7,6 +7,7 @@
 // No shared memory: each invocation computes a 4x4 block of Y straight from the buffers (8x8
 // invocations per workgroup: 32x32 of Y). For CPU implementations (lavapipe), where workgroup
 // barriers are expensive and buffers sit in the CPU's caches anyway.
+// pocket: fp16-arithmetic (K in chunks of HCHUNK, common.glsl)
 #version 450
 #include "common.glsl"
 layout(local_size_x = 8, local_size_y = 8) in;
@@ -45,13 +46,21 @@ void main() {
     bc[i] = boff + int(n < p.N ? n : 0u) * p.b_sn;
   }
   vec4 acc0 = vec4(0.0), acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
-  for (uint k = 0; k < p.K; ++k) {
-    const int ka = int(k) * p.a_sk, kb = int(k) * p.b_sk;
-    vec4 bv = vec4(LOAD(b[bc[0] + kb]), LOAD(b[bc[1] + kb]), LOAD(b[bc[2] + kb]), LOAD(b[bc[3] + kb]));
-    acc0 += LOAD(a[ar[0] + ka]) * bv;
-    acc1 += LOAD(a[ar[1] + ka]) * bv;
-    acc2 += LOAD(a[ar[2] + ka]) * bv;
-    acc3 += LOAD(a[ar[3] + ka]) * bv;
+  for (uint k0 = 0; k0 < p.K; k0 += uint(HCHUNK)) {
+    const uint k1 = min(p.K, k0 + uint(HCHUNK));
+    HVEC4 h0 = HVEC4(0.0), h1 = HVEC4(0.0), h2 = HVEC4(0.0), h3 = HVEC4(0.0);
+    for (uint k = k0; k < k1; ++k) {
+      const int ka = int(k) * p.a_sk, kb = int(k) * p.b_sk;
+      HVEC4 bv = HVEC4(HLOAD(b[bc[0] + kb]), HLOAD(b[bc[1] + kb]), HLOAD(b[bc[2] + kb]), HLOAD(b[bc[3] + kb]));
+      h0 += HLOAD(a[ar[0] + ka]) * bv;
+      h1 += HLOAD(a[ar[1] + ka]) * bv;
+      h2 += HLOAD(a[ar[2] + ka]) * bv;
+      h3 += HLOAD(a[ar[3] + ka]) * bv;
+    }
+    acc0 += vec4(h0);
+    acc1 += vec4(h1);
+    acc2 += vec4(h2);
+    acc3 += vec4(h3);
   }
   vec4 acc[4] = vec4[4](acc0, acc1, acc2, acc3);
   for (int i = 0; i < 4; ++i) {
