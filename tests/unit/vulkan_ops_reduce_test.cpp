@@ -72,7 +72,7 @@ std::string kernel_of(const OpSpec& spec) {
   return kernel;
 }
 
-const fb::OpType kReduceOps[] = {fb::OpType::ReduceMean, fb::OpType::ReduceSum, fb::OpType::ReduceMax,
+const fb::OpType kReduceOps[] = {fb::OpType::ReduceMean, fb::OpType::ReduceSum,  fb::OpType::ReduceMax,
                                  fb::OpType::ReduceMin,  fb::OpType::ReduceProd, fb::OpType::ReduceL2};
 
 OpSpec reduce_spec(fb::OpType op, TestTensor x, std::vector<int64_t> axes, int keepdims, int noop = -1) {
@@ -98,16 +98,16 @@ TEST(VulkanReduce, AxesAndKeepdims) {
     std::vector<int64_t> axes;
   };
   const Case cases[] = {
-      {{2, 8, 7, 7}, {2, 3}},     // spatial mean of NCHW (SE / ShuffleNet): rows
-      {{2, 24, 49}, {1}},         // a middle axis: strided
-      {{3, 5, 300}, {-1}},        // long rows
-      {{4, 6}, {0}},              // [R, K] over R
-      {{2, 3, 4, 5}, {0, 2}},     // alternating kept / reduced groups
-      {{2, 3, 4, 5}, {1, 3}},     // alternating, innermost reduced
-      {{3, 1, 4}, {1}},           // a size-1 axis
-      {{1, 9, 1}, {0, 2}},        // only size-1 axes: a copy
-      {{2, 3, 1, 5}, {-3, -1}},   // negative axes around a size-1 axis
-      {{700}, {0}},               // one long row
+      {{2, 8, 7, 7}, {2, 3}},           // spatial mean of NCHW (SE / ShuffleNet): rows
+      {{2, 24, 49}, {1}},               // a middle axis: strided
+      {{3, 5, 300}, {-1}},              // long rows
+      {{4, 6}, {0}},                    // [R, K] over R
+      {{2, 3, 4, 5}, {0, 2}},           // alternating kept / reduced groups
+      {{2, 3, 4, 5}, {1, 3}},           // alternating, innermost reduced
+      {{3, 1, 4}, {1}},                 // a size-1 axis
+      {{1, 9, 1}, {0, 2}},              // only size-1 axes: a copy
+      {{2, 3, 1, 5}, {-3, -1}},         // negative axes around a size-1 axis
+      {{700}, {0}},                     // one long row
       {{2, 2, 2, 2, 2, 2}, {0, 2, 4}},  // three of each group
   };
   uint32_t seed = 1;
@@ -192,7 +192,8 @@ TEST(VulkanReduce, FewOutputsTwoPasses) {
     for (const Case& c : cases) {
       for (fb::OpType op : kReduceOps) {
         SCOPED_TRACE(shape_str(c.shape) + " " + fb::EnumNameOpType(op));
-        TestTensor x = op == fb::OpType::ReduceProd ? rand_f32(c.shape, seed++, 0.99f, 1.01f) : rand_f32(c.shape, seed++);
+        TestTensor x =
+            op == fb::OpType::ReduceProd ? rand_f32(c.shape, seed++, 0.99f, 1.01f) : rand_f32(c.shape, seed++);
         both(reduce_spec(op, std::move(x), c.axes, 0), 1e-4f, 2e-2f);
       }
     }
@@ -207,9 +208,9 @@ TEST(VulkanReduce, MaxMinIgnoreNaNAsTheCpuDoes) {
   // The CPU kernels never let a NaN replace the running max/min (an all-NaN row gives -inf/+inf).
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> v = random_floats(4 * 9, 300, -5.f, 5.f);
-  v[0] = nan;         // first element of row 0
-  v[9 + 4] = nan;     // middle of row 1
-  v[2 * 9 + 8] = nan; // last of row 2
+  v[0] = nan;          // first element of row 0
+  v[9 + 4] = nan;      // middle of row 1
+  v[2 * 9 + 8] = nan;  // last of row 2
   each_form([&] {
     for (fb::OpType op : {fb::OpType::ReduceMax, fb::OpType::ReduceMin}) {
       SCOPED_TRACE(fb::EnumNameOpType(op));
@@ -321,7 +322,8 @@ TEST(VulkanReduce, ArgMaxIntegersAndNaN) {
 
 TEST(VulkanReduce, InstanceNorm) {
   POCKET_REQUIRE_VULKAN();
-  const std::vector<std::vector<int64_t>> shapes = {{1, 3, 5, 5}, {2, 4, 300}, {2, 2, 1, 1}, {1, 5, 2, 3, 4}, {3, 2, 9}};
+  const std::vector<std::vector<int64_t>> shapes = {
+      {1, 3, 5, 5}, {2, 4, 300}, {2, 2, 1, 1}, {1, 5, 2, 3, 4}, {3, 2, 9}};
   uint32_t seed = 500;
   for (const auto& shape : shapes) {
     SCOPED_TRACE(shape_str(shape));
@@ -333,7 +335,8 @@ TEST(VulkanReduce, InstanceNorm) {
     both(spec, 1e-4f, 2e-2f);
   }
   // Non-constant scale and bias.
-  OpSpec dyn{fb::OpType::InstanceNormalization, {rand_f32({2, 3, 17}, 520), rand_f32({3}, 521), rand_f32({3}, 522)}, {}, {}};
+  OpSpec dyn{
+      fb::OpType::InstanceNormalization, {rand_f32({2, 3, 17}, 520), rand_f32({3}, 521), rand_f32({3}, 522)}, {}, {}};
   expect_vulkan_matches_cpu(dyn, 1e-4f, false);
   EXPECT_EQ(kernel_of(dyn), "vulkan.instance_norm_f32");
 }
@@ -353,7 +356,8 @@ OpSpec resize_spec(TestTensor x, const std::string& mode, const std::string& coo
 
 TEST(VulkanReduce, ResizeNearest) {
   POCKET_REQUIRE_VULKAN();
-  const char* coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nearest"};
+  const char* coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                          "tf_half_pixel_for_nearest"};
   const char* rounds[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
   uint32_t seed = 600;
   for (const char* c : coords) {
@@ -366,8 +370,8 @@ TEST(VulkanReduce, ResizeNearest) {
   // Integer and bool data move as 32-bit words; ranks 1 to 3.
   OpSpec ints = resize_spec(TestTensor::i64({1, 1, 2, 2}, {1, -2, 300000, 4}), "nearest", "", "", {1.f, 1.f, 2.f, 3.f});
   both(ints, 0.f, 0.f);
-  OpSpec bools = resize_spec(TestTensor{DType::BOOL, {2, 3}, {1, 0, 0, 1, 1, 0}}, "nearest", "asymmetric", "floor",
-                             {2.f, 2.f});
+  OpSpec bools =
+      resize_spec(TestTensor{DType::BOOL, {2, 3}, {1, 0, 0, 1, 1, 0}}, "nearest", "asymmetric", "floor", {2.f, 2.f});
   both(bools, 0.f, 0.f);
   both(resize_spec(grid_f32({5}, seed++), "nearest", "", "", {2.5f}), 0.f, 0.f);
   both(resize_spec(grid_f32({3, 4, 5}, seed++), "nearest", "", "", {}, {2, 8, 2}), 0.f, 0.f);
@@ -376,7 +380,8 @@ TEST(VulkanReduce, ResizeNearest) {
 
 TEST(VulkanReduce, ResizeLinear) {
   POCKET_REQUIRE_VULKAN();
-  const char* coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nearest"};
+  const char* coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                          "tf_half_pixel_for_nearest"};
   uint32_t seed = 700;
   for (const char* c : coords) {
     SCOPED_TRACE(c);
@@ -393,8 +398,9 @@ TEST(VulkanReduce, ResizeLinear) {
   }
   std::vector<TestTensor> out;
   std::string kernel;
-  ASSERT_TRUE(run_op_vulkan(resize_spec(rand_f32({1, 1, 2, 2}, 1), "linear", "", "", {1.f, 1.f, 2.f, 2.f}), &out,
-                            false, &kernel).ok());
+  ASSERT_TRUE(run_op_vulkan(resize_spec(rand_f32({1, 1, 2, 2}, 1), "linear", "", "", {1.f, 1.f, 2.f, 2.f}), &out, false,
+                            &kernel)
+                  .ok());
   EXPECT_EQ(kernel, "vulkan.resize_linear_f32");
 }
 
@@ -402,7 +408,8 @@ TEST(VulkanReduce, ResizeRefusesWithReason) {
   POCKET_REQUIRE_VULKAN();
   std::vector<TestTensor> out;
   // Rank 7: the shader takes at most 6 dims.
-  Status s = run_op_vulkan(resize_spec(rand_f32({1, 1, 1, 1, 1, 2, 2}, 1), "nearest", "", "", {1.f, 1.f, 1.f, 1.f, 1.f, 2.f, 2.f}), &out);
+  Status s = run_op_vulkan(
+      resize_spec(rand_f32({1, 1, 1, 1, 1, 2, 2}, 1), "nearest", "", "", {1.f, 1.f, 1.f, 1.f, 1.f, 2.f, 2.f}), &out);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
   EXPECT_NE(s.message().find("rank 7"), std::string::npos) << s.message();
 }
@@ -427,7 +434,8 @@ TEST(VulkanReduce, Trilu) {
       }
     }
   }
-  OpSpec ints{fb::OpType::Trilu, {TestTensor::i64({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})}, {}, {AttrDesc::Int("upper", 0)}};
+  OpSpec ints{
+      fb::OpType::Trilu, {TestTensor::i64({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})}, {}, {AttrDesc::Int("upper", 0)}};
   both(ints, 0.f, 0.f);
   EXPECT_EQ(kernel_of(ints), "vulkan.trilu_f32");
 }

@@ -140,12 +140,24 @@ Support plan_reduce(const NodeView& node, ReducePlan* plan) {
   p.splits = 1;
   p.scale = 1.f;
   switch (node.op()) {
-    case fb::OpType::ReduceMean: p.op = kSum, p.finish = kFinishScale; break;
-    case fb::OpType::ReduceMax: p.op = kMax; break;
-    case fb::OpType::ReduceMin: p.op = kMin; break;
-    case fb::OpType::ReduceProd: p.op = kProd; break;
-    case fb::OpType::ReduceL2: p.op = kSumSquares, p.finish = kFinishSqrt; break;
-    default: p.op = kSum; break;
+    case fb::OpType::ReduceMean:
+      p.op = kSum, p.finish = kFinishScale;
+      break;
+    case fb::OpType::ReduceMax:
+      p.op = kMax;
+      break;
+    case fb::OpType::ReduceMin:
+      p.op = kMin;
+      break;
+    case fb::OpType::ReduceProd:
+      p.op = kProd;
+      break;
+    case fb::OpType::ReduceL2:
+      p.op = kSumSquares, p.finish = kFinishSqrt;
+      break;
+    default:
+      p.op = kSum;
+      break;
   }
   if (axes.empty() && a.i("noop_with_empty_axes", 0) != 0) {  // Y = X
     p.op = kCopy;
@@ -282,8 +294,7 @@ class ReduceVk final : public VkOp {
     Tensor x = x_.get(ctx);
     if (x.bytes == 0) x = y;  // an empty input (count 0) is never read: the shader writes the identity
     const Tensor q = scratch_ >= 0 ? ctx.scratch(scratch_) : x;  // unused binding without partials
-    for (int i = 0; i < passes_; ++i)
-      ctx.dispatch("reduce", {x, y, q}, &pass_[i], sizeof(ReducePush), gx_[i], gy_[i]);
+    for (int i = 0; i < passes_; ++i) ctx.dispatch("reduce", {x, y, q}, &pass_[i], sizeof(ReducePush), gx_[i], gy_[i]);
   }
 
   std::string kernel_name() const override {
@@ -380,7 +391,8 @@ Support plan_instance_norm(const NodeView& node, InstancePush* p) {
   const int64_t c = x.shape[1];
   for (size_t i = 1; i < 3; ++i)
     if (node.inputs[i]->elements() != c)
-      return Support::no(std::string(roles[i]) + " " + shape_of(*node.inputs[i]) + " must hold C = " + std::to_string(c));
+      return Support::no(std::string(roles[i]) + " " + shape_of(*node.inputs[i]) +
+                         " must hold C = " + std::to_string(c));
   int64_t spatial = 1;
   for (int64_t d = 2; d < x.rank(); ++d) spatial *= x.shape[d];
   *p = InstancePush{};
@@ -426,12 +438,16 @@ enum class Round { kPreferFloor, kPreferCeil, kFloor, kCeil };
 float source_coord(Coord mode, int64_t o, float scale, int64_t in_len, int64_t out_len) {
   const float x = static_cast<float>(o);
   switch (mode) {
-    case Coord::kHalfPixel: return (x + 0.5f) / scale - 0.5f;
-    case Coord::kPytorchHalfPixel: return out_len > 1 ? (x + 0.5f) / scale - 0.5f : 0.f;
+    case Coord::kHalfPixel:
+      return (x + 0.5f) / scale - 0.5f;
+    case Coord::kPytorchHalfPixel:
+      return out_len > 1 ? (x + 0.5f) / scale - 0.5f : 0.f;
     case Coord::kAlignCorners:
       return out_len == 1 ? 0.f : x * static_cast<float>(in_len - 1) / static_cast<float>(out_len - 1);
-    case Coord::kAsymmetric: return x / scale;
-    case Coord::kTfHalfPixelForNearest: return (x + 0.5f) / scale;
+    case Coord::kAsymmetric:
+      return x / scale;
+    case Coord::kTfHalfPixelForNearest:
+      return (x + 0.5f) / scale;
   }
   return 0.f;
 }
@@ -439,10 +455,14 @@ float source_coord(Coord mode, int64_t o, float scale, int64_t in_len, int64_t o
 int64_t round_coord(Round mode, float x) {
   const float f = std::floor(x);
   switch (mode) {
-    case Round::kPreferFloor: return static_cast<int64_t>(x == f + 0.5f ? f : std::round(x));
-    case Round::kPreferCeil: return static_cast<int64_t>(x == f + 0.5f ? f + 1.f : std::round(x));
-    case Round::kFloor: return static_cast<int64_t>(f);
-    case Round::kCeil: return static_cast<int64_t>(std::ceil(x));
+    case Round::kPreferFloor:
+      return static_cast<int64_t>(x == f + 0.5f ? f : std::round(x));
+    case Round::kPreferCeil:
+      return static_cast<int64_t>(x == f + 0.5f ? f + 1.f : std::round(x));
+    case Round::kFloor:
+      return static_cast<int64_t>(f);
+    case Round::kCeil:
+      return static_cast<int64_t>(std::ceil(x));
   }
   return 0;
 }
@@ -460,7 +480,7 @@ struct ResizePlan {
   bool linear = false;
   Coord coord = Coord::kHalfPixel;
   Round round = Round::kPreferFloor;
-  Shape in, out;  // padded to rank kMaxResizeRank
+  Shape in, out;              // padded to rank kMaxResizeRank
   std::vector<float> scales;  // per padded axis
 };
 
@@ -470,7 +490,8 @@ Support plan_resize(const NodeView& node, ResizePlan* plan) {
   const Value& x = *node.inputs[0];
   const Value& y = *node.outputs[0];
   StoreType store;
-  if (!store_type_of(x.dtype, &store)) return Support::no(std::string("input dtype ") + dtype_name(x.dtype) + ": no Vulkan storage");
+  if (!store_type_of(x.dtype, &store))
+    return Support::no(std::string("input dtype ") + dtype_name(x.dtype) + ": no Vulkan storage");
   if (Support s = check_size(x, "input"); !s.ok) return s;
   if (Support s = check_size(y, "output"); !s.ok) return s;
   const int64_t rank = x.rank();
@@ -480,21 +501,34 @@ Support plan_resize(const NodeView& node, ResizePlan* plan) {
   const Attrs a = node.attrs();
   *plan = ResizePlan{};
   const std::string mode = a.s("mode", "nearest");
-  if (mode == "linear") plan->linear = true;
-  else if (mode != "nearest") return Support::no("mode '" + mode + "': only nearest and linear");
+  if (mode == "linear")
+    plan->linear = true;
+  else if (mode != "nearest")
+    return Support::no("mode '" + mode + "': only nearest and linear");
   const std::string ct = a.s("coordinate_transformation_mode", "half_pixel");
-  if (ct == "half_pixel") plan->coord = Coord::kHalfPixel;
-  else if (ct == "pytorch_half_pixel") plan->coord = Coord::kPytorchHalfPixel;
-  else if (ct == "align_corners") plan->coord = Coord::kAlignCorners;
-  else if (ct == "asymmetric") plan->coord = Coord::kAsymmetric;
-  else if (ct == "tf_half_pixel_for_nearest") plan->coord = Coord::kTfHalfPixelForNearest;
-  else return Support::no("coordinate_transformation_mode '" + ct + "' is not supported");
+  if (ct == "half_pixel")
+    plan->coord = Coord::kHalfPixel;
+  else if (ct == "pytorch_half_pixel")
+    plan->coord = Coord::kPytorchHalfPixel;
+  else if (ct == "align_corners")
+    plan->coord = Coord::kAlignCorners;
+  else if (ct == "asymmetric")
+    plan->coord = Coord::kAsymmetric;
+  else if (ct == "tf_half_pixel_for_nearest")
+    plan->coord = Coord::kTfHalfPixelForNearest;
+  else
+    return Support::no("coordinate_transformation_mode '" + ct + "' is not supported");
   const std::string nm = a.s("nearest_mode", "round_prefer_floor");
-  if (nm == "round_prefer_floor") plan->round = Round::kPreferFloor;
-  else if (nm == "round_prefer_ceil") plan->round = Round::kPreferCeil;
-  else if (nm == "floor") plan->round = Round::kFloor;
-  else if (nm == "ceil") plan->round = Round::kCeil;
-  else return Support::no("nearest_mode '" + nm + "' is not supported");
+  if (nm == "round_prefer_floor")
+    plan->round = Round::kPreferFloor;
+  else if (nm == "round_prefer_ceil")
+    plan->round = Round::kPreferCeil;
+  else if (nm == "floor")
+    plan->round = Round::kFloor;
+  else if (nm == "ceil")
+    plan->round = Round::kCeil;
+  else
+    return Support::no("nearest_mode '" + nm + "' is not supported");
   if (plan->linear && x.dtype != DType::F32)
     return Support::no(std::string("linear mode on dtype ") + dtype_name(x.dtype) + ": only F32");
   const std::vector<float> scales_attr = a.floats("scales");
@@ -609,7 +643,8 @@ Support plan_trilu(const NodeView& node, TriluPush* p) {
     return Support::no("Trilu needs X (and optionally k) and one output");
   const Value& x = *node.inputs[0];
   StoreType store;
-  if (!store_type_of(x.dtype, &store)) return Support::no(std::string("input dtype ") + dtype_name(x.dtype) + ": no Vulkan storage");
+  if (!store_type_of(x.dtype, &store))
+    return Support::no(std::string("input dtype ") + dtype_name(x.dtype) + ": no Vulkan storage");
   if (Support s = check_size(x, "input"); !s.ok) return s;
   if (x.rank() < 2) return Support::no("input " + shape_of(x) + " must have rank >= 2");
   int64_t k = node.attrs().i("k", 0);
@@ -617,9 +652,12 @@ Support plan_trilu(const NodeView& node, TriluPush* p) {
     const Value& kv = *node.inputs[1];
     if (!(kv.constant || kv.known) || kv.data == nullptr || kv.elements() != 1)
       return Support::no("k must be a scalar known at prepare");
-    if (kv.dtype == DType::I64) k = *static_cast<const int64_t*>(kv.data);
-    else if (kv.dtype == DType::I32) k = *static_cast<const int32_t*>(kv.data);
-    else return Support::no(std::string("k dtype ") + dtype_name(kv.dtype) + ": only I64 or I32");
+    if (kv.dtype == DType::I64)
+      k = *static_cast<const int64_t*>(kv.data);
+    else if (kv.dtype == DType::I32)
+      k = *static_cast<const int32_t*>(kv.data);
+    else
+      return Support::no(std::string("k dtype ") + dtype_name(kv.dtype) + ": only I64 or I32");
   }
   const int64_t rows = x.shape[x.rank() - 2], cols = x.shape[x.rank() - 1];
   *p = TriluPush{};
