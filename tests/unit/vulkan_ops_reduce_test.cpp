@@ -98,7 +98,8 @@ TEST(VulkanReduce, AxesAndKeepdims) {
     std::vector<int64_t> axes;
   };
   const Case cases[] = {
-      {{2, 8, 7, 7}, {2, 3}},           // spatial mean of NCHW (SE / ShuffleNet): rows
+      {{2, 8, 7, 7}, {2, 3}},           // spatial mean of NCHW: rows
+      {{2, 7, 7, 40}, {1, 2}},          // spatial mean of NHWC (the converter's CNN layout): strided
       {{2, 24, 49}, {1}},               // a middle axis: strided
       {{3, 5, 300}, {-1}},              // long rows
       {{4, 6}, {0}},                    // [R, K] over R
