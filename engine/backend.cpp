@@ -113,6 +113,9 @@ class CpuExecutable final : public BackendExecutable {
     planned_ = plan.arena_bytes;
     lower_bound_ = plan.lower_bound;
     allocated_ = plan.arena_bytes + format::kWeightAlignment;  // kernels may read 16 bytes past a buffer
+    if (options.memory_budget && allocated_ > options.memory_budget)
+      return Status(StatusCode::kOutOfMemory, "cpu backend: the subgraph's arena needs " + std::to_string(allocated_) +
+                                                  " bytes but the memory budget leaves " + std::to_string(options.memory_budget));
     buffer_ = std::aligned_alloc(format::kWeightAlignment, format::align_up(allocated_, format::kWeightAlignment));
     if (!buffer_) return Status(StatusCode::kOutOfMemory, "cpu backend: cannot allocate " + std::to_string(allocated_) + " bytes");
     std::memset(buffer_, 0, allocated_);

@@ -75,6 +75,10 @@ struct BackendOptions {
   // conv, MatMul/Gemm and attention's Q K^T multiply-add in fp16, in chunks summed in fp32).
   // A device that cannot: fp16 storage with fp32 arithmetic, said in BackendExecutable::notes().
   bool fp16_arithmetic = false;
+  // Device bytes this subgraph may allocate (DeviceMemory::allocated); 0: no limit. prepare()
+  // fails with kOutOfMemory, naming its parts, before allocating when the plan needs more (and
+  // again if the driver's rounding takes it over).
+  size_t memory_budget = 0;
   std::string pipeline_cache_file; // "" : no cache file (e.g. "model.pocket.vkcache")
   int num_threads = 1;             // the session's CPU thread count (for the CPU backend)
 };

@@ -186,6 +186,7 @@ void pocket_session_options_init(pocket_session_options* options) {
   options->backend_fp16 = 0;
   options->backend_required = 0;
   options->pipeline_cache_file = nullptr;
+  options->device_memory_budget = 0;
 }
 
 pocket_status pocket_session_create(const pocket_model* model, const pocket_session_options* options,
@@ -202,6 +203,7 @@ pocket_status pocket_session_create(const pocket_model* model, const pocket_sess
       o.num_threads = options->num_threads;
       o.tune = options->tune != 0;
       o.memory_budget = options->memory_budget;
+      o.device_memory_budget = options->device_memory_budget;
       if (options->tuning_file) o.tuning_file = options->tuning_file;
       o.adaptive_threads = options->adaptive_threads != 0;
       o.sustained = options->sustained != 0;

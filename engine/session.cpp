@@ -1133,8 +1133,13 @@ Status Session::offload() {
   bo.num_threads = options_.num_threads;
   std::vector<int> offloaded_index(part.subgraphs.size(), -1);
   std::vector<std::string> failed(part.subgraphs.size());
+  size_t device_used = 0;
   for (size_t k = 0; k < part.subgraphs.size(); ++k) {
     const Subgraph& sg = part.subgraphs[k];
+    if (options_.device_memory_budget) {
+      // What the subgraphs prepared so far left of the budget (1 byte when nothing: every plan fails).
+      bo.memory_budget = device_used < options_.device_memory_budget ? options_.device_memory_budget - device_used : 1;
+    }
     auto r = backend_->prepare(sg, bo);
     if (!r.ok()) {
       const std::string what = name + " could not prepare subgraph " + std::to_string(k) + " (" +
@@ -1147,6 +1152,7 @@ Status Session::offload() {
     }
     Offloaded o;
     o.exe = std::move(r.value());
+    device_used += o.exe->memory().allocated;
     for (const std::string& note : o.exe->notes())
       if (std::find(notices_.begin(), notices_.end(), note) == notices_.end()) notices_.push_back(note);
     for (const Value* v : sg.inputs) o.inputs.push_back(const_cast<Value*>(v));

@@ -52,6 +52,12 @@ struct SessionOptions {
   // which only bind allocates), and again after bind with the final figures; everything the
   // failed attempt took is released.
   size_t memory_budget = 0;
+  // The most device memory the backend may allocate for this session (MemoryReport::device: every
+  // offloaded subgraph's activations, weights and staging); 0: no limit. A subgraph that would take
+  // it over is not offloaded: it runs on the CPU with a notice (with backend_required: creation
+  // fails with kOutOfMemory). Host memory stays under memory_budget, which does not count device
+  // memory (on a CPU Vulkan driver such as lavapipe, device memory is host memory: set both).
+  size_t device_memory_budget = 0;
   // Sustained mode (battery and heat, engine/pacing.h): num_threads is capped at
   // sustained_max_threads, or when that is 0 at half the CPU's cores (at least 1); num_threads()
   // reports the capped count. Pair it with a Pacer's duty cycle to bound the CPU time too.
@@ -104,7 +110,7 @@ struct MemoryReport {
   size_t model_file = 0;       // the model's mapping or copy (shared by every session; not in total())
   // Backend memory (partition()): the sum of every offloaded subgraph's DeviceMemory::allocated.
   // Not in total(): on a GPU it is device memory (on a CPU driver such as lavapipe, it is host
-  // memory too). memory_budget does not limit it.
+  // memory too). memory_budget does not limit it; device_memory_budget does.
   size_t device = 0;
   // Bytes this session adds: everything above except model_file (and arena_lower_bound).
   size_t total() const {

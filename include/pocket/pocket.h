@@ -130,6 +130,10 @@ typedef struct pocket_session_options {
   /* NULL (default) or a file where the backend keeps its compiled pipelines between runs, e.g.
    * "model.pocket.vkcache" (read if present, written after creation). */
   const char* pipeline_cache_file;
+  /* The most device memory the backend may allocate (pocket_memory_report.device); 0 (default): no
+   * limit. A subgraph that would exceed it runs on the CPU with a notice (with backend_required:
+   * POCKET_OUT_OF_MEMORY). memory_budget does not count device memory. */
+  size_t device_memory_budget;
 } pocket_session_options;
 
 /* ---- Errors and version ------------------------------------------------------------------- */
@@ -276,7 +280,8 @@ typedef struct pocket_memory_report {
   size_t total;               /* the sum of the parts above except model_file */
   size_t device;              /* memory the offloading backend allocated (pocket_session_options.backend;
                                * 0 on the CPU alone); device memory on a GPU, host memory on a CPU
-                               * driver; not in total and not limited by memory_budget */
+                               * driver; not in total and not limited by memory_budget (by
+                               * device_memory_budget) */
 } pocket_memory_report;
 /* Fills *out with the session's memory plan (what memory_budget is checked against). Errors:
  * POCKET_INVALID_ARGUMENT (NULL argument). */

@@ -181,6 +181,7 @@ struct SessionOptions {
   // Input shapes to start with (name -> shape; symbolic dims bound by name, see resize_inputs).
   std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;
   size_t memory_budget = 0;      // most bytes the session may use (MemoryReport total); 0: no limit
+  size_t device_memory_budget = 0;  // most device bytes the backend may allocate; 0: no limit
   // Sustained mode: cap num_threads at sustained_max_threads, or (0) at half the cores, >= 1.
   bool sustained = false;
   int sustained_max_threads = 0;
@@ -224,6 +225,7 @@ class Session {
     options.tuning_file = o.tuning_file.empty() ? nullptr : o.tuning_file.c_str();
     options.adaptive_threads = o.adaptive_threads ? 1 : 0;
     options.memory_budget = o.memory_budget;
+    options.device_memory_budget = o.device_memory_budget;
     options.sustained = o.sustained ? 1 : 0;
     options.sustained_max_threads = o.sustained_max_threads;
     options.backend = o.backend.c_str();

@@ -150,6 +150,42 @@ TEST(BackendCpu, SmallCnnOffloadedWholeIsBitwiseEqual) {
   }
 }
 
+// device_memory_budget: a subgraph over the budget stays on the CPU with a notice (an error with
+// backend_required); at the budget it is offloaded.
+TEST(BackendCpu, DeviceMemoryBudget) {
+  auto model = load(small_cnn());
+  ASSERT_TRUE(model);
+  auto unlimited = Session::create(model, offload_to_cpu());
+  ASSERT_TRUE(unlimited.ok()) << unlimited.status().message();
+  const size_t need = unlimited.value()->memory().device;
+  ASSERT_GT(need, 0u);
+
+  SessionOptions o = offload_to_cpu();
+  o.device_memory_budget = need;
+  auto fits = Session::create(model, o);
+  ASSERT_TRUE(fits.ok()) << fits.status().message();
+  EXPECT_EQ(fits.value()->partition().ops_on_cpu, 0);
+  EXPECT_EQ(fits.value()->memory().device, need);
+
+  o.device_memory_budget = need - 1;
+  auto over = Session::create(model, o);
+  ASSERT_TRUE(over.ok()) << over.status().message();
+  const PartitionReport& r = over.value()->partition();
+  EXPECT_EQ(r.ops_offloaded, 0) << r.summary();
+  EXPECT_EQ(over.value()->memory().device, 0u);
+  std::string notices;
+  for (const std::string& n : over.value()->notices()) notices += n + "\n";
+  EXPECT_NE(notices.find("memory budget leaves " + std::to_string(need - 1)), std::string::npos) << notices;
+  ASSERT_FALSE(r.stayed_on_cpu.empty());
+  EXPECT_NE(r.stayed_on_cpu[0].reason.find("budget"), std::string::npos) << r.stayed_on_cpu[0].reason;
+  for (uint32_t seed : {1u, 2u}) EXPECT_EQ(run_with(*over.value(), seed), run_with(*unlimited.value(), seed));
+
+  o.backend_required = true;
+  auto required = Session::create(model, o);
+  ASSERT_FALSE(required.ok());
+  EXPECT_EQ(required.status().code(), StatusCode::kOutOfMemory) << required.status().message();
+}
+
 TEST(BackendCpu, MobileNetV3SmallOffloadedWholeIsBitwiseEqual) {
   std::string why;
   const std::string path = ::pocket::testing::fixture_pocket("mobilenet_v3_small", &why);

@@ -433,6 +433,36 @@ TEST(VulkanModels, DistilBertFp16Arithmetic) {
   model_matches_cpu(path, 2, 5e-2f, true, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
 }
 
+// device_memory_budget on the Vulkan backend: refused before any device allocation when the plan
+// needs more (the model then runs on the CPU with a notice naming the parts), offloaded within it.
+TEST(VulkanModels, DeviceMemoryBudget) {
+  POCKET_REQUIRE_VULKAN();
+  std::string why;
+  const std::string path = fixture_pocket("mobilenet_v3_small", &why);
+  if (path.empty()) GTEST_SKIP() << why;
+  auto model = Model::load_file(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  SessionOptions o;
+  o.backend = "vulkan";
+  o.custom_backend = std::shared_ptr<Backend>(vulkan_backend_or_null(nullptr), [](Backend*) {});
+  o.device_memory_budget = 4u << 20;  // fp32 MobileNetV3-Small needs 11.6 MiB
+  auto small = Session::create(model.value(), o);
+  ASSERT_TRUE(small.ok()) << small.status().message();
+  EXPECT_EQ(small.value()->partition().ops_offloaded, 0) << small.value()->partition().summary();
+  EXPECT_EQ(small.value()->memory().device, 0u);
+  std::string note;
+  for (const std::string& n : small.value()->notices()) note += n + "\n";
+  EXPECT_NE(note.find("device memory budget leaves 4194304 bytes (checked before allocating)"), std::string::npos) << note;
+  EXPECT_NE(note.find("weights "), std::string::npos) << note;
+  o.device_memory_budget = 32u << 20;
+  o.backend_required = true;
+  auto big = Session::create(model.value(), o);
+  ASSERT_TRUE(big.ok()) << big.status().message();
+  EXPECT_EQ(big.value()->partition().ops_on_cpu, 0);
+  EXPECT_GT(big.value()->memory().device, 4u << 20);
+  EXPECT_LE(big.value()->memory().device, 32u << 20);
+}
+
 // fp16 storage over a whole model (the per-op tests cover fp16 on every op).
 TEST(VulkanModels, MobileNetV3SmallFp16) {
   POCKET_REQUIRE_VULKAN();

@@ -339,13 +339,13 @@ static int tool_main(int argc, char** argv) {
   int64_t threads = 1, warmup = 5, iterations = 50, seed = 0, rounds = 5;
   bool json = false, profile = false, resize = false, tune = false, verbose_init = false, spinner_on = false;
   bool fixed_threads = false, backend_fp16 = false, backend_fp16_arith = false;
-  std::string trace_path, tuning_file, onnx_path, ort_script, budget_spec, backend = "cpu";
+  std::string trace_path, tuning_file, onnx_path, ort_script, budget_spec, device_budget_spec, backend = "cpu";
   pocket::tools::ArgParser args(
       kTool,
       "MODEL.pocket [--input NAME=FILE.npy ...] [--input-shape NAME=1x128 ...] [--threads N] [--warmup N] [--iterations N] [--json] [--profile] "
       "[--trace FILE.json]\n"
       "       [--tune] [--tuning-file FILE] [--verbose-init] [--spinner] [--compare-onnx FILE.onnx [--rounds N]]\n"
-      "       [--memory-budget BYTES]",
+      "       [--memory-budget BYTES] [--backend cpu|vulkan|auto [--backend-fp16|--backend-fp16-arith] [--device-memory-budget BYTES]]",
       "Measures load, session creation (init), first run and steady-state latency (mean, std, min, p50,\n"
       "p90, p99, runs/s), the activation arena (and its lower bound) and peak RSS. Inputs not given are\n"
       "random (seeded): floats in [-1, 1), uint8 in [0, 256); int64/int32 inputs named like a mask\n"
@@ -398,6 +398,8 @@ static int tool_main(int argc, char** argv) {
               "(Vulkan on a GPU when it takes at least half the FLOPs); prints the partition; pipeline cache "
               "MODEL.pocket.vkcache");
   args.flag("--backend-fp16", &backend_fp16, "fp16 storage on the backend where the device can");
+  args.option("--device-memory-budget", "BYTES", &device_budget_spec,
+              "the most device memory the backend may allocate (e.g. 64M); a subgraph over it stays on the CPU");
   args.flag("--backend-fp16-arith", &backend_fp16_arith,
             "fp16 storage and fp16 arithmetic (conv, MatMul/Gemm, attention scores) where the device can");
   switch (args.parse(argc, argv)) {
@@ -414,6 +416,9 @@ static int tool_main(int argc, char** argv) {
   size_t memory_budget = 0;
   if (!budget_spec.empty() && (!parse_byte_count(budget_spec, &memory_budget) || memory_budget == 0))
     return report_error(kTool, "--memory-budget: '" + budget_spec + "' is not a byte count > 0 (e.g. 8000000, 512K, 64M, 1G)");
+  size_t device_memory_budget = 0;
+  if (!device_budget_spec.empty() && (!parse_byte_count(device_budget_spec, &device_memory_budget) || device_memory_budget == 0))
+    return report_error(kTool, "--device-memory-budget: '" + device_budget_spec + "' is not a byte count > 0 (e.g. 8000000, 512K, 64M, 1G)");
   const uint64_t baseline_rss = proc_status_bytes("VmRSS");
 
   const bool compare = !onnx_path.empty();
@@ -433,6 +438,7 @@ static int tool_main(int argc, char** argv) {
   options.tuning_file = tuning_file;
   options.adaptive_threads = !fixed_threads;
   options.memory_budget = memory_budget;
+  options.device_memory_budget = device_memory_budget;
   options.backend = backend;
   options.backend_fp16 = backend_fp16;
   options.backend_fp16_arithmetic = backend_fp16_arith;

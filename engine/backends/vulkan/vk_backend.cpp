@@ -898,15 +898,8 @@ Status Executable::prepare(const Subgraph& sg, const BackendOptions& options) {
   mem_.planned = plan.arena_bytes;
   mem_.lower_bound = plan.lower_bound;
 
-  // 3. buffers: arena (padded so that every descriptor range fits), weights, staging.
-  size_t allocated = 0;
-  constexpr VkBufferUsageFlags kStorage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                                          VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-  POCKET_RETURN_IF_ERROR(dev_->create_buffer(plan.arena_bytes + 256, kStorage, false, &arena_, &allocated));
-  mem_.weights = weight_bytes.size();
-  if (!weight_bytes.empty()) {
-    POCKET_RETURN_IF_ERROR(dev_->create_buffer(weight_bytes.size() + 256, kStorage, false, &weights_, &allocated));
-  }
+  // 3. buffers: arena (padded so that every descriptor range fits), weights, staging; within the
+  //    budget, checked before allocating and again with the driver's sizes.
   size_t staging_bytes = 0;
   for (int s : inputs_) {
     input_staging_.push_back(staging_bytes);
@@ -916,10 +909,30 @@ Status Executable::prepare(const Subgraph& sg, const BackendOptions& options) {
     output_staging_.push_back(staging_bytes);
     staging_bytes = align_up(staging_bytes + slots_[static_cast<size_t>(s)].device_bytes, 64);
   }
+  const size_t arena_request = plan.arena_bytes + 256, weight_request = weight_bytes.empty() ? 0 : weight_bytes.size() + 256;
+  auto over_budget = [&](size_t total, const char* when) {
+    return Status(StatusCode::kOutOfMemory,
+                  "vulkan: the subgraph needs " + std::to_string(total) + " bytes of device memory (activations " +
+                      std::to_string(arena_request) + ", weights " + std::to_string(weight_request) + ", staging " +
+                      std::to_string(staging_bytes) + ") but the device memory budget leaves " +
+                      std::to_string(options.memory_budget) + " bytes (" + when + ")");
+  };
+  if (options.memory_budget && arena_request + weight_request + staging_bytes > options.memory_budget)
+    return over_budget(arena_request + weight_request + staging_bytes, "checked before allocating");
+  size_t allocated = 0;
+  constexpr VkBufferUsageFlags kStorage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                          VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  POCKET_RETURN_IF_ERROR(dev_->create_buffer(arena_request, kStorage, false, &arena_, &allocated));
+  mem_.weights = weight_bytes.size();
+  if (!weight_bytes.empty()) {
+    POCKET_RETURN_IF_ERROR(dev_->create_buffer(weight_request, kStorage, false, &weights_, &allocated));
+  }
   POCKET_RETURN_IF_ERROR(dev_->create_buffer(staging_bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                              true, &staging_, &allocated));
   mem_.staging = staging_.size;
   mem_.allocated = allocated;
+  if (options.memory_budget && allocated > options.memory_budget)
+    return over_budget(allocated, "the driver's allocation sizes; released");
 
   VkDevice d = dev_->device();
   VkCommandPoolCreateInfo cpi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
