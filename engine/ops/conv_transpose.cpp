@@ -59,18 +59,9 @@ class ConvTransposeOp final : public Op {
                       "output_padding " + ints_str(opad) + " must be non-negative and below max(stride, dilation)");
     const int64_t k[2] = {kh, kw}, in[2] = {h, wd};
     int64_t out[2];
+    if (!conv_transpose_output(in, k, strides, dil, opad, auto_pad, &pads, out))
+      return ctx.fail(StatusCode::kInvalidModel, "unknown auto_pad '" + auto_pad + "'");
     for (int d = 0; d < 2; ++d) {
-      const int64_t full = strides[d] * (in[d] - 1) + opad[d] + (k[d] - 1) * dil[d] + 1;
-      if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-        const int64_t total = std::max<int64_t>(0, full - in[d] * strides[d]);
-        pads[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-        pads[d + 2] = total - pads[d];
-      } else if (auto_pad == "VALID") {
-        pads[d] = pads[d + 2] = 0;
-      } else if (auto_pad != "NOTSET") {
-        return ctx.fail(StatusCode::kInvalidModel, "unknown auto_pad '" + auto_pad + "'");
-      }
-      out[d] = full - pads[d] - pads[d + 2];
       if (out[d] <= 0 && in[d] > 0)
         return ctx.fail(StatusCode::kInvalidModel, "pads " + ints_str(pads) + " leave no output for input " +
                                                        shape_str(x.shape));

@@ -1,5 +1,6 @@
 #include "engine/ops/nn_common.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pocket {
@@ -128,6 +129,26 @@ Status expect_f32(const OpContext& ctx, size_t i, int64_t rank, const char* role
     return ctx.fail(StatusCode::kInvalidModel, std::string(role) + " '" + std::string(v.name) + "' must have rank " +
                                                    std::to_string(rank) + ", got shape " + shape_str(v.shape));
   return Status::Ok();
+}
+
+bool conv_transpose_output(const int64_t in[2], const int64_t kernel[2], const std::vector<int64_t>& strides,
+                           const std::vector<int64_t>& dilations, const std::vector<int64_t>& output_padding,
+                           const std::string& auto_pad, std::vector<int64_t>* pads, int64_t out[2]) {
+  std::vector<int64_t>& p = *pads;
+  for (int d = 0; d < 2; ++d) {
+    const int64_t full = strides[d] * (in[d] - 1) + output_padding[d] + (kernel[d] - 1) * dilations[d] + 1;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const int64_t total = std::max<int64_t>(0, full - in[d] * strides[d]);
+      p[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      p[d + 2] = total - p[d];
+    } else if (auto_pad == "VALID") {
+      p[d] = p[d + 2] = 0;
+    } else if (auto_pad != "NOTSET") {
+      return false;
+    }
+    out[d] = full - p[d] - p[d + 2];
+  }
+  return true;
 }
 
 }  // namespace pocket

@@ -64,6 +64,15 @@ struct Window2d {
 Status resolve_window(const OpContext& ctx, int64_t in_h, int64_t in_w, int64_t kernel_h, int64_t kernel_w,
                       bool ceil_mode, bool allow_dilation, Window2d* w);
 
+// ConvTranspose's output size (ONNX): per spatial dim d, full = stride * (in - 1) + output_padding +
+// dilation * (kernel - 1) + 1 and out = full - pad_begin - pad_end, with auto_pad SAME_UPPER /
+// SAME_LOWER splitting max(0, full - in * stride) (the smaller half first / last) and VALID zero
+// pads. pads ([top, left, bottom, right]) are read and made final. strides, dilations and
+// output_padding have 2 entries and pads 4 (the caller checks). False for an unknown auto_pad.
+bool conv_transpose_output(const int64_t in[2], const int64_t kernel[2], const std::vector<int64_t>& strides,
+                           const std::vector<int64_t>& dilations, const std::vector<int64_t>& output_padding,
+                           const std::string& auto_pad, std::vector<int64_t>* pads, int64_t out[2]);
+
 // Checks that input i exists, is f32 and has the given rank (-1: any); names the tensor on failure.
 Status expect_f32(const OpContext& ctx, size_t i, int64_t rank, const char* role);
 

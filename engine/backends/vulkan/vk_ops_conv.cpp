@@ -620,17 +620,8 @@ Support plan_conv_transpose(const NodeView& node, const DeviceCaps& caps, ConvTP
     return Support::no("strides/dilations/pads/output_padding of the wrong length");
   const int64_t k[2] = {p.kh, p.kw}, in[2] = {p.h, p.w};
   int64_t out[2];
-  for (int d = 0; d < 2; ++d) {
-    const int64_t full = strides[d] * (in[d] - 1) + opad[d] + (k[d] - 1) * dil[d] + 1;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      const int64_t total = std::max<int64_t>(0, full - in[d] * strides[d]);
-      pads[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      pads[d + 2] = total - pads[d];
-    } else if (auto_pad == "VALID") {
-      pads[d] = pads[d + 2] = 0;
-    }
-    out[d] = full - pads[d] - pads[d + 2];
-  }
+  if (!conv_transpose_output(in, k, strides, dil, opad, auto_pad, &pads, out))
+    return Support::no("unknown auto_pad '" + auto_pad + "'");
   const Shape want = {p.n, out[0], out[1], p.m};
   if (node.outputs[0]->shape != want)
     return Support::no("output " + shape_str(node.outputs[0]->shape) + " is not " + shape_str(want));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/backends/vulkan/vk_op.h"
+#include "engine/backends/vulkan/vk_util.h"
 
 namespace pocket::vk {
 
@@ -34,18 +35,6 @@ std::string shape_of(const Value& v) { return shape_str(v.shape); }
 bool normalize_axis(int64_t axis, int64_t rank, int64_t* out) {
   if (axis < -rank || axis >= rank) return false;
   *out = axis < 0 ? axis + rank : axis;
-  return true;
-}
-
-// A workgroup count over x and y with x * y >= groups (each dim within the device limits).
-bool grid(uint64_t groups, const DeviceCaps& caps, uint32_t* gx, uint32_t* gy) {
-  const uint64_t max_x = std::max<uint32_t>(caps.max_workgroup_count[0], 1);
-  const uint64_t max_y = std::max<uint32_t>(caps.max_workgroup_count[1], 1);
-  const uint64_t x = std::min<uint64_t>(std::max<uint64_t>(groups, 1), max_x);
-  const uint64_t y = (groups + x - 1) / x;
-  if (y > max_y) return false;
-  *gx = groups == 0 ? 0 : static_cast<uint32_t>(x);
-  *gy = static_cast<uint32_t>(std::max<uint64_t>(y, 1));
   return true;
 }
 
@@ -119,7 +108,7 @@ class SoftmaxVk final : public VkOp {
     if (plan.n == 0) push_.rows = 0;  // nothing to write
     small_ = plan.n <= kSoftmaxSmallRow;
     const uint64_t groups = small_ ? (uint64_t{push_.rows} + 63) / 64 : push_.rows;
-    if (!grid(groups, ctx.caps(), &gx_, &gy_))
+    if (!grid_xy(groups, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported,
                       std::to_string(push_.rows) + " rows exceed the device's workgroup counts");
     x_ = float_operand(ctx, 0);
@@ -190,7 +179,7 @@ class RowNormVk final : public VkOp {
     bias_ = float_operand(ctx, 2);
     push_.has_scale = scale_.present ? 1 : 0;
     push_.has_bias = bias_.present ? 1 : 0;
-    if (!grid(push_.rows, ctx.caps(), &gx_, &gy_))
+    if (!grid_xy(push_.rows, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported,
                       std::to_string(push_.rows) + " rows exceed the device's workgroup counts");
     return Status::Ok();
@@ -304,7 +293,7 @@ class AttentionVk final : public VkOp {
   Status prepare(VkPrepare& ctx) override {
     if (Support s = plan_attention(ctx.node(), &push_); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
     if (push_.dv == 0) push_.units = 0;  // an empty output
-    if (!grid(push_.units, ctx.caps(), &gx_, &gy_))
+    if (!grid_xy(push_.units, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported,
                       std::to_string(push_.units) + " query rows exceed the device's workgroup counts");
     for (size_t i = 0; i < 3; ++i) qkv_[i] = float_operand(ctx, i);

@@ -19,7 +19,6 @@
 // fp32 partials (device scratch), then one combine-and-finish pass.
 // ArgMax/ArgMin in fp16 storage compare the fp16-rounded values (a tie the rounding creates may
 // pick another index than the CPU's fp32 comparison).
-// The workgroup-grid helper is local (as in the other families): vk_util.h has none.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -44,18 +43,6 @@ std::string shape_of(const Value& v) { return shape_str(v.shape); }
 bool normalize_axis(int64_t axis, int64_t rank, int64_t* out) {
   if (axis < -rank || axis >= rank) return false;
   *out = axis < 0 ? axis + rank : axis;
-  return true;
-}
-
-// A workgroup count over x and y with x * y >= groups (each dim within the device limits).
-bool grid(uint64_t groups, const DeviceCaps& caps, uint32_t* gx, uint32_t* gy) {
-  const uint64_t max_x = std::max<uint32_t>(caps.max_workgroup_count[0], 1);
-  const uint64_t max_y = std::max<uint32_t>(caps.max_workgroup_count[1], 1);
-  const uint64_t x = std::min<uint64_t>(std::max<uint64_t>(groups, 1), max_x);
-  const uint64_t y = (groups + x - 1) / x;
-  if (y > max_y) return false;
-  *gx = groups == 0 ? 0 : static_cast<uint32_t>(x);
-  *gy = static_cast<uint32_t>(std::max<uint64_t>(y, 1));
   return true;
 }
 
@@ -281,7 +268,7 @@ class ReduceVk final : public VkOp {
     for (int i = 0; i < passes_; ++i) {
       const uint64_t per_group = kGroup / pass_[i].tpr;
       const uint64_t groups = (uint64_t{pass_[i].outputs} + per_group - 1) / per_group;
-      if (!grid(groups, ctx.caps(), &gx_[i], &gy_[i]))
+      if (!grid_xy(groups, ctx.caps(), &gx_[i], &gy_[i]))
         return ctx.fail(StatusCode::kUnsupported,
                         std::to_string(pass_[i].outputs) + " outputs exceed the device's workgroup counts");
     }
@@ -351,7 +338,7 @@ class ArgVk final : public VkOp {
   Status prepare(VkPrepare& ctx) override {
     if (Support s = plan_arg(ctx.node(), &push_); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
     shader_ = ctx.node().inputs[0]->dtype == DType::F32 ? "argmax" : "argmax_i";
-    if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
+    if (!grid_xy((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.total) + " outputs exceed the workgroup counts");
     return make_operand(ctx, 0, &x_);
   }
@@ -407,7 +394,7 @@ class InstanceNormVk final : public VkOp {
  public:
   Status prepare(VkPrepare& ctx) override {
     if (Support s = plan_instance_norm(ctx.node(), &push_); !s.ok) return ctx.fail(StatusCode::kUnsupported, s.reason);
-    if (!grid(push_.rows, ctx.caps(), &gx_, &gy_))
+    if (!grid_xy(push_.rows, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.rows) + " rows exceed the workgroup counts");
     for (size_t i = 0; i < 3; ++i) POCKET_RETURN_IF_ERROR(make_operand(ctx, i, &ops_[i]));
     return Status::Ok();
@@ -609,7 +596,7 @@ class ResizeVk final : public VkOp {
     shader_ = store == StoreType::kFloat ? "resize" : "resize_u32";
     const std::vector<int32_t> tables = resize_tables(plan);
     tables_ = ctx.add_weight_ints(tables.data(), tables.size());
-    if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
+    if (!grid_xy((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.total) + " outputs exceed the workgroup counts");
     return make_operand(ctx, 0, &x_);
   }
@@ -676,7 +663,7 @@ class TriluVk final : public VkOp {
     StoreType store = StoreType::kFloat;
     store_type_of(ctx.node().inputs[0]->dtype, &store);
     shader_ = store == StoreType::kFloat ? "trilu" : "trilu_u32";
-    if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
+    if (!grid_xy((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported, std::to_string(push_.total) + " elements exceed the workgroup counts");
     return make_operand(ctx, 0, &x_);
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/backends/vulkan/vk_op.h"
+#include "engine/backends/vulkan/vk_util.h"
 #include "kernels/transform/transform.h"
 
 namespace pocket::vk {
@@ -44,18 +45,6 @@ std::vector<int64_t> row_major(const Shape& shape) {
   std::vector<int64_t> s(shape.size(), 1);
   for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
   return s;
-}
-
-// A workgroup count over x and y with x * y >= groups.
-bool grid(uint64_t groups, const DeviceCaps& caps, uint32_t* gx, uint32_t* gy) {
-  const uint64_t max_x = std::max<uint32_t>(caps.max_workgroup_count[0], 1);
-  const uint64_t max_y = std::max<uint32_t>(caps.max_workgroup_count[1], 1);
-  const uint64_t x = std::min<uint64_t>(std::max<uint64_t>(groups, 1), max_x);
-  const uint64_t y = (groups + x - 1) / x;
-  if (y > max_y) return false;
-  *gx = groups == 0 ? 0 : static_cast<uint32_t>(x);
-  *gy = static_cast<uint32_t>(std::max<uint64_t>(y, 1));
-  return true;
 }
 
 // The device storage of a dtype (vk_op.h), or false for one the Vulkan backend does not hold.
@@ -488,7 +477,7 @@ class CopyVk final : public VkOp {
     for (size_t i = 0; i < data_inputs(node); ++i) sources_.push_back(operand(ctx, i));
     grids_.resize(pushes_.size());
     for (size_t i = 0; i < pushes_.size(); ++i)
-      if (!grid((uint64_t{pushes_[i].total} + kGroup - 1) / kGroup, ctx.caps(), &grids_[i][0], &grids_[i][1]))
+      if (!grid_xy((uint64_t{pushes_[i].total} + kGroup - 1) / kGroup, ctx.caps(), &grids_[i][0], &grids_[i][1]))
         return ctx.fail(StatusCode::kUnsupported,
                         "copy of " + std::to_string(pushes_[i].total) + " elements exceeds the workgroup counts");
     return Status::Ok();
@@ -569,7 +558,7 @@ class GatherVk final : public VkOp {
     shader_ = store == StoreType::kFloat ? "gather" : "gather_u32";
     data_ = operand(ctx, 0);
     indices_ = operand(ctx, 1);
-    if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
+    if (!grid_xy((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported,
                       "gather of " + std::to_string(push_.total) + " elements exceeds the workgroup counts");
     return Status::Ok();
@@ -680,7 +669,7 @@ class PadVk final : public VkOp {
     shader_ = store == StoreType::kFloat ? "pad" : "pad_u32";
     x_ = operand(ctx, 0);
     empty_input_ = node.inputs[0]->elements() == 0;
-    if (!grid((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
+    if (!grid_xy((uint64_t{push_.total} + kGroup - 1) / kGroup, ctx.caps(), &gx_, &gy_))
       return ctx.fail(StatusCode::kUnsupported,
                       "pad of " + std::to_string(push_.total) + " elements exceeds the workgroup counts");
     return Status::Ok();

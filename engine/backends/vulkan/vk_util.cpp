@@ -17,6 +17,17 @@ bool store_type_of(DType dtype, StoreType* store) {
   }
 }
 
+bool grid_xy(uint64_t groups, const DeviceCaps& caps, uint32_t* gx, uint32_t* gy) {
+  const uint64_t max_x = std::max<uint32_t>(caps.max_workgroup_count[0], 1);
+  const uint64_t max_y = std::max<uint32_t>(caps.max_workgroup_count[1], 1);
+  const uint64_t x = std::min<uint64_t>(std::max<uint64_t>(groups, 1), max_x);
+  const uint64_t y = (groups + x - 1) / x;
+  if (y > max_y) return false;
+  *gx = groups == 0 ? 0 : static_cast<uint32_t>(x);
+  *gy = static_cast<uint32_t>(std::max<uint64_t>(y, 1));
+  return true;
+}
+
 size_t store_size(StoreType store, bool fp16) { return store == StoreType::kFloat && fp16 ? 2 : 4; }
 
 uint16_t float_to_half(float f) {

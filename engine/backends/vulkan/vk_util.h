@@ -42,6 +42,10 @@ inline bool is_constant_input(const NodeView& n, size_t i) {
 // POCKET_VK_CPU_STYLE=0/1 overrides (tests exercise both forms on one device).
 bool prefers_cpu_style_shaders(const VkPrepare& ctx);
 
+// A workgroup count over x and y with x * y >= groups, each within the device's limits (shaders
+// take the linear group as y * num_groups.x + x and skip past the end); false when it cannot be.
+bool grid_xy(uint64_t groups, const DeviceCaps& caps, uint32_t* gx, uint32_t* gy);
+
 // numpy broadcasting: the element strides of `in` over an output of shape `out` (right-aligned,
 // 0 for a broadcast dim), padded on the left to `rank` dims. False when `in` does not broadcast.
 bool broadcast_strides(const Shape& in, const Shape& out, size_t rank, int32_t* strides);
