@@ -25,12 +25,6 @@ using format::AttrDesc;
 constexpr float kTol32 = 1e-5f;
 constexpr float kTol16 = 1e-2f;
 
-TestTensor rand_f32(std::vector<int64_t> shape, uint32_t seed, float lo = -2.f, float hi = 2.f) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return TestTensor::f32(std::move(shape), random_floats(static_cast<size_t>(n), seed, lo, hi));
-}
-
 // Values exactly representable in fp16 (multiples of 1/8 in [-8, 8]), so fp16 storage keeps every
 // comparison (ArgMax ties) and every copied value exact.
 TestTensor grid_f32(std::vector<int64_t> shape, uint32_t seed, int levels = 128) {

@@ -21,10 +21,7 @@ int64_t count(const std::vector<int64_t>& shape) {
   return n;
 }
 
-TestTensor rand_f32(std::vector<int64_t> shape, uint32_t seed) {
-  const int64_t n = count(shape);
-  return TestTensor::f32(std::move(shape), random_floats(static_cast<size_t>(n), seed, -4.f, 4.f));
-}
+TestTensor rand_f32(std::vector<int64_t> shape, uint32_t seed) { return testing::rand_f32(std::move(shape), seed, -4.f, 4.f); }
 
 // 0, 1, 2, ... as int64 (exact comparisons catch any misplaced element).
 TestTensor iota_i64(std::vector<int64_t> shape, int64_t start = 0) {

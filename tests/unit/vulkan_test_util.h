@@ -16,6 +16,13 @@
 
 namespace pocket::testing {
 
+// An F32 tensor of uniform random values in [lo, hi) (seeded: the same every run).
+inline TestTensor rand_f32(std::vector<int64_t> shape, uint32_t seed, float lo = -2.f, float hi = 2.f) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return TestTensor::f32(std::move(shape), random_floats(static_cast<size_t>(n), seed, lo, hi));
+}
+
 // The process-wide Vulkan backend (lavapipe allowed), or nullptr with *why set.
 inline Backend* vulkan_backend_or_null(std::string* why) {
   static std::string reason;
