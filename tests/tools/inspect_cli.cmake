@@ -1,6 +1,7 @@
 # CLI tests of pocket-inspect (issue #6) on the tiny models pocket_tools_test_data writes, and on
-# the MobileNetV3-Small and DistilBERT fixtures when the model tests have exported them (skipped
-# otherwise). Included from tests/tools/CMakeLists.txt (uses its tools_cli(), D and EXPECT).
+# the MobileNetV3-Small and DistilBERT fixtures (converted from their build-time ONNX export when
+# the model tests have not written the .pocket yet; skipped without a fixture). Included from
+# tests/tools/CMakeLists.txt (uses its tools_cli(), D and EXPECT).
 if(NOT TARGET pocket-inspect)
   return()
 endif()
@@ -64,15 +65,23 @@ tools_cli(inspect_empty_model fail "cannot load model" ${INSPECT} ${D}/empty.poc
 tools_cli(inspect_npy_as_model fail "cannot load model" ${INSPECT} ${D}/x.npy)
 tools_cli(inspect_directory_as_model fail "cannot load model" ${INSPECT} ${D})
 
-# The fixtures (exported by the model tests; skipped when absent).
+# The fixtures (written by the model tests; converted from the build-time ONNX export when the
+# model tests have not run yet; skipped when neither exists).
 set(INSPECT_FIXTURE ${CMAKE_CURRENT_LIST_DIR}/inspect_fixture.sh)
+if(TARGET pocket-convert)
+  set(INSPECT_CONVERT $<TARGET_FILE:pocket-convert>)
+else()
+  set(INSPECT_CONVERT /nonexistent/pocket-convert)  # no converter in this build: a missing .pocket skips
+endif()
 add_test(NAME tools.inspect_mobilenet_v3_small
          COMMAND ${INSPECT_FIXTURE} ${INSPECT} ${CMAKE_BINARY_DIR}/fixtures/mobilenet_v3_small.pocket
+                 ${INSPECT_CONVERT} ${POCKET_FIXTURE_BASE}/fixtures/mobilenet_v3_small.onnx
                  "^file +[0-9.]+ MiB" "^  input +float32 +\\[1,3,224,224\\]" "^ops: [0-9]+ nodes, .* [0-9.]+ MFLOP per run"
                  "^  Conv +[0-9]+ +[0-9]+ +0 +[0-9,]+ +[0-9.]+ [KM]iB" "^parameters: 2,5[0-9][0-9],[0-9]{3} elements"
                  "^  liveness lower bound .*arena / lower bound = [0-9.]+")
 add_test(NAME tools.inspect_distilbert
-         COMMAND ${INSPECT_FIXTURE} ${INSPECT} ${CMAKE_BINARY_DIR}/fixtures4/distilbert/model.pocket --input-shape input_ids=1x128 --
+         COMMAND ${INSPECT_FIXTURE} ${INSPECT} ${CMAKE_BINARY_DIR}/fixtures4/distilbert/model.pocket
+                 ${INSPECT_CONVERT} ${POCKET_FIXTURE_BASE}/fixtures4/distilbert/model.onnx --input-shape input_ids=1x128 --
                  "^  input_ids +int64 +\\[batch,seq\\]  \\(prepared as \\[1,128\\]\\)$"
                  "^  attention_mask +int64 +\\[batch,seq\\]  \\(prepared as \\[1,128\\]\\)$"
                  "^ops: [0-9]+ nodes, .* [0-9]+ evaluated at prepare. [0-9.]+ GFLOP per run" "^  MatMul +[0-9]+ +[0-9]+ +0 "
