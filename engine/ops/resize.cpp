@@ -5,45 +5,17 @@
 // With scales the output dim is floor(in * scale); with sizes the scale is out / in.
 // nearest: any dtype, one index gather. linear: f32; bilinear kernel when only the last two
 // axes move, otherwise one linear pass per moving axis through scratch (multilinear is
-// separable). Source coordinates are clamped into the input as ONNX Runtime and PyTorch do.
+// separable). Modes and source indices: engine/ops/resize_axis.h (shared with the Vulkan op).
 #include <algorithm>
 #include <cmath>
 
+#include "engine/ops/resize_axis.h"
 #include "engine/ops/tensor_ops.h"
 #include "engine/ops/tensor_util.h"
 
 namespace pocket {
 
 namespace {
-
-enum class Coord { kHalfPixel, kPytorchHalfPixel, kAlignCorners, kAsymmetric, kTfHalfPixelForNearest };
-enum class Round { kPreferFloor, kPreferCeil, kFloor, kCeil };
-
-float source_coord(Coord mode, int64_t o, float scale, int64_t in_len, int64_t out_len) {
-  const float x = static_cast<float>(o);
-  switch (mode) {
-    case Coord::kHalfPixel: return (x + 0.5f) / scale - 0.5f;
-    case Coord::kPytorchHalfPixel: return out_len > 1 ? (x + 0.5f) / scale - 0.5f : 0.f;
-    case Coord::kAlignCorners:
-      return out_len == 1 ? 0.f : x * static_cast<float>(in_len - 1) / static_cast<float>(out_len - 1);
-    case Coord::kAsymmetric: return x / scale;
-    case Coord::kTfHalfPixelForNearest: return (x + 0.5f) / scale;
-  }
-  return 0.f;
-}
-
-int64_t round_coord(Round mode, float x) {
-  const float f = std::floor(x);
-  switch (mode) {
-    case Round::kPreferFloor: return static_cast<int64_t>(x == f + 0.5f ? f : std::round(x));
-    case Round::kPreferCeil: return static_cast<int64_t>(x == f + 0.5f ? f + 1.f : std::round(x));
-    case Round::kFloor: return static_cast<int64_t>(f);
-    case Round::kCeil: return static_cast<int64_t>(std::ceil(x));
-  }
-  return 0;
-}
-
-int64_t clamp_index(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
 
 class ResizeOp final : public Op {
  public:
@@ -160,24 +132,9 @@ class ResizeOp final : public Op {
 
  private:
   Status parse_modes(const OpContext& ctx) {
-    const Attrs a = ctx.attrs();
-    const std::string mode = a.s("mode", "nearest");
-    if (mode == "nearest") linear_ = false;
-    else if (mode == "linear") linear_ = true;
-    else return ctx.fail(StatusCode::kUnsupported, "mode '" + mode + "' is not supported (nearest, linear)");
-    const std::string ct = a.s("coordinate_transformation_mode", "half_pixel");
-    if (ct == "half_pixel") coord_ = Coord::kHalfPixel;
-    else if (ct == "pytorch_half_pixel") coord_ = Coord::kPytorchHalfPixel;
-    else if (ct == "align_corners") coord_ = Coord::kAlignCorners;
-    else if (ct == "asymmetric") coord_ = Coord::kAsymmetric;
-    else if (ct == "tf_half_pixel_for_nearest") coord_ = Coord::kTfHalfPixelForNearest;
-    else return ctx.fail(StatusCode::kUnsupported, "coordinate_transformation_mode '" + ct + "' is not supported");
-    const std::string nm = a.s("nearest_mode", "round_prefer_floor");
-    if (nm == "round_prefer_floor") round_ = Round::kPreferFloor;
-    else if (nm == "round_prefer_ceil") round_ = Round::kPreferCeil;
-    else if (nm == "floor") round_ = Round::kFloor;
-    else if (nm == "ceil") round_ = Round::kCeil;
-    else return ctx.fail(StatusCode::kUnsupported, "nearest_mode '" + nm + "' is not supported");
+    if (std::string why = parse_resize_modes(ctx.attrs(), &modes_); !why.empty())
+      return ctx.fail(StatusCode::kUnsupported, why);
+    linear_ = modes_.linear;
     if (ctx.in(0).dtype != DType::F32 && linear_)
       return ctx.fail(StatusCode::kUnsupported, "linear mode needs float32, " + describe("input", ctx.in(0)) + " is " +
                                                     dtype_name(ctx.in(0).dtype));
@@ -194,7 +151,7 @@ class ResizeOp final : public Op {
       std::vector<int64_t>& t = tables_[d];
       t.resize(out_shape_[d]);
       for (int64_t o = 0; o < out_shape_[d]; ++o)
-        t[o] = clamp_index(round_coord(round_, source_coord(coord_, o, scales[d], in_shape_[d], out_shape_[d])), in_shape_[d]);
+        t[o] = resize_nearest_index(modes_, o, scales[d], in_shape_[d], out_shape_[d]);
       gather_.in_dims[d] = in_shape_[d];
       gather_.out_dims[d] = out_shape_[d];
       gather_.index_tables[d] = t.data();
@@ -212,11 +169,9 @@ class ResizeOp final : public Op {
       const int64_t n = in_shape_[d], m = out_shape_[d];
       bool identity = n == m;
       for (int64_t o = 0; o < m; ++o) {
-        float c = source_coord(coord_, o, scales[d], n, m);
-        c = std::fmin(std::fmax(c, 0.f), static_cast<float>(n - 1));
-        const int64_t lo = clamp_index(static_cast<int64_t>(c), n);
-        const int64_t hi = lo + 1 < n ? lo + 1 : lo;
-        const float w = hi == lo ? 0.f : c - static_cast<float>(lo);
+        int64_t lo, hi;
+        float w;
+        resize_linear_taps(modes_, o, scales[d], n, m, &lo, &hi, &w);
         i0_[d].push_back(lo);
         i1_[d].push_back(hi);
         w_[d].push_back(w);
@@ -244,8 +199,7 @@ class ResizeOp final : public Op {
   kernels::LinearAxis axis_view(int64_t d) const { return {i0_[d].data(), i1_[d].data(), w_[d].data()}; }
 
   bool linear_ = false, bilinear_ = false;
-  Coord coord_ = Coord::kHalfPixel;
-  Round round_ = Round::kPreferFloor;
+  ResizeModes modes_;
   Shape in_shape_, out_shape_;
   std::vector<std::vector<int64_t>> tables_;
   kernels::IndexGather gather_;

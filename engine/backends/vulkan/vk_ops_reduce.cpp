@@ -28,6 +28,7 @@
 
 #include "engine/backends/vulkan/vk_op.h"
 #include "engine/backends/vulkan/vk_util.h"
+#include "engine/ops/resize_axis.h"
 
 namespace pocket::vk {
 
@@ -417,45 +418,6 @@ class InstanceNormVk final : public VkOp {
 // ---------------------------------------------------------------------------------------------
 // Resize
 
-enum class Coord { kHalfPixel, kPytorchHalfPixel, kAlignCorners, kAsymmetric, kTfHalfPixelForNearest };
-enum class Round { kPreferFloor, kPreferCeil, kFloor, kCeil };
-
-// The CPU op's source coordinate and rounding (engine/ops/resize.cpp), so that every nearest
-// index and linear weight is the CPU's own.
-float source_coord(Coord mode, int64_t o, float scale, int64_t in_len, int64_t out_len) {
-  const float x = static_cast<float>(o);
-  switch (mode) {
-    case Coord::kHalfPixel:
-      return (x + 0.5f) / scale - 0.5f;
-    case Coord::kPytorchHalfPixel:
-      return out_len > 1 ? (x + 0.5f) / scale - 0.5f : 0.f;
-    case Coord::kAlignCorners:
-      return out_len == 1 ? 0.f : x * static_cast<float>(in_len - 1) / static_cast<float>(out_len - 1);
-    case Coord::kAsymmetric:
-      return x / scale;
-    case Coord::kTfHalfPixelForNearest:
-      return (x + 0.5f) / scale;
-  }
-  return 0.f;
-}
-
-int64_t round_coord(Round mode, float x) {
-  const float f = std::floor(x);
-  switch (mode) {
-    case Round::kPreferFloor:
-      return static_cast<int64_t>(x == f + 0.5f ? f : std::round(x));
-    case Round::kPreferCeil:
-      return static_cast<int64_t>(x == f + 0.5f ? f + 1.f : std::round(x));
-    case Round::kFloor:
-      return static_cast<int64_t>(f);
-    case Round::kCeil:
-      return static_cast<int64_t>(std::ceil(x));
-  }
-  return 0;
-}
-
-int64_t clamp_index(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
-
 struct ResizePush {
   uint32_t total, mode;
   uint32_t in_dims[kMaxResizeRank], out_dims[kMaxResizeRank], tab_off[kMaxResizeRank];
@@ -465,8 +427,7 @@ static_assert(sizeof(ResizePush) == 80);
 struct ResizePlan {
   ResizePush push{};
   bool linear = false;
-  Coord coord = Coord::kHalfPixel;
-  Round round = Round::kPreferFloor;
+  ResizeModes modes;          // engine/ops/resize_axis.h: the CPU op's own indices and weights
   Shape in, out;              // padded to rank kMaxResizeRank
   std::vector<float> scales;  // per padded axis
 };
@@ -487,35 +448,8 @@ Support plan_resize(const NodeView& node, ResizePlan* plan) {
                        std::to_string(kMaxResizeRank));
   const Attrs a = node.attrs();
   *plan = ResizePlan{};
-  const std::string mode = a.s("mode", "nearest");
-  if (mode == "linear")
-    plan->linear = true;
-  else if (mode != "nearest")
-    return Support::no("mode '" + mode + "': only nearest and linear");
-  const std::string ct = a.s("coordinate_transformation_mode", "half_pixel");
-  if (ct == "half_pixel")
-    plan->coord = Coord::kHalfPixel;
-  else if (ct == "pytorch_half_pixel")
-    plan->coord = Coord::kPytorchHalfPixel;
-  else if (ct == "align_corners")
-    plan->coord = Coord::kAlignCorners;
-  else if (ct == "asymmetric")
-    plan->coord = Coord::kAsymmetric;
-  else if (ct == "tf_half_pixel_for_nearest")
-    plan->coord = Coord::kTfHalfPixelForNearest;
-  else
-    return Support::no("coordinate_transformation_mode '" + ct + "' is not supported");
-  const std::string nm = a.s("nearest_mode", "round_prefer_floor");
-  if (nm == "round_prefer_floor")
-    plan->round = Round::kPreferFloor;
-  else if (nm == "round_prefer_ceil")
-    plan->round = Round::kPreferCeil;
-  else if (nm == "floor")
-    plan->round = Round::kFloor;
-  else if (nm == "ceil")
-    plan->round = Round::kCeil;
-  else
-    return Support::no("nearest_mode '" + nm + "' is not supported");
+  if (std::string why = parse_resize_modes(a, &plan->modes); !why.empty()) return Support::no(why);
+  plan->linear = plan->modes.linear;
   if (plan->linear && x.dtype != DType::F32)
     return Support::no(std::string("linear mode on dtype ") + dtype_name(x.dtype) + ": only F32");
   const std::vector<float> scales_attr = a.floats("scales");
@@ -560,17 +494,12 @@ std::vector<int32_t> resize_tables(const ResizePlan& plan) {
   for (int d = 0; d < kMaxResizeRank; ++d) {
     const int64_t n = plan.in[d], m = plan.out[d];
     for (int64_t o = 0; o < m; ++o) {
-      const float c = source_coord(plan.coord, o, plan.scales[d], n, m);
       int64_t lo, hi;
       float w = 0.f;
-      if (!plan.linear) {
-        lo = hi = clamp_index(round_coord(plan.round, c), n);
-      } else {
-        const float cc = std::fmin(std::fmax(c, 0.f), static_cast<float>(n - 1));
-        lo = clamp_index(static_cast<int64_t>(cc), n);
-        hi = lo + 1 < n ? lo + 1 : lo;
-        w = hi == lo ? 0.f : cc - static_cast<float>(lo);
-      }
+      if (!plan.linear)
+        lo = hi = resize_nearest_index(plan.modes, o, plan.scales[d], n, m);
+      else
+        resize_linear_taps(plan.modes, o, plan.scales[d], n, m, &lo, &hi, &w);
       int32_t wb;
       std::memcpy(&wb, &w, 4);
       t.push_back(static_cast<int32_t>(lo));
