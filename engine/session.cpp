@@ -1136,11 +1136,13 @@ Status Session::offload() {
   size_t device_used = 0;
   for (size_t k = 0; k < part.subgraphs.size(); ++k) {
     const Subgraph& sg = part.subgraphs[k];
-    if (options_.device_memory_budget) {
-      // What the subgraphs prepared so far left of the budget (1 byte when nothing: every plan fails).
-      bo.memory_budget = device_used < options_.device_memory_budget ? options_.device_memory_budget - device_used : 1;
-    }
-    auto r = backend_->prepare(sg, bo);
+    // Each subgraph may allocate what the ones prepared so far left of the device budget.
+    const bool budget_spent = options_.device_memory_budget && device_used >= options_.device_memory_budget;
+    if (options_.device_memory_budget && !budget_spent) bo.memory_budget = options_.device_memory_budget - device_used;
+    auto r = budget_spent ? Result<std::unique_ptr<BackendExecutable>>(Status(
+                                StatusCode::kOutOfMemory, "the device memory budget (" + std::to_string(options_.device_memory_budget) +
+                                                              " bytes) is used up by the subgraphs before it"))
+                          : backend_->prepare(sg, bo);
     if (!r.ok()) {
       const std::string what = name + " could not prepare subgraph " + std::to_string(k) + " (" +
                                std::to_string(sg.nodes.size()) + " nodes, first " + sg.nodes.front().label() +

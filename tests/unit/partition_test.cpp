@@ -370,6 +370,36 @@ TEST(PartitionSession, PrepareFailureFallsBackToTheCpuWithANotice) {
   EXPECT_NE(req.status().message().find("out of shader cores"), std::string::npos) << req.status().message();
 }
 
+// device_memory_budget over two subgraphs: each gets what the ones before it left; once it is
+// used up, the next subgraph is not even prepared and runs on the CPU with a notice.
+TEST(PartitionSession, DeviceBudgetSharedBySubgraphs) {
+  auto model = chain_model();
+  auto free_stats = std::make_shared<FakeStats>();
+  auto unlimited = Session::create(model, with_backend(std::make_shared<FakeBackend>(add_relu(), free_stats)));
+  ASSERT_TRUE(unlimited.ok()) << unlimited.status().message();
+  ASSERT_EQ(unlimited.value()->partition().subgraphs.size(), 2u);
+  const size_t first = unlimited.value()->partition().subgraphs[0].memory.allocated;
+  ASSERT_GT(first, 0u);
+
+  auto stats = std::make_shared<FakeStats>();
+  SessionOptions o = with_backend(std::make_shared<FakeBackend>(add_relu(), stats));
+  o.device_memory_budget = first;
+  auto s = Session::create(model, o);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(stats->prepares, 1);
+  const PartitionReport& r = s.value()->partition();
+  ASSERT_EQ(r.subgraphs.size(), 1u) << r.summary();
+  EXPECT_EQ(s.value()->memory().device, first);
+  std::string notices;
+  for (const std::string& n : s.value()->notices()) notices += n + "\n";
+  EXPECT_NE(notices.find("device memory budget (" + std::to_string(first) + " bytes) is used up"), std::string::npos)
+      << notices;
+  auto cpu = Session::create(model);
+  ASSERT_TRUE(cpu.ok());
+  const std::vector<float> in = random_floats(64, 6);
+  expect_bitwise(run_session(*s.value(), in), run_session(*cpu.value(), in));
+}
+
 TEST(PartitionSession, RunFailureIsReported) {
   auto fake = std::make_shared<FakeBackend>(add_relu(), std::make_shared<FakeStats>());
   fake->fail_run = true;
