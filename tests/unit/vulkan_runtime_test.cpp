@@ -416,21 +416,22 @@ TEST(VulkanModels, MobileNetV3SmallMatchesCpu) {
 }
 
 // DistilBERT (seq 16) from the transformer fixtures (exported at build time), fully offloaded.
-TEST(VulkanModels, DistilBertMatchesCpu) {
-  POCKET_REQUIRE_VULKAN();
+void distilbert_matches_cpu(int fp16, float tol) {
   std::string why;
   const std::string path = pocket_or_converted(unit_fixture_dir() + "4/distilbert", "model", &why);
   if (path.empty()) GTEST_SKIP() << why;
-  model_matches_cpu(path, 0, 1e-3f, true, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
+  model_matches_cpu(path, fp16, tol, true, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
+}
+
+TEST(VulkanModels, DistilBertMatchesCpu) {
+  POCKET_REQUIRE_VULKAN();
+  distilbert_matches_cpu(0, 1e-3f);
 }
 
 // fp16 storage and arithmetic over DistilBERT (MatMul, Gemm, attention in _f16a shaders).
 TEST(VulkanModels, DistilBertFp16Arithmetic) {
   POCKET_REQUIRE_VULKAN();
-  std::string why;
-  const std::string path = pocket_or_converted(unit_fixture_dir() + "4/distilbert", "model", &why);
-  if (path.empty()) GTEST_SKIP() << why;
-  model_matches_cpu(path, 2, 5e-2f, true, {{"input_ids", {1, 16}}, {"attention_mask", {1, 16}}});
+  distilbert_matches_cpu(2, 5e-2f);
 }
 
 // device_memory_budget on the Vulkan backend: refused before any device allocation when the plan
