@@ -497,7 +497,9 @@ bool Folder::eval(const ir::Node& n) {
     if (in.size() != 3) return false;
     for (int64_t k = 0; k < total; ++k) {
       if (out.isf()) out.f[k] = in[0].d(0) + k * in[2].d(0);
-      else out.i[k] = in[0].n(0) + k * in[2].n(0);
+      else  // modulo 2^64: exact for every element inside the range (k * delta alone may overflow)
+        out.i[k] = static_cast<int64_t>(static_cast<uint64_t>(in[0].n(0)) +
+                                        static_cast<uint64_t>(k) * static_cast<uint64_t>(in[2].n(0)));
     }
     return set_out(n, std::move(out));
   }
@@ -534,6 +536,7 @@ int resolve_symbolic_reshapes(ir::Graph& g) {
   for (ir::Node& n : g.nodes) {
     if (!n.domain.empty() || n.outputs.empty()) continue;
     infer_node(g, n);  // shapes downstream of an already resolved Reshape
+    if (n.inputs.empty()) continue;  // every form below reads inputs[0] (a fuzzed Shape had none)
     const std::string& op = n.op;
     SymVec a, r;
     if (op == "Shape") {

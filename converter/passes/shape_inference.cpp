@@ -725,12 +725,24 @@ void Inferer::node(const ir::Node& n) {
     return set(n, 0, dt, sh.v);
   }
   if (op == "Range") {
-    std::vector<float> a, b, c;
+    // max(ceil((limit - start) / delta), 0), exactly for integers (the engine's formula); a count
+    // beyond 2^40 or a non-finite one stays unknown (the engine refuses it with a message).
     DType dt = dtype_of(n, 0);
-    if (n.inputs.size() == 3 && const_floats(g_, n.inputs[0], &a) && const_floats(g_, n.inputs[1], &b) &&
-        const_floats(g_, n.inputs[2], &c) && a.size() == 1 && b.size() == 1 && c.size() == 1 && c[0] != 0) {
-      double cnt = std::ceil((static_cast<double>(b[0]) - a[0]) / c[0]);
-      return set(n, 0, dt, {std::max<int64_t>(0, static_cast<int64_t>(cnt))});
+    constexpr int64_t kMaxCount = int64_t{1} << 40;
+    std::vector<int64_t> ia, ib, ic;
+    std::vector<float> a, b, c;
+    if (n.inputs.size() == 3 && (dt == DType::I64 || dt == DType::I32) && const_ints(g_, n.inputs[0], &ia) &&
+        const_ints(g_, n.inputs[1], &ib) && const_ints(g_, n.inputs[2], &ic) && ia.size() == 1 && ib.size() == 1 &&
+        ic.size() == 1 && ic[0] != 0) {
+      const __int128 span = static_cast<__int128>(ib[0]) - ia[0];
+      __int128 len = span / ic[0];
+      if (len * ic[0] != span && ((span > 0) == (ic[0] > 0))) ++len;
+      if (len <= kMaxCount) return set(n, 0, dt, {len > 0 ? static_cast<int64_t>(len) : 0});
+    } else if (n.inputs.size() == 3 && dt == DType::F32 && const_floats(g_, n.inputs[0], &a) &&
+               const_floats(g_, n.inputs[1], &b) && const_floats(g_, n.inputs[2], &c) && a.size() == 1 &&
+               b.size() == 1 && c.size() == 1 && c[0] != 0) {
+      const double cnt = std::ceil((static_cast<double>(b[0]) - a[0]) / c[0]);
+      if (cnt <= static_cast<double>(kMaxCount)) return set(n, 0, dt, {cnt > 0 ? static_cast<int64_t>(cnt) : 0});
     }
     return set(n, 0, dt, {-1});
   }

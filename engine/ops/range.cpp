@@ -64,16 +64,23 @@ class RangeOp final : public Op {
         for (int64_t i = 0; i < n; ++i) y.as<float>()[i] = fstart_ + static_cast<float>(i) * fdelta_;
         break;
       case DType::I64:
-        for (int64_t i = 0; i < n; ++i) y.as<int64_t>()[i] = istart_ + i * idelta_;
+        for (int64_t i = 0; i < n; ++i) y.as<int64_t>()[i] = element(i);
         break;
       default:
-        for (int64_t i = 0; i < n; ++i) y.as<int32_t>()[i] = static_cast<int32_t>(istart_ + i * idelta_);
+        for (int64_t i = 0; i < n; ++i) y.as<int32_t>()[i] = static_cast<int32_t>(element(i));
         break;
     }
   }
   std::string kernel_name() const override { return "range"; }
 
  private:
+  // start + i * delta. Every element lies between start and limit, so it fits, but i * delta alone
+  // need not (start near INT64_MAX, delta near -INT64_MAX / 9): computed modulo 2^64, exact.
+  int64_t element(int64_t i) const {
+    return static_cast<int64_t>(static_cast<uint64_t>(istart_) +
+                                static_cast<uint64_t>(i) * static_cast<uint64_t>(idelta_));
+  }
+
   DType dtype_ = DType::F32;
   float fstart_ = 0, fdelta_ = 1;
   int64_t istart_ = 0, idelta_ = 1;

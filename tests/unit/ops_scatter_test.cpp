@@ -112,6 +112,14 @@ TEST(Range, DtypesLengthsAndErrors) {
   EXPECT_EQ(last, 69999);
   spec.inputs = {TestTensor::i64({}, {0}), TestTensor::i64({}, {5}), TestTensor::i64({}, {0})};
   EXPECT_EQ(run_op(spec, &out).code(), StatusCode::kInvalidModel);
+  // Elements near the int64 limits where i * delta alone overflows (fuzz_model found it).
+  const int64_t big = 9'000'000'000'000'000'000, step = -1'800'000'000'000'000'000;
+  spec.inputs = {TestTensor::i64({}, {big}), TestTensor::i64({}, {-big}), TestTensor::i64({}, {step})};
+  ASSERT_TRUE(run_op(spec, &out).ok());
+  const int64_t e17 = 100'000'000'000'000'000;
+  std::vector<int64_t> want;
+  for (int64_t k = 90; k > -90; k -= 18) want.push_back(k * e17);  // 9e18, 7.2e18, ..., -7.2e18
+  EXPECT_EQ(out[0].int64s(), want);
   // Operands that come at run time.
   spec.inputs[2] = TestTensor::i64({}, {1});
   spec.constant = {true, false, true};
