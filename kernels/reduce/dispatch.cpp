@@ -17,8 +17,9 @@ float reduce_identity(ReduceOp op) {
 
 float reduce_combine(ReduceOp op, float a, float b) {
   switch (op) {
-    case ReduceOp::Max: return a < b ? b : a;
-    case ReduceOp::Min: return b < a ? b : a;
+    // A NaN in either operand is the result (b != b: b is NaN; a NaN a is kept by the comparison).
+    case ReduceOp::Max: return (a < b || b != b) ? b : a;
+    case ReduceOp::Min: return (b < a || b != b) ? b : a;
     case ReduceOp::Prod: return a * b;
     default: return a + b;
   }

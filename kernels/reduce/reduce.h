@@ -18,7 +18,8 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::Prod) + 1;
 using SoftmaxF32Fn = void (*)(const float* x, float* y, size_t n, size_t stride, size_t cols);
 
 struct ReduceKernels {
-  // The reduction of x[0..n) (n may be 0: the identity).
+  // The reduction of x[0..n) (n may be 0: the identity). Max and Min propagate NaN: a NaN
+  // anywhere in the row (or in acc) gives NaN, as numpy, PyTorch and ONNX Runtime do.
   float (*reduce_row_f32[kReduceOpCount])(const float* x, size_t n) = {};
   // acc[i] = acc[i] op x[i] (SumSquares: acc[i] += x[i]^2).
   void (*accumulate_row_f32[kReduceOpCount])(const float* x, float* acc, size_t n) = {};

@@ -20,16 +20,23 @@ template <ReduceOp Op>
 inline __m256 combine(__m256 acc, __m256 v) {
   if constexpr (Op == ReduceOp::Sum) return _mm256_add_ps(acc, v);
   else if constexpr (Op == ReduceOp::SumSquares) return _mm256_fmadd_ps(v, v, acc);
-  else if constexpr (Op == ReduceOp::Max) return _mm256_max_ps(v, acc);
-  else if constexpr (Op == ReduceOp::Min) return _mm256_min_ps(v, acc);
-  else return _mm256_mul_ps(acc, v);
+  else if constexpr (Op == ReduceOp::Max || Op == ReduceOp::Min) {
+    // max_ps(v, acc) returns acc when either is NaN, which keeps a NaN accumulator; a NaN v is
+    // put in by the blend, so NaN propagates as in numpy, PyTorch and ONNX Runtime.
+    const __m256 r = Op == ReduceOp::Max ? _mm256_max_ps(v, acc) : _mm256_min_ps(v, acc);
+    return _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  } else return _mm256_mul_ps(acc, v);
 }
 
 template <ReduceOp Op>
 inline float horizontal(__m256 v) {
-  if constexpr (Op == ReduceOp::Max) return hmax_ps(v);
-  else if constexpr (Op == ReduceOp::Min) return hmin_ps(v);
-  else if constexpr (Op == ReduceOp::Prod) {
+  if constexpr (Op == ReduceOp::Max || Op == ReduceOp::Min) {
+    // Halves, then pairs, then neighbours, through the NaN-propagating combine.
+    v = combine<Op>(v, _mm256_permute2f128_ps(v, v, 1));
+    v = combine<Op>(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = combine<Op>(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm256_cvtss_f32(v);
+  } else if constexpr (Op == ReduceOp::Prod) {
     alignas(32) float b[8];
     _mm256_store_ps(b, v);
     return ((b[0] * b[1]) * (b[2] * b[3])) * ((b[4] * b[5]) * (b[6] * b[7]));

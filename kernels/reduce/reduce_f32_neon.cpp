@@ -13,8 +13,9 @@ template <ReduceOp Op>
 inline float32x4_t combine(float32x4_t acc, float32x4_t v) {
   if constexpr (Op == ReduceOp::Sum) return vaddq_f32(acc, v);
   else if constexpr (Op == ReduceOp::SumSquares) return vfmaq_f32(acc, v, v);
-  else if constexpr (Op == ReduceOp::Max) return vbslq_f32(vcltq_f32(acc, v), v, acc);
-  else if constexpr (Op == ReduceOp::Min) return vbslq_f32(vcltq_f32(v, acc), v, acc);
+  // FMAX/FMIN (not FMAXNM/FMINNM) return NaN when either operand is NaN.
+  else if constexpr (Op == ReduceOp::Max) return vmaxq_f32(acc, v);
+  else if constexpr (Op == ReduceOp::Min) return vminq_f32(acc, v);
   else return vmulq_f32(acc, v);
 }
 

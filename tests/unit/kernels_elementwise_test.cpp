@@ -207,6 +207,43 @@ TEST(KernelsReduce, VariantsMatchScalar) {
   }
 }
 
+// Max and Min propagate NaN in every variant (numpy, PyTorch and ONNX Runtime do): a NaN at any
+// position of the row, in any of the unrolled accumulators or the tail, and a NaN already in an
+// accumulation row, all give NaN; the other positions keep their plain max/min.
+TEST(KernelsReduce, MaxAndMinPropagateNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (const auto& variant : reduce_variants()) {
+    const ReduceKernels& t = variant.table;
+    for (ReduceOp rop : {ReduceOp::Max, ReduceOp::Min}) {
+      const int op = static_cast<int>(rop);
+      for (size_t n : kLengths) {
+        if (n == 0) continue;
+        for (size_t pos : {size_t{0}, n / 3, n / 2, n - 1}) {
+          SCOPED_TRACE(std::string(variant.isa) + (rop == ReduceOp::Max ? " Max" : " Min") + " n=" +
+                       std::to_string(n) + " NaN at " + std::to_string(pos));
+          std::vector<float> x = randoms(n, static_cast<uint32_t>(n + pos), -2.f, 2.f);
+          x[pos] = nan;
+          EXPECT_TRUE(std::isnan(t.reduce_row_f32[op](x.data(), n)));
+          std::vector<float> acc = randoms(n, 3, -1.f, 1.f), want = acc;
+          for (size_t i = 0; i < n; ++i)
+            want[i] = i == pos ? nan : (rop == ReduceOp::Max ? std::max(acc[i], x[i]) : std::min(acc[i], x[i]));
+          t.accumulate_row_f32[op](x.data(), acc.data(), n);
+          for (size_t i = 0; i < n; ++i) {
+            if (i == pos) ASSERT_TRUE(std::isnan(acc[i]));
+            else ASSERT_EQ(acc[i], want[i]) << i;
+          }
+          // A NaN already accumulated stays NaN under finite x.
+          x[pos] = 1.f;
+          acc.assign(n, 0.f);
+          acc[pos] = nan;
+          t.accumulate_row_f32[op](x.data(), acc.data(), n);
+          ASSERT_TRUE(std::isnan(acc[pos]));
+        }
+      }
+    }
+  }
+}
+
 TEST(KernelsReduce, SoftmaxVariantsMatchScalar) {
   const auto variants = reduce_variants();
   const ReduceKernels& ref = variants[0].table;

@@ -131,7 +131,8 @@ inline void expect_close(const std::vector<float>& got, const std::vector<float>
   size_t worst_i = 0;
   for (float w : want) scale = std::max(scale, std::abs(w));
   for (size_t i = 0; i < got.size(); ++i) {
-    float e = std::abs(got[i] - want[i]);
+    // NaN where NaN is wanted matches; NaN on one side only fails (e is NaN).
+    const float e = std::isnan(got[i]) && std::isnan(want[i]) ? 0.f : std::abs(got[i] - want[i]);
     if (!(e <= worst)) { worst = e; worst_i = i; }
   }
   EXPECT_LE(worst, tol * scale) << "at " << worst_i << ": got " << got[worst_i] << " want " << want[worst_i];

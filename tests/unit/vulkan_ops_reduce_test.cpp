@@ -198,9 +198,9 @@ TEST(VulkanReduce, FewOutputsTwoPasses) {
   unsetenv("POCKET_VK_CPU_STYLE");
 }
 
-TEST(VulkanReduce, MaxMinIgnoreNaNAsTheCpuDoes) {
+TEST(VulkanReduce, MaxMinPropagateNaNAsTheCpuDoes) {
   POCKET_REQUIRE_VULKAN();
-  // The CPU kernels never let a NaN replace the running max/min (an all-NaN row gives -inf/+inf).
+  // A NaN anywhere in a reduction gives NaN on both backends (numpy, PyTorch, ONNX Runtime).
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> v = random_floats(4 * 9, 300, -5.f, 5.f);
   v[0] = nan;          // first element of row 0
@@ -211,8 +211,28 @@ TEST(VulkanReduce, MaxMinIgnoreNaNAsTheCpuDoes) {
       SCOPED_TRACE(fb::EnumNameOpType(op));
       both(reduce_spec(op, TestTensor::f32({4, 9}, v), {1}, 1), 0.f, 1e-2f);
       both(reduce_spec(op, TestTensor::f32({4, 9}, v), {0}, 0), 0.f, 1e-2f);
+      // Where the NaNs are: rows 0-2 over axis 1, columns 0, 4 and 8 over axis 0.
+      for (bool fp16 : {false, true}) {
+        std::vector<TestTensor> rows, cols;
+        ASSERT_TRUE(run_op_vulkan(reduce_spec(op, TestTensor::f32({4, 9}, v), {1}, 1), &rows, fp16).ok());
+        ASSERT_TRUE(run_op_vulkan(reduce_spec(op, TestTensor::f32({4, 9}, v), {0}, 0), &cols, fp16).ok());
+        const std::vector<float> r = rows[0].floats(), c = cols[0].floats();
+        for (int i = 0; i < 4; ++i) EXPECT_EQ(std::isnan(r[i]), i < 3) << "row " << i;
+        for (int j = 0; j < 9; ++j) EXPECT_EQ(std::isnan(c[j]), j == 0 || j == 4 || j == 8) << "column " << j;
+      }
     }
   });
+  // Long rows through the two-pass form and the shared-memory tree: one NaN among 20000.
+  std::vector<float> longrow = random_floats(2 * 20000, 302);
+  longrow[20000 + 12345] = nan;
+  setenv("POCKET_VK_CPU_STYLE", "0", 1);
+  for (fb::OpType op : {fb::OpType::ReduceMax, fb::OpType::ReduceMin}) {
+    std::vector<TestTensor> got;
+    ASSERT_TRUE(run_op_vulkan(reduce_spec(op, TestTensor::f32({2, 20000}, longrow), {1}, 0), &got).ok());
+    EXPECT_FALSE(std::isnan(got[0].floats()[0]));
+    EXPECT_TRUE(std::isnan(got[0].floats()[1]));
+  }
+  unsetenv("POCKET_VK_CPU_STYLE");
   // Infinities pass through (compared exactly: a relative tolerance is meaningless there).
   std::vector<float> w = random_floats(12, 301);
   w[3] = std::numeric_limits<float>::infinity();

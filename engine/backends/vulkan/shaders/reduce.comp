@@ -7,8 +7,8 @@
 // contiguous): adjacent invocations read adjacent elements of one row; lane_major = 1 (a kept
 // group is innermost, e.g. a mean over axis 1 of [N, C, HW]): adjacent invocations own adjacent
 // outputs, so with tpr = 1 every load of a step is contiguous across the workgroup.
-// Accumulation is fp32 in both storage modes. Max/Min ignore NaN exactly as the CPU kernels do
-// (a NaN never replaces the running value; an all-NaN or empty reduction gives -inf / +inf).
+// Accumulation is fp32 in both storage modes. Max/Min propagate NaN exactly as the CPU kernels do
+// (a NaN anywhere in the reduction gives NaN; an empty reduction gives -inf / +inf).
 // Few outputs with long reductions run in two dispatches: `splits` chunks of `chunk` reduced
 // elements per output fold into fp32 partials (dst_partial), then a second dispatch combines the
 // partials of each output (src_partial) and finishes (mean scale, L2 square root).
@@ -64,10 +64,12 @@ float identity_of(uint op) {
   return 0.0;
 }
 
-// Combining partial results (never NaN for Max/Min: see above).
+// Combining loaded values and partial results; a NaN operand of Max/Min is the result (a + b).
 float combine(uint op, float a, float b) {
-  if (op == OP_MAX) return b > a ? b : a;
-  if (op == OP_MIN) return b < a ? b : a;
+  if (op == OP_MAX || op == OP_MIN) {
+    if (isnan(a) || isnan(b)) return a + b;
+    return op == OP_MAX ? max(a, b) : min(a, b);
+  }
   if (op == OP_PROD) return a * b;
   return a + b;
 }
@@ -118,16 +120,8 @@ void main() {
     const uint end = min(p.count, begin + p.chunk);
     if (op == OP_COPY) {
       acc = load(base);
-    } else if (op == OP_MAX) {
-      for (uint j = begin + lane; j < end; j += p.tpr) {
-        const float v = load(base + reduced_offset(j));
-        acc = v > acc ? v : acc;
-      }
-    } else if (op == OP_MIN) {
-      for (uint j = begin + lane; j < end; j += p.tpr) {
-        const float v = load(base + reduced_offset(j));
-        acc = v < acc ? v : acc;
-      }
+    } else if (op == OP_MAX || op == OP_MIN) {
+      for (uint j = begin + lane; j < end; j += p.tpr) acc = combine(op, acc, load(base + reduced_offset(j)));
     } else if (op == OP_PROD) {
       for (uint j = begin + lane; j < end; j += p.tpr) acc *= load(base + reduced_offset(j));
     } else if (op == OP_SQ) {
