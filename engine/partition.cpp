@@ -181,8 +181,11 @@ std::string PartitionReport::summary(size_t max_cpu_nodes) const {
   if (!device.empty()) s += ", device: " + device;
   s += "\n";
   if (!decision.empty()) s += "decision: " + decision + "\n";
-  s += "ops: " + std::to_string(ops_offloaded) + " offloaded to " + backend + ", " + std::to_string(ops_on_cpu) +
-       " on the CPU (" + std::to_string(ops_offloaded + ops_on_cpu) + " run)\n";
+  if (ops_offloaded > 0)
+    s += "ops: " + std::to_string(ops_offloaded) + " offloaded to " + backend + ", " + std::to_string(ops_on_cpu) +
+         " on the CPU (" + std::to_string(ops_offloaded + ops_on_cpu) + " run)\n";
+  else
+    s += "ops: all " + std::to_string(ops_on_cpu) + " on the CPU, none offloaded\n";
   std::string current;
   for (const auto& [key, count] : ops_per_backend_by_type) {
     const size_t sp = key.find(' ');
@@ -231,14 +234,20 @@ std::string PartitionReport::summary(size_t max_cpu_nodes) const {
          bytes_str(device_allocated()) + "\n";
   if (!stayed_on_cpu.empty() && requested != "cpu") {
     // Nodes whose reason is the decision itself (no backend, auto said no) are counted, not listed.
+    // A reason repeated by the node listed just before (a whole subgraph that failed to prepare)
+    // is written once.
     size_t by_decision = 0, listed = 0;
     std::string lines;
+    const std::string* previous = nullptr;
     for (const CpuNode& c : stayed_on_cpu) {
       if (c.reason == decision) {
         ++by_decision;
         continue;
       }
-      if (listed++ < max_cpu_nodes) lines += "  #" + std::to_string(c.node) + " " + c.label + ": " + c.reason + "\n";
+      if (listed++ < max_cpu_nodes)
+        lines += "  #" + std::to_string(c.node) + " " + c.label + ": " +
+                 (previous && *previous == c.reason ? std::string("the same") : c.reason) + "\n";
+      previous = &c.reason;
     }
     s += "stayed on the CPU (" + std::to_string(stayed_on_cpu.size()) + ")" +
          (by_decision ? ", " + std::to_string(by_decision) + " of them by the decision above" : std::string()) +

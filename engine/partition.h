@@ -54,6 +54,9 @@ struct PartitionReport {
   std::string requested = "cpu";  // "cpu", "vulkan", "auto"
   std::string backend = "cpu";    // what runs the offloaded subgraphs ("cpu" when nothing is offloaded)
   std::string device;             // Backend::device() or ""
+  // The device is not an accelerator (a CPU driver such as lavapipe): its "device" memory is this
+  // process's host memory, so it adds to the RSS (on a GPU it does not).
+  bool device_memory_is_host = false;
   std::string decision;           // one line: why
   struct Part {
     std::vector<uint32_t> nodes;  // graph node indices

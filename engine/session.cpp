@@ -1083,6 +1083,7 @@ Status Session::offload() {
     return Status::Ok();
   }
   rep.device = backend_->device();
+  rep.device_memory_is_host = !backend_->is_accelerator();
   const std::string name = backend_->name();
 
   std::vector<NodeView> views;

@@ -358,6 +358,13 @@ TEST(PartitionSession, PrepareFailureFallsBackToTheCpuWithANotice) {
   bool noticed = false;
   for (const std::string& n : s.value()->notices()) noticed |= n.find("out of shader cores") != std::string::npos;
   EXPECT_TRUE(noticed);
+  const std::string text = r.summary();
+  EXPECT_NE(text.find("ops: all 5 on the CPU, none offloaded\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("offloaded to cpu"), std::string::npos) << text;
+  // The failed subgraph's reason once, then "the same" for its other nodes.
+  const size_t first = text.find("out of shader cores");
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_NE(text.find(": the same\n"), std::string::npos) << text;
   auto cpu = Session::create(model);
   ASSERT_TRUE(cpu.ok());
   const std::vector<float> in = random_floats(64, 5);

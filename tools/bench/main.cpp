@@ -571,7 +571,9 @@ static int tool_main(int argc, char** argv) {
   const uint64_t peak_rss = pocket::tools::peak_rss_bytes();
   const pocket::MemoryReport mem = session.memory();
   const uint64_t model_resident = mapped_file_resident_bytes(model_path[0]);
-  const uint64_t predicted_peak = baseline_rss + model_resident + mem.total();
+  // A CPU driver's device memory (lavapipe) is host memory: it is in the RSS, so in the prediction.
+  const uint64_t host_device = session.partition().device_memory_is_host ? mem.device : 0;
+  const uint64_t predicted_peak = baseline_rss + model_resident + mem.total() + host_device;
   const size_t stack_bytes = default_thread_stack_bytes();
   const int workers = session.num_threads() > 1 ? session.num_threads() - 1 : 0;
   const double runs_per_s = st.mean > 0 ? 1000.0 / st.mean : 0;
@@ -618,6 +620,7 @@ static int tool_main(int argc, char** argv) {
     num("baseline_rss_bytes", std::to_string(baseline_rss));
     num("model_resident_bytes", std::to_string(model_resident));
     num("predicted_peak_rss_bytes", std::to_string(predicted_peak));
+    num("predicted_host_device_bytes", std::to_string(host_device));
     num("worker_threads", std::to_string(workers));
     num("thread_stack_reserved_bytes", std::to_string(stack_bytes));
     num("spinner", spinner_on ? "true" : "false");
@@ -677,16 +680,21 @@ static int tool_main(int argc, char** argv) {
               mib(mem.packed_weights).c_str(), mib(mem.converted_constants).c_str(), mib(mem.known_values).c_str(),
               mib(mem.xnnpack).c_str(), mib(mem.op_private).c_str(), mib(mem.session_overhead).c_str());
   if (mem.device)
-    std::printf("device memory  %s allocated by the %s backend (not in the plan total; on a CPU driver it is host memory)\n",
-                mib(mem.device).c_str(), session.partition().backend.c_str());
+    std::printf("device memory  %s allocated by the %s backend (not in the plan total; %s)\n", mib(mem.device).c_str(),
+                session.partition().backend.c_str(),
+                host_device ? "the device is a CPU driver, so it is host memory and in the predicted peak"
+                            : "GPU memory, not in this process's RSS");
   if (memory_budget) std::printf("memory budget  %s (%zu bytes): the plan fits\n", mib(memory_budget).c_str(), memory_budget);
   std::printf("model file     %s mapped, shared by the model's sessions; %s resident after the runs\n",
               mib(mem.model_file).c_str(), mib(model_resident).c_str());
   std::printf("peak RSS       %llu bytes (%s)\n", static_cast<unsigned long long>(peak_rss), mib(peak_rss).c_str());
   const double off = predicted_peak ? (static_cast<double>(peak_rss) / static_cast<double>(predicted_peak) - 1) * 100 : 0;
-  std::printf("predicted peak %s = RSS before loading %s + model resident %s + plan %s; measured %s (%+.1f%%)\n",
+  std::printf("predicted peak %s = RSS before loading %s + model resident %s + plan %s%s%s; measured %s (%+.1f%%)\n",
               mib(predicted_peak).c_str(), mib(baseline_rss).c_str(), mib(model_resident).c_str(), mib(mem.total()).c_str(),
-              mib(peak_rss).c_str(), off);
+              host_device ? " + device memory " : "", host_device ? mib(host_device).c_str() : "", mib(peak_rss).c_str(), off);
+  if (host_device)
+    std::printf("               (not predicted: the driver's own memory, e.g. lavapipe's LLVM compiler and its compiled\n"
+                "               shaders, which the measured peak includes)\n");
   if (workers)
     std::printf("thread stacks  %d worker thread%s, %s of stack reserved each (address space, not heap; only touched\n"
                 "               pages are resident, counted in the measured RSS, not in the plan)\n",
