@@ -36,6 +36,8 @@ Status parse_activation(const OpContext& ctx, FusedActivation* act) {
     case fb::ActivationKind::SiLU: act->post = {K::SiLU, 0.f, 0.f}; return Status::Ok();
     case fb::ActivationKind::Tanh: act->post = {K::Tanh, 0.f, 0.f}; return Status::Ok();
     case fb::ActivationKind::LeakyRelu: act->post = {K::LeakyRelu, alpha, 0.f}; return Status::Ok();
+    case fb::ActivationKind::Gelu: act->post = {K::Gelu, 0.f, 0.f}; return Status::Ok();
+    case fb::ActivationKind::GeluTanh: act->post = {K::GeluTanh, 0.f, 0.f}; return Status::Ok();
   }
   return ctx.fail(StatusCode::kUnsupported, "unknown fused activation " + std::to_string(kind));
 }

@@ -9,7 +9,8 @@
 namespace pocket::kernels {
 
 // Same values as fb::ActivationKind.
-enum class Activation : int { None = 0, Relu, Clip, HardSigmoid, HardSwish, Sigmoid, SiLU, Tanh, LeakyRelu };
+// Gelu (erf form) and GeluTanh run the GELU kernels (gelu_f32.h) in place.
+enum class Activation : int { None = 0, Relu, Clip, HardSigmoid, HardSwish, Sigmoid, SiLU, Tanh, LeakyRelu, Gelu, GeluTanh };
 
 struct ActivationParams {
   Activation kind = Activation::None;

@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "kernels/activation/activation_f32.h"
+#include "kernels/activation/gelu_f32.h"
 #include "kernels/elementwise/math_f32_avx2.h"
 
 namespace pocket::kernels {
@@ -66,6 +67,10 @@ void activation_f32_avx2(const ActivationParams& p, float* x, size_t n) {
       map(x, n, [&](__m256 v) { return _mm256_blendv_ps(v, _mm256_mul_ps(v, a), _mm256_cmp_ps(v, zero, _CMP_LT_OQ)); });
       return;
     }
+    case Activation::Gelu:  // the dispatched GELU rows (AVX2 or AVX-512)
+    case Activation::GeluTanh:
+      gelu_f32(x, x, n, p.kind == Activation::GeluTanh);
+      return;
   }
 }
 

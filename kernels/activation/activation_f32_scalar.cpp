@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "kernels/activation/activation_f32.h"
+#include "kernels/activation/gelu_f32.h"
 
 namespace pocket::kernels {
 
@@ -32,6 +33,12 @@ void activation_f32_scalar(const ActivationParams& p, float* x, size_t n) {
       return;
     case Activation::LeakyRelu:
       for (size_t i = 0; i < n; ++i) x[i] = x[i] < 0.f ? p.alpha * x[i] : x[i];
+      return;
+    case Activation::Gelu:
+      gelu_erf_f32_scalar(x, x, n);
+      return;
+    case Activation::GeluTanh:
+      gelu_tanh_f32_scalar(x, x, n);
       return;
   }
 }

@@ -114,7 +114,7 @@ TEST(ConvKernels, ActivationVariantsMatchReference) {
   const kernels::ActivationParams params[] = {
       {Activation::Relu}, {Activation::Clip, -0.5f, 2.f}, {Activation::HardSigmoid, 0.2f, 0.5f},
       {Activation::HardSwish}, {Activation::Sigmoid}, {Activation::SiLU}, {Activation::Tanh},
-      {Activation::LeakyRelu, 0.01f}};
+      {Activation::LeakyRelu, 0.01f}, {Activation::Gelu}, {Activation::GeluTanh}};
   pthreadpool_t pool = pthreadpool_create(2);
   for (const auto& v : variants)
     for (const auto& p : params) {
@@ -128,6 +128,10 @@ TEST(ConvKernels, ActivationVariantsMatchReference) {
           case Activation::Sigmoid: want = 1 / (1 + std::exp(-xv)); break;
           case Activation::SiLU: want = xv / (1 + std::exp(-xv)); break;
           case Activation::Tanh: want = std::tanh(xv); break;
+          case Activation::Gelu: want = 0.5 * xv * (1 + std::erf(xv / std::sqrt(2.0))); break;
+          case Activation::GeluTanh:
+            want = 0.5 * xv * (1 + std::tanh(std::sqrt(2 / M_PI) * (xv + 0.044715 * xv * xv * xv)));
+            break;
           default: want = xv < 0 ? 0.01 * xv : xv; break;
         }
         // Every prefix length exercises the vector tail.

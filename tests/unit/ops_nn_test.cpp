@@ -30,6 +30,8 @@ double act_ref(int kind, double alpha, double beta, double v) {
     case 6: return v / (1.0 + std::exp(-v));
     case 7: return std::tanh(v);
     case 8: return v < 0 ? alpha * v : v;
+    case 9: return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    case 10: return 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
     default: return v;
   }
 }
@@ -147,7 +149,7 @@ TEST(NnConv, MatchesReference) {
 }
 
 TEST(NnConv, FusedActivations) {
-  for (int act = 1; act <= 8; ++act) {
+  for (int act = 1; act <= 10; ++act) {  // Relu .. LeakyRelu, Gelu, GeluTanh
     ConvCase t{1, 6, 5, 4, 6, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 2};
     t.act = act;
     t.alpha = act == 2 ? -0.5f : (act == 3 ? 0.2f : 0.1f);
@@ -251,6 +253,8 @@ TEST(NnConvTranspose, MatchesReference) {
       {1, 1, 1, 3, 4, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, {0, 0}, 1},          // 1x1
       {1, 4, 3, 3, 2, 4, 3, 3, 2, 1, 1, {0, 0, 0, 0}, {2, 1}, 1, "SAME_UPPER"},
       {1, 5, 5, 4, 1, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, {1, 0}, 4, "NOTSET", 5},  // depthwise + Sigmoid
+      {1, 4, 5, 3, 2, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, {1, 1}, 1, "NOTSET", 9},  // + Gelu
+      {1, 4, 5, 3, 2, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, {1, 1}, 1, "NOTSET", 10}, // + GeluTanh
   };
   uint32_t seed = 300;
   for (const DeconvCase& t : cases) run_deconv_case(t, seed += 5);
