@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/fuzz_<name>.cpp) and runs each for a fixed time.
 #
-#   scripts/fuzz.sh [--build DIR] [--seconds N] [--jobs J] [--fixtures DIR] [--no-build] [TARGET...]
+#   scripts/fuzz.sh [--build DIR] [--seconds N] [--runs SPEC] [--jobs J] [--fixtures DIR] [--no-build] [TARGET...]
 #
 #   --build DIR     fuzz build folder (default: build-fuzz); configured with clang-14, ASan+UBSan
 #                   and POCKET_FUZZ=ON when it has no CMakeCache.txt yet
 #   --seconds N     time per target (default 20; a long run: --seconds 3600)
+#   --runs SPEC     stop each target after a fixed number of executions instead, N for all or
+#                   TARGET=N,... (targets not named run for --seconds); with POCKET_FUZZ_SEED and a
+#                   fresh corpus the run is the same on every machine (CI: scripts/test_sanitize.sh).
+#                   --seconds still caps the time (a slow machine runs a prefix of the same inputs).
 #   --jobs J        parallel fuzzing processes per target (libFuzzer -jobs/-workers; default 1)
 #   --fixtures DIR  the Release build with the test fixtures (default: build) for extra seeds
 #   --no-build      use the binaries already in DIR
@@ -20,6 +24,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build-fuzz
 SECONDS_PER=20
+RUNS_SPEC=
 JOBS=1
 FIXTURES=$ROOT/build
 DO_BUILD=1
@@ -28,16 +33,40 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --build) BUILD=$(realpath -m "$2"); shift 2 ;;
     --seconds) SECONDS_PER=$2; shift 2 ;;
+    --runs) RUNS_SPEC=$2; shift 2 ;;
     --jobs) JOBS=$2; shift 2 ;;
     --fixtures) FIXTURES=$(realpath -m "$2"); shift 2 ;;
     --no-build) DO_BUILD=0; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) TARGETS+=("${1#fuzz_}"); shift ;;
   esac
 done
 case "$SECONDS_PER" in ''|*[!0-9]*) echo "fuzz.sh: --seconds needs a whole number" >&2; exit 2 ;; esac
 case "$JOBS" in ''|*[!0-9]*|0) echo "fuzz.sh: --jobs needs a positive whole number" >&2; exit 2 ;; esac
+# runs_for TARGET: the execution count --runs gives TARGET, or nothing.
+runs_for() {
+  local item all=
+  IFS=, read -ra items <<< "$RUNS_SPEC"
+  for item in "${items[@]}"; do
+    case "$item" in
+      "$1"=*) echo "${item#*=}"; return ;;
+      *=*) ;;
+      *) all=$item ;;
+    esac
+  done
+  echo "$all"
+}
+if [ -n "$RUNS_SPEC" ]; then
+  IFS=, read -ra items <<< "$RUNS_SPEC"
+  for item in "${items[@]}"; do
+    n=${item#*=}
+    case "$n" in ''|*[!0-9]*|0) echo "fuzz.sh: --runs needs N or TARGET=N,... with positive whole numbers, got '$item'" >&2; exit 2 ;; esac
+    if [[ "$item" == *=* ]] && [ ! -f "$ROOT/fuzz/fuzz_${item%%=*}.cpp" ]; then
+      echo "fuzz.sh: --runs names no target '${item%%=*}' (fuzz/fuzz_${item%%=*}.cpp)" >&2; exit 2
+    fi
+  done
+fi
 if [ ${#TARGETS[@]} -eq 0 ]; then
   for f in "$ROOT"/fuzz/fuzz_*.cpp; do n=$(basename "$f" .cpp); TARGETS+=("${n#fuzz_}"); done
 fi
@@ -97,9 +126,11 @@ for t in "${TARGETS[@]}"; do
   [ -f "$ROOT/fuzz/corpus/$t.dict" ] && dict=(-dict="$ROOT/fuzz/corpus/$t.dict")
   before=$(find "$findings" -type f | wc -l)
   log=$BUILD/fuzz-findings/$t.log
-  echo "== fuzz_$t: ${SECONDS_PER}s, $JOBS job(s), $(find "$corpus" -type f | wc -l) seed files ($n from fixtures)"
+  runs=$(runs_for "$t")
+  echo "== fuzz_$t: ${runs:+$runs executions, at most }${SECONDS_PER}s, $JOBS job(s), $(find "$corpus" -type f | wc -l) seed files ($n from fixtures)"
   args=(-max_total_time="$SECONDS_PER" -timeout=25 -rss_limit_mb=3072 -print_final_stats=1
         -artifact_prefix="$findings/" "${dict[@]}")
+  [ -n "$runs" ] && args+=(-runs="$runs")
   # POCKET_FUZZ_SEED: a fixed libFuzzer seed (CI's short runs use 1, so that a run that passed
   # once passes again on the same corpus and a finding reproduces); unset: a random seed.
   [ -n "${POCKET_FUZZ_SEED:-}" ] && args+=(-seed="$POCKET_FUZZ_SEED")
