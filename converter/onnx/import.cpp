@@ -24,6 +24,26 @@ namespace pocket::converter {
 
 namespace {
 
+// ONNX 1.12's data propagation (the second inference pass) reads the type of a Shape or Size
+// node's input without checking it exists: when the plain pass left that input untyped (its
+// producer's inference failed, e.g. a Reshape to a hostile shape, or a custom op), libonnx
+// dereferences null (a fuzz_onnx finding). Run after the plain pass; "" when every such input is
+// typed (a graph input, an initializer or an inferred value_info), else which one is not.
+std::string onnx_data_propagation_hazard(const onnx::ModelProto& m) {
+  const onnx::GraphProto& gp = m.graph();
+  std::set<std::string> typed;
+  for (const auto& t : gp.initializer()) typed.insert(t.name());
+  for (const auto* list : {&gp.input(), &gp.value_info()})
+    for (const auto& vi : *list)
+      if (vi.type().has_tensor_type()) typed.insert(vi.name());
+  for (const auto& n : gp.node())
+    if ((n.op_type() == "Shape" || n.op_type() == "Size") && n.domain().empty() &&
+        (n.input_size() < 1 || !typed.count(n.input(0))))
+      return n.op_type() + " '" + n.name() + "' reads " + (n.input_size() < 1 ? "no input" : "'" + n.input(0) + "'") +
+             ", whose type is unknown";
+  return "";
+}
+
 // ONNX 1.12's own shape inference trusts declared types: a hostile file that declares one name
 // with two ranks (a graph output named like an input, a value_info) or gives a Conv/pool node
 // window attributes of the wrong length for its input crashes inside libonnx
@@ -224,9 +244,17 @@ Status Importer::import_graph(onnx::ModelProto& m) {
   if (const std::string hazard = onnx_inference_hazard(m); !hazard.empty()) {
     notes.push_back("ONNX shape inference skipped (" + hazard + ")");
   } else {
+    // Two passes: plain inference, then (when safe) again with data propagation, which works out
+    // shape values computed by Shape -> Gather -> Concat chains.
     try {
-      onnx::ShapeInferenceOptions opts{/*check_type=*/false, /*error_mode=*/0, /*enable_data_propagation=*/true};
-      onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
+      onnx::ShapeInferenceOptions plain{/*check_type=*/false, /*error_mode=*/0, /*enable_data_propagation=*/false};
+      onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), plain);
+      if (const std::string dp = onnx_data_propagation_hazard(m); !dp.empty()) {
+        notes.push_back("ONNX data propagation skipped (" + dp + ")");
+      } else {
+        onnx::ShapeInferenceOptions opts{/*check_type=*/false, /*error_mode=*/0, /*enable_data_propagation=*/true};
+        onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
+      }
     } catch (const std::exception& e) {
       notes.push_back(std::string("ONNX shape inference stopped early: ") + e.what());
     }
