@@ -1,4 +1,8 @@
 // Arg-max / arg-min along one axis (f32, i32, i64). Scalar only: the op is rare and cheap.
+// A NaN is the extreme of both (numpy and PyTorch): the first NaN wins, or the last one with
+// select_last_index, as ReduceMax/ReduceMin give NaN.
+#include <type_traits>
+
 #include "kernels/reduce/reduce.h"
 
 namespace pocket::kernels {
@@ -15,7 +19,11 @@ void argmax(const T* x, int64_t* y, size_t outer, size_t n, size_t inner, bool i
       int64_t bi = 0;
       for (size_t i = 1; i < n; ++i) {
         const T v = xo[i * inner + j];
-        const bool better = is_min ? (last ? v <= best : v < best) : (last ? v >= best : v > best);
+        bool better = is_min ? (last ? v <= best : v < best) : (last ? v >= best : v > best);
+        if constexpr (std::is_floating_point_v<T>) {
+          if (best != best) better = last && v != v;  // a NaN is beaten only by a later NaN
+          else if (v != v) better = true;
+        }
         if (better) {
           best = v;
           bi = static_cast<int64_t>(i);

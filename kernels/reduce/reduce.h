@@ -31,7 +31,8 @@ struct ReduceKernels {
   SoftmaxF32Fn log_softmax_f32 = nullptr;
   const char* softmax_isa = nullptr;
   // Index of the max (or min) along n elements `inner` apart, for outer x inner positions;
-  // ties go to the first index, or the last when `last`.
+  // ties go to the first index, or the last when `last`. A float NaN is the extreme of both
+  // (the first NaN, or the last when `last`), as in numpy and PyTorch.
   void (*argmax_f32)(const float* x, int64_t* y, size_t outer, size_t n, size_t inner, bool is_min, bool last) = nullptr;
   void (*argmax_i32)(const int32_t* x, int64_t* y, size_t outer, size_t n, size_t inner, bool is_min, bool last) = nullptr;
   void (*argmax_i64)(const int64_t* x, int64_t* y, size_t outer, size_t n, size_t inner, bool is_min, bool last) = nullptr;

@@ -761,6 +761,17 @@ TEST(OpsElementwise, ArgMaxArgMin) {
   OpSpec bad{fb::OpType::ArgMax, {TestTensor::f32({2, 3}, std::vector<float>(6))}};
   bad.attrs = {AttrDesc::Int("axis", -3)};
   EXPECT_FALSE(run_err(bad).ok());
+  // A NaN is the extreme of both ops (numpy, PyTorch): the first NaN, the last with select_last_index.
+  const float nan = NAN;
+  const std::vector<float> nx = {nan, 1, 2, 1, nan, 0, 2, 5, nan, 3, nan, nan};
+  for (fb::OpType op : {fb::OpType::ArgMax, fb::OpType::ArgMin})
+    for (int last : {0, 1}) {
+      OpSpec spec{op, {TestTensor::f32({4, 3}, nx)}};
+      spec.attrs = {AttrDesc::Int("axis", 1), AttrDesc::Int("keepdims", 0), AttrDesc::Int("select_last_index", last)};
+      auto o = run_ok(spec);
+      ASSERT_FALSE(o.empty());
+      EXPECT_EQ(o[0].int64s(), (std::vector<int64_t>{0, 1, 2, last ? 2 : 1})) << fb::EnumNameOpType(op) << " last " << last;
+    }
   // i64 input.
   OpSpec ints{fb::OpType::ArgMin, {TestTensor::i64({4}, {5, -2, 9, -2})}};
   auto out = run_ok(ints);

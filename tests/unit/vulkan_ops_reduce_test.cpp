@@ -322,14 +322,23 @@ TEST(VulkanReduce, ArgMaxIntegersAndNaN) {
              {AttrDesc::Int("axis", 0), AttrDesc::Int("select_last_index", 1)}};
   expect_vulkan_matches_cpu(i64, 0.f, false);
   expect_vulkan_matches_cpu(i64, 0.f, true);
-  // NaN: wins only as the first element (the CPU's comparisons).
+  // NaN is the extreme of both ops, the first NaN or the last with select_last_index, as on the CPU.
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  OpSpec f{fb::OpType::ArgMax,
-           {TestTensor::f32({3, 3}, {nan, 1.f, 2.f, 1.f, nan, 0.f, 2.f, 5.f, nan})},
-           {},
-           {AttrDesc::Int("axis", 1)}};
-  expect_vulkan_matches_cpu(f, 0.f, false);
-  EXPECT_EQ(kernel_of(f), "vulkan.argmax_f32");
+  for (fb::OpType op : {fb::OpType::ArgMax, fb::OpType::ArgMin})
+    for (int last : {0, 1}) {
+      OpSpec f{op,
+               {TestTensor::f32({4, 3}, {nan, 1.f, 2.f, 1.f, nan, 0.f, 2.f, 5.f, nan, 3.f, nan, nan})},
+               {},
+               {AttrDesc::Int("axis", 1), AttrDesc::Int("keepdims", 0), AttrDesc::Int("select_last_index", last)}};
+      SCOPED_TRACE(std::string(fb::EnumNameOpType(op)) + " last " + std::to_string(last));
+      for (bool fp16 : {false, true}) {
+        std::vector<TestTensor> got;
+        ASSERT_TRUE(run_op_vulkan(f, &got, fp16).ok());
+        EXPECT_EQ(got[0].int64s(), (std::vector<int64_t>{0, 1, 2, last ? 2 : 1})) << "fp16 " << fp16;
+      }
+      expect_vulkan_matches_cpu(f, 0.f, false);
+      EXPECT_EQ(kernel_of(f), op == fb::OpType::ArgMax ? "vulkan.argmax_f32" : "vulkan.argmin_f32");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

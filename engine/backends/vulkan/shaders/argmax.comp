@@ -1,7 +1,7 @@
 // ArgMax / ArgMin of float storage along one axis of X viewed as [outer, n, inner]: one
 // invocation per (outer, inner) position walks the n elements `inner` apart in order, exactly as
 // the CPU kernel does (strict comparison keeps the first extreme, select_last_index the last; a
-// NaN never wins unless it is the first element). Indices are int32 (I64 storage on the device).
+// NaN is the extreme of both, the first NaN or with select_last_index the last). Indices are int32 (I64 storage on the device).
 // argmax_i.comp is the same for int32 storage (I32 and I64 inputs).
 // Bindings: 0 X, 1 Y (int32). Workgroups: ceil(outer * inner / 128), split over x and y.
 #version 450
@@ -30,7 +30,9 @@ void main() {
   for (uint i = 1; i < p.n; ++i) {
     const float v = LOAD(x[base + i * p.inner]);
     bool better;
-    if (p.is_min != 0) better = p.last != 0 ? v <= best : v < best;
+    if (isnan(best)) better = p.last != 0 && isnan(v);
+    else if (isnan(v)) better = true;
+    else if (p.is_min != 0) better = p.last != 0 ? v <= best : v < best;
     else better = p.last != 0 ? v >= best : v > best;
     if (better) {
       best = v;
