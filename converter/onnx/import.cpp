@@ -288,6 +288,26 @@ Status Importer::import_graph(onnx::ModelProto& m) {
     used_names.insert(n.name);
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
+    // The counts ONNX's schema allows at this opset (the passes index inputs and outputs by
+    // position: a DequantizeLinear without an output reached fold_qdq, a fuzz_onnx finding).
+    // Ops without a schema are reported as unsupported later.
+    if (n.domain.empty()) {
+      if (const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(n.op, g->opset, "")) {
+        auto range = [](int lo, int hi) {
+          return hi == std::numeric_limits<int>::max() ? std::to_string(lo) + " or more"
+                 : lo == hi                            ? std::to_string(lo)
+                                                       : std::to_string(lo) + " to " + std::to_string(hi);
+        };
+        if (np.input_size() < schema->min_input() || np.input_size() > schema->max_input())
+          return invalid_model(node_label(n) + " has " + std::to_string(np.input_size()) + " inputs; ONNX opset " +
+                               std::to_string(g->opset) + " " + n.op + " takes " +
+                               range(schema->min_input(), schema->max_input()));
+        if (np.output_size() < schema->min_output() || np.output_size() > schema->max_output())
+          return invalid_model(node_label(n) + " has " + std::to_string(np.output_size()) + " outputs; ONNX opset " +
+                               std::to_string(g->opset) + " " + n.op + " gives " +
+                               range(schema->min_output(), schema->max_output()));
+      }
+    }
     for (const auto& a : np.attribute()) POCKET_RETURN_IF_ERROR(import_attr(np, a, &n));
 
     if (n.domain.empty() && n.op == "Constant") {

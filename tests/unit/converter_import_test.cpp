@@ -331,6 +331,45 @@ TEST(ConverterImport, UnsupportedOpsListedTogether) {
   EXPECT_EQ(st.message().find("Relu"), std::string::npos) << st.message();
 }
 
+// Input and output counts are checked against ONNX's schema at the model's opset before any pass
+// indexes them (fuzz_onnx: a DequantizeLinear without an output, an Add with one input).
+TEST(ConverterImport, NodeArityOutsideTheSchemaIsAnError) {
+  auto import_error = [](const OnnxBuilder& b) {
+    const std::string s = b.bytes();
+    ir::Graph g;
+    return import_onnx_bytes(s.data(), s.size(), &g);
+  };
+  {
+    OnnxBuilder b(13);
+    b.input("x", {1, 4});
+    b.node("Relu", {"x"}, {"r"});
+    b.node("Add", {"r"}, {"y"}, "lonely_add");
+    b.output("y");
+    Status st = import_error(b);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidModel) << st.message();
+    EXPECT_NE(st.message().find("'lonely_add' has 1 inputs; ONNX opset 13 Add takes 2"), std::string::npos) << st.message();
+  }
+  {
+    OnnxBuilder b(13);
+    b.input("x", {1, 4});
+    b.node("Relu", {"x"}, {"y"});
+    b.node("Sigmoid", {"x"}, {}, "no_output");
+    b.output("y");
+    Status st = import_error(b);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidModel) << st.message();
+    EXPECT_NE(st.message().find("'no_output' has 0 outputs; ONNX opset 13 Sigmoid gives 1"), std::string::npos)
+        << st.message();
+  }
+  {  // Optional inputs may be left out (Clip with only x) and variadic ones are open-ended.
+    OnnxBuilder b(13);
+    b.input("x", {1, 4});
+    b.node("Clip", {"x"}, {"c"});
+    OnnxBuilder::i(b.node("Concat", {"c", "c", "c"}, {"y"}), "axis", 1);
+    b.output("y");
+    EXPECT_TRUE(import_error(b).ok());
+  }
+}
+
 TEST(ConverterImport, InitializersListedAsInputsAreConstants) {
   OnnxBuilder b(9);
   b.input("x", {-1, 3}, onnx::TensorProto::FLOAT, {"batch"});
