@@ -70,6 +70,12 @@ std::string onnx_inference_hazard(const onnx::ModelProto& m) {
                                                  "AveragePool", "LpPool", "MaxUnpool", "MaxRoiPool"};
   for (const auto& n : gp.node()) {
     if (!windowed.count(n.op_type())) continue;
+    // libonnx divides by strides and multiplies by dilations unchecked (a zero stride: SIGFPE),
+    // whether or not the input's rank is declared.
+    for (const auto& a : n.attribute())
+      if (a.name() == "strides" || a.name() == "dilations" || a.name() == "kernel_shape")
+        for (int64_t v : a.ints())
+          if (v <= 0) return n.op_type() + " '" + n.name() + "' attribute " + a.name() + " holds " + std::to_string(v);
     const int in = 0;  // the data input of every windowed op
     if (n.input_size() <= in) continue;
     auto it = rank.find(n.input(in));
@@ -85,6 +91,7 @@ std::string onnx_inference_hazard(const onnx::ModelProto& m) {
       if (want >= 0 && a.ints_size() != want)
         return n.op_type() + " '" + n.name() + "' attribute " + a.name() + " has " + std::to_string(a.ints_size()) +
                " values for " + std::to_string(spatial) + " spatial dims";
+
     }
     if (n.input_size() > 1 && (n.op_type() == "Conv" || n.op_type() == "ConvTranspose")) {
       auto w = rank.find(n.input(1));

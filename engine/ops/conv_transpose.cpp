@@ -59,8 +59,8 @@ class ConvTransposeOp final : public Op {
                       "output_padding " + ints_str(opad) + " must be non-negative and below max(stride, dilation)");
     const int64_t k[2] = {kh, kw}, in[2] = {h, wd};
     int64_t out[2];
-    if (!conv_transpose_output(in, k, strides, dil, opad, auto_pad, &pads, out))
-      return ctx.fail(StatusCode::kInvalidModel, "unknown auto_pad '" + auto_pad + "'");
+    if (const std::string bad = conv_transpose_output(in, k, strides, dil, opad, auto_pad, &pads, out); !bad.empty())
+      return ctx.fail(StatusCode::kInvalidModel, bad);
     for (int d = 0; d < 2; ++d) {
       if (out[d] <= 0 && in[d] > 0)
         return ctx.fail(StatusCode::kInvalidModel, "pads " + ints_str(pads) + " leave no output for input " +

@@ -53,6 +53,15 @@ std::string ints_str(const std::vector<int64_t>& v) {
 // One spatial axis.
 Status resolve_axis(const OpContext& ctx, const char* axis, const std::string& auto_pad, int64_t in, int64_t k,
                     int64_t s, int64_t d, bool ceil_mode, int64_t* pb, int64_t* pe, int64_t* out, int64_t* extra) {
+  // Bounds that keep every sum and product below int64 (fuzz_model: pads near INT64_MAX overflowed
+  // in + pads): no real window comes near them.
+  constexpr int64_t kMaxWindow = int64_t{1} << 31, kMaxExtent = int64_t{1} << 40;
+  if (k > kMaxWindow || s > kMaxWindow || d > kMaxWindow || *pb > kMaxWindow || *pe > kMaxWindow || in > kMaxExtent)
+    return ctx.fail(StatusCode::kInvalidModel, std::string("window along ") + axis + " out of range: input " +
+                                                   std::to_string(in) + ", kernel " + std::to_string(k) + ", stride " +
+                                                   std::to_string(s) + ", dilation " + std::to_string(d) + ", pads " +
+                                                   std::to_string(*pb) + " and " + std::to_string(*pe) +
+                                                   " (each at most 2^31, the input at most 2^40)");
   const int64_t eff = (k - 1) * d + 1;
   *extra = 0;
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
@@ -133,10 +142,18 @@ Status expect_f32(const OpContext& ctx, size_t i, int64_t rank, const char* role
   return Status::Ok();
 }
 
-bool conv_transpose_output(const int64_t in[2], const int64_t kernel[2], const std::vector<int64_t>& strides,
-                           const std::vector<int64_t>& dilations, const std::vector<int64_t>& output_padding,
-                           const std::string& auto_pad, std::vector<int64_t>* pads, int64_t out[2]) {
+std::string conv_transpose_output(const int64_t in[2], const int64_t kernel[2], const std::vector<int64_t>& strides,
+                                  const std::vector<int64_t>& dilations, const std::vector<int64_t>& output_padding,
+                                  const std::string& auto_pad, std::vector<int64_t>* pads, int64_t out[2]) {
   std::vector<int64_t>& p = *pads;
+  constexpr int64_t kMaxWindow = int64_t{1} << 30, kMaxExtent = int64_t{1} << 31;
+  for (int d = 0; d < 2; ++d)
+    if (in[d] > kMaxExtent || kernel[d] > kMaxWindow || strides[d] > kMaxWindow || dilations[d] > kMaxWindow ||
+        output_padding[d] > kMaxWindow || p[d] > kMaxWindow || p[d + 2] > kMaxWindow)
+      return std::string("sizes out of range along ") + (d == 0 ? "height" : "width") + ": input " +
+             std::to_string(in[d]) + ", kernel " + std::to_string(kernel[d]) + ", stride " + std::to_string(strides[d]) +
+             ", dilation " + std::to_string(dilations[d]) + ", pads " + std::to_string(p[d]) + " and " +
+             std::to_string(p[d + 2]) + " (the input at most 2^31, the others 2^30)";
   for (int d = 0; d < 2; ++d) {
     const int64_t full = strides[d] * (in[d] - 1) + output_padding[d] + (kernel[d] - 1) * dilations[d] + 1;
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
@@ -146,11 +163,11 @@ bool conv_transpose_output(const int64_t in[2], const int64_t kernel[2], const s
     } else if (auto_pad == "VALID") {
       p[d] = p[d + 2] = 0;
     } else if (auto_pad != "NOTSET") {
-      return false;
+      return "unknown auto_pad '" + auto_pad + "'";
     }
     out[d] = full - p[d] - p[d + 2];
   }
-  return true;
+  return "";
 }
 
 }  // namespace pocket

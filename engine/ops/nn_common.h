@@ -68,8 +68,10 @@ Status resolve_window(const OpContext& ctx, int64_t in_h, int64_t in_w, int64_t 
 // dilation * (kernel - 1) + 1 and out = full - pad_begin - pad_end, with auto_pad SAME_UPPER /
 // SAME_LOWER splitting max(0, full - in * stride) (the smaller half first / last) and VALID zero
 // pads. pads ([top, left, bottom, right]) are read and made final. strides, dilations and
-// output_padding have 2 entries and pads 4 (the caller checks). False for an unknown auto_pad.
-bool conv_transpose_output(const int64_t in[2], const int64_t kernel[2], const std::vector<int64_t>& strides,
+// output_padding have 2 entries and pads 4 (the caller checks). Returns "" or what is wrong: an
+// unknown auto_pad, or a size beyond the bounds that keep the arithmetic inside int64 (input
+// extent 2^31; kernel, stride, dilation, pads 2^30).
+std::string conv_transpose_output(const int64_t in[2], const int64_t kernel[2], const std::vector<int64_t>& strides,
                            const std::vector<int64_t>& dilations, const std::vector<int64_t>& output_padding,
                            const std::string& auto_pad, std::vector<int64_t>* pads, int64_t out[2]);
 

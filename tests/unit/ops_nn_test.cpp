@@ -175,6 +175,12 @@ TEST(NnConv, BadInputsFailInPrepare) {
   expect_prepare_error(spec({1, 4, 4, 5}, {2, 3, 1, 1}, 1), "[1, 4, 4, 5]");
   expect_prepare_error(spec({1, 4, 4, 6}, {3, 3, 1, 1}, 2), "group");
   expect_prepare_error(spec({1, 4, 4, 3}, {2, 3, 1, 1}, 0), "group");
+  // Window sizes whose sums would overflow int64 (fuzz_model) are refused with the sizes named.
+  OpSpec huge = spec({1, 4, 4, 3}, {2, 3, 1, 1}, 1);
+  huge.attrs.push_back(AttrDesc::Ints("pads", {0, 0, 9223372036854775800, 0}));
+  expect_prepare_error(huge, "window along height out of range");
+  huge.attrs.back() = AttrDesc::Ints("strides", {1, int64_t{1} << 40});
+  expect_prepare_error(huge, "stride 1099511627776");
   expect_prepare_error(spec({1, 2, 2, 3}, {2, 3, 3, 3}, 1), "larger than the padded input");
   OpSpec s = spec({1, 4, 4, 3}, {2, 3, 1, 1}, 1);
   s.attrs.push_back(AttrDesc::Ints("strides", {0, 1}));
@@ -269,6 +275,8 @@ TEST(NnConvTranspose, BadInputsFailInPrepare) {
   s.inputs[1] = TestTensor::f32({4, 2, 3, 3}, std::vector<float>(72));
   s.attrs = {AttrDesc::Ints("strides", {2, 2}), AttrDesc::Ints("output_padding", {2, 0})};
   expect_prepare_error(s, "output_padding");
+  s.attrs = {AttrDesc::Ints("strides", {int64_t{1} << 40, 1})};
+  expect_prepare_error(s, "sizes out of range along height");
 }
 
 // ---------------------------------------------------------------------------------------------

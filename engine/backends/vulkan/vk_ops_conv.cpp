@@ -620,8 +620,8 @@ Support plan_conv_transpose(const NodeView& node, const DeviceCaps& caps, ConvTP
     return Support::no("strides/dilations/pads/output_padding of the wrong length");
   const int64_t k[2] = {p.kh, p.kw}, in[2] = {p.h, p.w};
   int64_t out[2];
-  if (!conv_transpose_output(in, k, strides, dil, opad, auto_pad, &pads, out))
-    return Support::no("unknown auto_pad '" + auto_pad + "'");
+  if (const std::string bad = conv_transpose_output(in, k, strides, dil, opad, auto_pad, &pads, out); !bad.empty())
+    return Support::no(bad);
   const Shape want = {p.n, out[0], out[1], p.m};
   if (node.outputs[0]->shape != want)
     return Support::no("output " + shape_str(node.outputs[0]->shape) + " is not " + shape_str(want));
