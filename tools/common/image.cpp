@@ -81,6 +81,7 @@ bool jpeg_huffman_tables_ok(const uint8_t* b, size_t size, size_t start, std::st
 bool pnm_header_ok(const uint8_t* b, size_t size, std::string* why) {
   size_t i = 2;
   auto space = [](uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+  int64_t value[3] = {0, 0, 0};  // width, height, maxval
   for (int field = 0; field < 3; ++field) {
     while (true) {
       while (i < size && space(b[i])) ++i;
@@ -88,18 +89,29 @@ bool pnm_header_ok(const uint8_t* b, size_t size, std::string* why) {
       while (i < size && b[i] != '\n' && b[i] != '\r') ++i;
     }
     size_t digits = 0;
-    while (i < size && b[i] >= '0' && b[i] <= '9') ++i, ++digits;
+    for (; i < size && b[i] >= '0' && b[i] <= '9'; ++i)
+      if (++digits <= 9) value[field] = value[field] * 10 + (b[i] - '0');
     if (digits > 9) {
       *why = "corrupt PGM/PPM header: a size field of " + std::to_string(digits) + " digits";
       return false;
     }
+  }
+  // A field without digits reads as 0, as in stb. The byte after the last field, then the raster. stb_image 2.27 ignores a short read and returns the
+  // rest of its buffer uninitialised: a truncated file must be an error, not garbage pixels.
+  const int64_t channels = b[1] == '6' ? 3 : 1, sample = value[2] > 255 ? 2 : 1;
+  const int64_t need = value[0] * value[1] * channels * sample;  // < 10^18: 9-digit fields
+  const int64_t have = static_cast<int64_t>(size) - static_cast<int64_t>(std::min(size, i + 1));
+  if (need > have) {
+    *why = "PGM/PPM file truncated: " + std::to_string(value[0]) + "x" + std::to_string(value[1]) + " needs " +
+           std::to_string(need) + " bytes of pixels, the file has " + std::to_string(have);
+    return false;
   }
   return true;
 }
 
 }  // namespace
 
-bool decode_image(const void* bytes, size_t size, Image* out, std::string* error) {
+bool decode_image(const void* bytes, size_t size, Image* out, std::string* error, int64_t max_pixels) {
   if (size > static_cast<size_t>(INT32_MAX)) {
     *error = "image file is too large";
     return false;
@@ -129,7 +141,7 @@ bool decode_image(const void* bytes, size_t size, Image* out, std::string* error
     *error = "16-bit PGM/PPM images are not supported (save them with 8 bits per sample)";
     return false;
   }
-  if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > kMaxPixels) {
+  if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > std::min(kMaxPixels, max_pixels)) {
     *error = "image size " + std::to_string(w) + "x" + std::to_string(h) + " is not supported";
     return false;
   }

@@ -16,7 +16,9 @@ struct Image {
 
 // Decodes PNG, JPEG, BMP, GIF or PPM/PGM into 8-bit RGB. Errors name the file.
 bool load_image(const std::string& path, Image* out, std::string* error);
-bool decode_image(const void* bytes, size_t size, Image* out, std::string* error);
+// max_pixels: images declaring more width x height are refused before decoding (the default is the
+// reader's 64 Mpixel limit; the fuzz target passes less).
+bool decode_image(const void* bytes, size_t size, Image* out, std::string* error, int64_t max_pixels = int64_t{1} << 26);
 
 struct Preprocessing {
   int width = 0, height = 0;          // model input size
